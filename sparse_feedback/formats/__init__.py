@@ -1,0 +1,37 @@
+"""Readers, writers and conversions for every feedback format (stage 1 of the data flow)."""
+
+from sparse_feedback.formats.convert import (
+    ranking_tasks, rating_tasks, read_generation, read_instructions, rm_pairs, rm_pairs_seed_json, rm_ratings,
+)
+from sparse_feedback.formats.readers import normalize_label, read_raw, read_table
+from sparse_feedback.formats.schema import (
+    INSTRUCTIONS, LABELS, RANKING_FEEDBACK, RANKING_TASKS, RATING_FEEDBACK, RATING_TASKS, Kind,
+)
+from sparse_feedback.formats.writers import atomic_path, infer_format, write_json, write_table
+
+
+def read_rating_feedback(path, **kw):
+    """Rating feedback: ``instruction, input, output, rating`` (rating an int in 1-7)."""
+    return read_table(path, RATING_FEEDBACK, **kw)
+
+
+def read_ranking_feedback(path, **kw):
+    """Ranking feedback: ``instruction, input, output1, output2, feedback`` in ``(a)/(b)/equal``."""
+    return read_table(path, RANKING_FEEDBACK, **kw)
+
+
+def read_rating_tasks(path, **kw):
+    return read_table(path, RATING_TASKS, **kw)
+
+
+def read_ranking_tasks(path, **kw):
+    return read_table(path, RANKING_TASKS, **kw)
+
+
+__all__ = [
+    "INSTRUCTIONS", "LABELS", "RANKING_FEEDBACK", "RANKING_TASKS", "RATING_FEEDBACK", "RATING_TASKS", "Kind",
+    "atomic_path", "infer_format", "normalize_label", "ranking_tasks", "rating_tasks", "read_generation",
+    "read_instructions", "read_ranking_feedback", "read_ranking_tasks", "read_rating_feedback",
+    "read_rating_tasks", "read_raw", "read_table", "rm_pairs", "rm_pairs_seed_json", "rm_ratings",
+    "write_json", "write_table",
+]

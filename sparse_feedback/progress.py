@@ -1,0 +1,47 @@
+"""The one progress helper: a tqdm bar on the terminal, and an optional callback for the app."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Iterator, TypeVar
+
+from tqdm.auto import tqdm
+
+T = TypeVar("T")
+ProgressCallback = Callable[[int, int, str], None]  # (done, total, description)
+
+
+class Progress:
+    """Counts work done; drives a tqdm bar and calls ``callback(done, total, desc)`` on each update."""
+
+    def __init__(self, total: int | None, desc: str = "", callback: ProgressCallback | None = None,
+                 disable: bool | None = None, unit: str = "it"):
+        self.total, self.desc, self.callback, self.done = total, desc, callback, 0
+        self.bar = tqdm(total=total, desc=desc, disable=disable, unit=unit, dynamic_ncols=True)
+
+    def update(self, n: int = 1, **postfix) -> None:
+        self.done += n
+        self.bar.update(n)
+        if postfix:
+            self.bar.set_postfix(postfix, refresh=False)
+        if self.callback is not None:
+            self.callback(self.done, self.total or 0, self.desc)
+
+    def close(self) -> None:
+        self.bar.close()
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def track(items: Iterable[T], total: int | None = None, desc: str = "",
+          callback: ProgressCallback | None = None) -> Iterator[T]:
+    """Iterate with progress."""
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    with Progress(total, desc, callback) as p:
+        for item in items:
+            yield item
+            p.update()
