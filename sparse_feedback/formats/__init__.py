@@ -5,7 +5,7 @@ from sparse_feedback.formats.convert import (
 )
 from sparse_feedback.formats.readers import normalize_label, read_raw, read_table
 from sparse_feedback.formats.schema import (
-    INSTRUCTIONS, LABELS, RANKING_FEEDBACK, RANKING_TASKS, RATING_FEEDBACK, RATING_TASKS, Kind,
+    INSTRUCTIONS, LABELS, MODEL_OUTPUTS, RANKING_FEEDBACK, RANKING_TASKS, RATING_FEEDBACK, RATING_TASKS, Kind,
 )
 from sparse_feedback.formats.writers import atomic_path, infer_format, write_json, write_table
 
@@ -20,6 +20,11 @@ def read_ranking_feedback(path, **kw):
     return read_table(path, RANKING_FEEDBACK, **kw)
 
 
+def read_model_outputs(path, **kw):
+    """One output per instruction, AlpacaEval style (``davinci003.json``): ``instruction, input, output`` + extras."""
+    return read_table(path, MODEL_OUTPUTS, **kw)
+
+
 def read_rating_tasks(path, **kw):
     return read_table(path, RATING_TASKS, **kw)
 
@@ -29,9 +34,9 @@ def read_ranking_tasks(path, **kw):
 
 
 __all__ = [
-    "INSTRUCTIONS", "LABELS", "RANKING_FEEDBACK", "RANKING_TASKS", "RATING_FEEDBACK", "RATING_TASKS", "Kind",
+    "INSTRUCTIONS", "LABELS", "MODEL_OUTPUTS", "RANKING_FEEDBACK", "RANKING_TASKS", "RATING_FEEDBACK", "RATING_TASKS", "Kind",
     "atomic_path", "infer_format", "normalize_label", "ranking_tasks", "rating_tasks", "read_generation",
-    "read_instructions", "read_ranking_feedback", "read_ranking_tasks", "read_rating_feedback",
+    "read_instructions", "read_model_outputs", "read_ranking_feedback", "read_ranking_tasks", "read_rating_feedback",
     "read_rating_tasks", "read_raw", "read_table", "rm_pairs", "rm_pairs_seed_json", "rm_ratings",
     "write_json", "write_table",
 ]

@@ -44,9 +44,13 @@ RANKING_TASKS = Kind(
     ("instruction", "input", "response1", "response2"),
     {**_TEXT_ALIASES, "response1": ("output1",), "response2": ("output2",)}, extra_positional=("feedback",),
 )
+MODEL_OUTPUTS = Kind(  # AlpacaEval-style outputs: one answer per instruction (dataset, generator kept as extras)
+    "model outputs", ("instruction", "input", "output"), ("instruction", "input"),
+    {**_TEXT_ALIASES, "output": ("response",)},
+)
 INSTRUCTIONS = Kind("instructions", ("instruction", "input"), ("instruction", "input"), dict(_TEXT_ALIASES))
 
-KINDS = (RATING_FEEDBACK, RANKING_FEEDBACK, RATING_TASKS, RANKING_TASKS, INSTRUCTIONS)
+KINDS = (RATING_FEEDBACK, RANKING_FEEDBACK, RATING_TASKS, RANKING_TASKS, INSTRUCTIONS, MODEL_OUTPUTS)
 # Any of these in a first CSV row marks it as a header.
 KNOWN_HEADER_NAMES = frozenset(
     n for k in KINDS for c in k.columns for n in k.names_for(c)

@@ -1,0 +1,31 @@
+"""CLI: ``rerank``: best-of-n outputs of a generation file, chosen by a trained reward model."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("rerank", help="pick each instruction's best candidate with a reward model")
+    p.add_argument("--rm", required=True, help="trained reward-model directory (from `train ratings|rankings`)")
+    p.add_argument("--candidates", required=True, help="generation JSON: {instruction, input, responses}")
+    p.add_argument("--output", required=True, help="AlpacaEval-format JSON; OUT.scores.json gets every score")
+    p.add_argument("--generator", help="name written in each record (default: <policy>-best-of-<n>-<rm dir>)")
+    p.add_argument("--batch-size", type=int, default=16, help="candidates per forward pass")
+    p.set_defaults(func=_rerank)
+
+
+def _rerank(args) -> int:
+    from pathlib import Path
+
+    from sparse_feedback.formats import read_generation
+    from sparse_feedback.rerank import default_generator, rerank, scores_path
+    from sparse_feedback.reward import load_reward_model
+
+    generation = read_generation(args.candidates)
+    rm = load_reward_model(args.rm)
+    generator = args.generator or default_generator(generation, Path(args.rm).resolve().name)
+    summary = rerank(generation, rm, args.output, generator, batch_size=args.batch_size)
+    print(f"reranked {summary['candidates']} candidates of {summary['instructions']} instructions "
+          f"({summary['candidates_per_second']:.1f} candidates/s); wrote {args.output} and {scores_path(args.output)}")
+    return 0
