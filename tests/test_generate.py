@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from fake_openai import FakeOpenAI
+from fake_sampler import FakeSampler
 from sparse_feedback.errors import InputError
 from sparse_feedback.formats import read_generation
 from sparse_feedback.generate import SamplingConfig, generate, make_backend, sidecar_path
@@ -117,7 +117,7 @@ def test_greedy_decoding_with_several_samples_is_a_usage_error(cli, instructions
 
 def test_openai_backend_asks_for_n_samples_per_request(cli, instructions, tmp_path):
     out = tmp_path / "gen.json"
-    with FakeOpenAI() as server:
+    with FakeSampler() as server:
         result = cli("generate", "--instructions", instructions, "--model", "served-model", "--n", 4,
                      "--output", out, "--backend", "openai", "--base-url", server.base_url)
     assert result.returncode == 0, result.stderr
@@ -129,7 +129,7 @@ def test_openai_backend_asks_for_n_samples_per_request(cli, instructions, tmp_pa
 
 
 def test_openai_backend_asks_again_when_the_server_ignores_n(tmp_path):
-    with FakeOpenAI(max_n=1) as server:
+    with FakeSampler(max_n=1) as server:
         backend = make_backend("openai", "m", base_url=server.base_url)
         records = generate(pd.DataFrame(INSTRUCTIONS[:1]), backend, SamplingConfig(n=3, prompt_format="alpaca"),
                            tmp_path / "g.json")

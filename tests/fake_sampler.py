@@ -1,4 +1,4 @@
-"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests: ``/v1/chat/completions`` and ``/v1/completions``.
+"""A sampling server speaking the OpenAI API on 127.0.0.1 for the generate tests: ``/v1/chat/completions`` and ``/v1/completions``.
 
 ``reply(prompt_text, request_json, i) -> str`` decides each choice's text; every request is recorded.
 ``max_n`` caps the choices per reply, like servers that ignore ``n``.
@@ -17,7 +17,7 @@ def echo_reply(prompt: str, request: dict, i: int) -> str:
     return f"sample {i} for: {prompt[-40:]}"
 
 
-class FakeOpenAI:
+class FakeSampler:
     def __init__(self, reply: Callable[[str, dict, int], str] = echo_reply, max_n: int | None = None):
         self.reply, self.max_n, self.requests = reply, max_n, []
         self.lock = threading.Lock()
@@ -57,7 +57,7 @@ class FakeOpenAI:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
-    def __enter__(self) -> "FakeOpenAI":
+    def __enter__(self) -> "FakeSampler":
         self.thread.start()
         return self
 
