@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "sparse_feedback.generate.cli",
     "sparse_feedback.analysis.cli",
     "sparse_feedback.rerank.cli",
+    "sparse_feedback.evaluate.cli",
 ]
 
 

@@ -1,0 +1,72 @@
+"""CLI: ``evaluate``: both win-rates of a candidate's outputs against a reference, from an LLM judge."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sparse_feedback.errors import EXIT_BAD_INPUT
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="ratings and rankings win-rates of a candidate against a reference")
+    p.add_argument("--reference", required=True, help="AlpacaEval-format outputs (e.g. davinci003.json)")
+    p.add_argument("--candidate", required=True, help="AlpacaEval-format outputs (e.g. from `rerank`)")
+    p.add_argument("--judge-model", required=True, help="served model name, or a local model for --backend transformers")
+    p.add_argument("--backend", choices=("openai", "transformers"), default="openai")
+    p.add_argument("--base-url", help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL or api.openai.com)")
+    p.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR")
+    p.add_argument("--exclude-dataset", action="append", default=[], metavar="NAME",
+                   help="leave out instructions of this dataset (repeatable), e.g. selfinstruct")
+    p.add_argument("--output-dir", help="tasks, feedback and winrates.json (default: CANDIDATE's name + .eval/)")
+    p.add_argument("--cache", help="judge answer cache (default: judge_cache.db under the data home)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_evaluate)
+
+
+def default_output_dir(candidate) -> Path:
+    candidate = Path(candidate)
+    return candidate.with_name(candidate.stem + ".eval")
+
+
+def format_result(result: dict) -> str:
+    from sparse_feedback.analysis import WinRate
+
+    return "\n".join(f"{protocol:>8}: {WinRate(**result[protocol])}" for protocol in ("ratings", "rankings"))
+
+
+def _evaluate(args) -> int:
+    import json
+
+    from sparse_feedback.errors import InputError
+    from sparse_feedback.evaluate import evaluate, matched_outputs
+    from sparse_feedback.evaluate.judging import EngineJudge, judge_backend
+    from sparse_feedback.formats import read_model_outputs
+    from sparse_feedback.judge import JudgeAborted
+
+    pairs = matched_outputs(read_model_outputs(args.reference), read_model_outputs(args.candidate),
+                            args.exclude_dataset)
+    if pairs.empty:
+        raise InputError(args.candidate, f"no instruction in common with {args.reference}"
+                         + (f" outside {', '.join(args.exclude_dataset)}" if args.exclude_dataset else ""))
+    try:
+        backend = judge_backend(args.judge_model, args.backend, args.base_url, args.api_key_env)
+    except LookupError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    out = Path(args.output_dir) if args.output_dir else default_output_dir(args.candidate)
+    with EngineJudge(backend, args.cache) as judge:
+        try:
+            result = evaluate(pairs, judge, out)
+        except JudgeAborted as err:
+            print(f"error: the judge refused ({err}); answers so far are cached", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print("\n".join(judge.summaries), file=sys.stderr)
+        print(f"{len(pairs)} instructions judged against {args.reference}")
+        print(format_result(result))
+        print(f"wrote {out}/winrates.json")
+    return 0
