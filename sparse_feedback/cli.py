@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "sparse_feedback.analysis.cli",
     "sparse_feedback.rerank.cli",
     "sparse_feedback.evaluate.cli",
+    "sparse_feedback.pipeline_cli",
 ]
 
 

@@ -1,0 +1,30 @@
+"""CLI: ``pipeline``: the whole study (sample, judge, consistency, two RMs, best-of-n, both win-rates, report)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("pipeline", help="run (or resume) the whole study into one directory")
+    p.add_argument("--output-dir", required=True, help="run directory; finished stages there are skipped")
+    p.add_argument("--config", help="YAML overriding the demo config (or a packaged one: pipeline_tiny.yaml)")
+    p.set_defaults(func=_pipeline)
+
+
+def _pipeline(args) -> int:
+    from pathlib import Path
+
+    from sparse_feedback.evaluate.cli import format_result
+    from sparse_feedback.pipeline import load_config, run_pipeline
+
+    config = load_config(args.config)
+    config_dir = Path(args.config).resolve().parent if args.config and Path(args.config).exists() else None
+    results = run_pipeline(args.output_dir, config, config_dir=config_dir)
+    cons = results["consistency"]
+    print(f"consistency {cons['percent']:.2f} % over {cons['pairs']} pairs")
+    for rm, result in results["win_rates"].items():
+        print(f"best-of-{results['best_of_n']} by the {rm.replace('_rm', '')} RM vs the reference:")
+        print(format_result(result))
+    print(f"wrote {args.output_dir}/results.json and {args.output_dir}/report.html")
+    return 0
