@@ -48,3 +48,16 @@ def tiny_causal_lm(path, chat: bool = False, seed: int = 0) -> Path:
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+def tiny_reward_model(path, base) -> Path:
+    """A reward-model directory (full classifier over ``base``, fresh score head) that ``load_reward_model`` reads."""
+    from sparse_feedback.models import load_sequence_classifier
+    from sparse_feedback.reward.config import RewardConfig
+
+    path = Path(path)
+    model, tokenizer = load_sequence_classifier(str(base))
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    RewardConfig(protocol="rankings", model=str(base), train="-", output_dir=str(path)).save(path)
+    return path
