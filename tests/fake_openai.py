@@ -62,6 +62,7 @@ class FakeJudgeServer:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._writers: set = set()
         self.port = 0
 
     # ------------------------------------------------------------ lifecycle
@@ -72,17 +73,25 @@ class FakeJudgeServer:
             self._loop = asyncio.new_event_loop()
             server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=1024))
             self.port = server.sockets[0].getsockname()[1]
-            self._server = server
             ready.set()
             self._loop.run_forever()
-            server.close()
-            self._loop.run_until_complete(server.wait_closed())
+            self._loop.run_until_complete(self._shutdown(server))
             self._loop.close()
 
         self._thread = threading.Thread(target=run, daemon=True)
         self._thread.start()
         ready.wait(10)
         return self
+
+    async def _shutdown(self, server) -> None:
+        server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await server.wait_closed()
 
     def stop(self) -> None:
         if self._loop is not None:
@@ -114,6 +123,7 @@ class FakeJudgeServer:
 
     # ------------------------------------------------------------ HTTP
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -122,9 +132,10 @@ class FakeJudgeServer:
                 body = await reader.readexactly(int(headers.get("content-length", 0)))
                 if not await self._respond(lines[0], headers, body, writer):
                     return
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, asyncio.CancelledError):
+            pass  # a client hung up, or the server is stopping
         finally:
+            self._writers.discard(writer)
             writer.close()
 
     async def _respond(self, request_line: str, headers: dict, body: bytes, writer) -> bool:

@@ -69,6 +69,7 @@ class _Asker:
         self.secrets = tuple(backend.secrets)
         self.semaphore = asyncio.Semaphore(config.concurrency)
         self.inflight: dict[str, asyncio.Task] = {}
+        self.aborted: str | None = None
 
     async def ask(self, messages: list[dict]) -> Answer:
         key = cache_key(self.backend.name, self.backend.model, messages, self.backend.params)
@@ -89,6 +90,8 @@ class _Asker:
         text, error = None, None
         for attempt in range(self.config.max_retries + 1):
             async with self.semaphore:
+                if self.aborted:  # another request already learned that none can succeed
+                    raise JudgeAborted(self.aborted)
                 self.stats.requests += 1
                 try:
                     completion = await self.backend.complete(messages, self.proto.choices)
@@ -97,7 +100,8 @@ class _Asker:
                 except RequestError as err:
                     return Answer(None, text, error=redact(str(err), self.secrets))
                 except AbortRun as err:
-                    raise JudgeAborted(redact(str(err), self.secrets)) from None
+                    self.aborted = redact(str(err), self.secrets)
+                    raise JudgeAborted(self.aborted) from None
                 else:
                     text = redact(completion.text, self.secrets)
                     value = self.proto.parse(text)
@@ -193,7 +197,7 @@ def judge(kind: str, tasks: pd.DataFrame, backend: Backend, cache: AnswerCache |
           show_progress: bool | None = None) -> JudgeResult:
     """Synchronous wrapper over :func:`ajudge` with a progress bar (and ``callback`` for the app)."""
     own_cache = cache is None
-    cache = cache or AnswerCache()
+    cache = AnswerCache() if own_cache else cache
     try:
         with Progress(len(tasks), f"judge {kind}", callback, disable=None if show_progress is None else not show_progress, unit="task") as bar:
             return asyncio.run(ajudge(kind, tasks, backend, cache, template, config, bar))
