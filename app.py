@@ -47,9 +47,9 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
         shell = Shell(access, project, name, [])
         with gr.Tabs():
             with gr.Tab("Rate", id="rate"):
-                rate.build(store, shell)
+                show_rate, rate_outputs = rate.build(store, shell)
             with gr.Tab("Rank", id="rank"):
-                rank.build(store, shell)
+                show_rank, rank_outputs = rank.build(store, shell)
             with gr.Tab("Import", id="import", visible=access.open) as t_import:
                 imports.build(store, shell)
             with gr.Tab("Export", id="export", visible=access.open) as t_export:
@@ -59,8 +59,11 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
             with gr.Tab("Admin", id="admin", visible=access.open) as t_admin:
                 admin.build(store, shell)
         shell.admin_tabs.extend([t_import, t_export, t_llm, t_admin])
-        demo.load(bind(on_load, store, access), None, [project, whoami, name, *shell.admin_tabs],
-                  api_name="whoami", api_visibility="private")
+        # The project value may not change on load, so the current tasks are shown explicitly after it.
+        (demo.load(bind(on_load, store, access), None, [project, whoami, name, *shell.admin_tabs],
+                   api_name="whoami", api_visibility="private")
+         .then(show_rate, [project, name], rate_outputs, api_visibility="private", api_name="rate_on_load")
+         .then(show_rank, [project, name], rank_outputs, api_visibility="private", api_name="rank_on_load"))
     return demo
 
 

@@ -45,9 +45,10 @@ def skip(store, access, protocol, project, name, ticket, request: gr.Request):
 
 def task_panel(protocol: str):
     """Guideline, progress, the texts and the hidden ticket; returns (outputs list, ticket)."""
+    prefix = "rate" if protocol == "ratings" else "rank"
     with gr.Accordion("Guideline", open=False):
-        guideline = gr.Markdown()
-    progress = gr.Markdown()
+        guideline = gr.Markdown(elem_id=f"{prefix}-guideline")
+    progress = gr.Markdown(elem_id=f"{prefix}-progress")
     instruction = gr.Markdown(sanitize_html=True, elem_classes=["sf-text"])
     inp = gr.Markdown(sanitize_html=True, elem_classes=["sf-text"])
     if protocol == "ratings":
@@ -57,7 +58,7 @@ def task_panel(protocol: str):
             texts = [gr.Markdown(sanitize_html=True, elem_classes=["sf-text", "sf-response"], elem_id="rank-left-text"),
                      gr.Markdown(sanitize_html=True, elem_classes=["sf-text", "sf-response"], elem_id="rank-right-text")]
     ticket = gr.JSON(visible=False)
-    result = gr.Markdown(elem_id=f"{'rate' if protocol == 'ratings' else 'rank'}-result")
+    result = gr.Markdown(elem_id=f"{prefix}-result")
     return [guideline, progress, instruction, inp, *texts, ticket, result], ticket
 
 
