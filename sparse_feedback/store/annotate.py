@@ -149,11 +149,7 @@ class AnnotateMixin:
                     if prev.annotator != annotator:
                         raise PermissionError("that submission belongs to someone else")
                     return _submission(prev, duplicate=True)
-            a = conn.execute(select(assignments).where(assignments.c.id == int(assignment_id))).first()
-            if a is None or a.annotator != annotator:
-                raise PermissionError("that task is not assigned to you")
-            if a.status != "open":
-                raise StoreError(f"that task is already {'answered' if a.status == 'done' else a.status}")
+            a = _open_assignment(conn, annotator, assignment_id)
             value, shown = _parse_choice(a.protocol, choice, bool(a.swapped))
             seconds = max(0.0, (now - a.shown_at).total_seconds())
             aid = conn.execute(insert(annotations).values(
@@ -184,11 +180,7 @@ class AnnotateMixin:
     def skip(self, annotator: str, assignment_id: int) -> None:
         """Pass on a task: it leaves this annotator's queue for good and goes back to the others."""
         with self.db.write() as conn:
-            a = conn.execute(select(assignments).where(assignments.c.id == int(assignment_id))).first()
-            if a is None or a.annotator != annotator:
-                raise PermissionError("that task is not assigned to you")
-            if a.status != "open":
-                raise StoreError(f"that task is already {'answered' if a.status == 'done' else a.status}")
+            a = _open_assignment(conn, annotator, assignment_id)
             conn.execute(update(assignments).where(assignments.c.id == a.id).values(
                 status="skipped", updated_at=utcnow()))
 
@@ -244,6 +236,19 @@ WHERE t.project_id = :pid AND COALESCE(c.n, 0) < :k
                   WHERE x.protocol = :protocol AND x.task_id = t.id AND x.annotator = :who)
 ORDER BY COALESCE(c.n, 0), t.id
 """
+
+
+def _open_assignment(conn, annotator: str, assignment_id):
+    """The caller's own, still open assignment; refuses anyone else's."""
+    try:
+        a = conn.execute(select(assignments).where(assignments.c.id == int(assignment_id))).first()
+    except (TypeError, ValueError):
+        a = None
+    if a is None or a.annotator != annotator:
+        raise PermissionError("that task is not assigned to you")
+    if a.status != "open":
+        raise StoreError(f"that task is already {'answered' if a.status == 'done' else a.status}")
+    return a
 
 
 def _parse_choice(protocol: str, choice, swapped: bool) -> tuple[str, str]:
