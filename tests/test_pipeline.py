@@ -34,7 +34,7 @@ def tiny_config(tmp_path, judge_url) -> "Path":
     return path
 
 
-def test_tiny_pipeline_runs_every_stage_and_reports_both_win_rates_of_both_rms(cli, tmp_path, judge_server):
+def test_tiny_pipeline_runs_every_stage_reports_both_win_rates_of_both_rms_and_resumes(cli, tmp_path, judge_server):
     run = tmp_path / "run"
     result = cli("pipeline", "--output-dir", run, "--config", tiny_config(tmp_path, judge_server.base_url))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -52,15 +52,10 @@ def test_tiny_pipeline_runs_every_stage_and_reports_both_win_rates_of_both_rms(c
     assert f"{results['consistency']['percent']:.1f} %" in report
     assert "consistency" in result.stdout
 
-
-def test_a_finished_run_is_skipped_stage_by_stage(cli, tmp_path, judge_server):
-    run, config = tmp_path / "run", tiny_config(tmp_path, judge_server.base_url)
-    assert cli("pipeline", "--output-dir", run, "--config", config).returncode == 0
-    before = (run / "results.json").read_text()
-    again = cli("pipeline", "--output-dir", run, "--config", config)
+    again = cli("pipeline", "--output-dir", run, "--config", tiny_config(tmp_path, judge_server.base_url))
     assert again.returncode == 0, again.stderr[-2000:]
-    assert again.stdout.count("done already") == 11
-    assert json.loads(before)["win_rates"] == json.loads((run / "results.json").read_text())["win_rates"]
+    assert again.stdout.count("done already") == 12 and "] ..." not in again.stdout
+    assert json.loads((run / "results.json").read_text())["win_rates"] == results["win_rates"]
 
 
 def test_config_overrides_the_demo_key_by_key(tmp_path):
