@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from pages import Shell, admin, bind, export, imports, llm, rank, rate
+from pages import Shell, admin, best_of_n, bind, export, imports, llm, rank, rate
 from sparse_feedback.store import Store, configured_accounts
 from sparse_feedback.store.demo import ensure_demo
 from sparse_feedback.ui.access import Access, AccessError
@@ -26,14 +26,14 @@ def on_load(store, access, request: gr.Request):
     project = gr.update(choices=names, value=names[0] if names else None)
     if access.open:
         return (project, "Local mode (no sign-in configured): type your name to start.", gr.update(visible=True),
-                *[gr.update(visible=True)] * 4)
+                *[gr.update(visible=True)] * 5)
     try:
         who = access.identify(request)
     except AccessError:
         return (gr.update(choices=[], value=None), "Sign in first.", gr.update(visible=False),
-                *[gr.update(visible=False)] * 4)
+                *[gr.update(visible=False)] * 5)
     return (project, f"Signed in as **{who.name}** ({who.role}) · [log out](logout)", gr.update(visible=False),
-            *[gr.update(visible=who.is_admin)] * 4)
+            *[gr.update(visible=who.is_admin)] * 5)
 
 
 def create_app(store: Store, access: Access) -> gr.Blocks:
@@ -56,9 +56,11 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
                 export.build(store, shell)
             with gr.Tab("LLM", id="llm", visible=access.open) as t_llm:
                 llm.build(store, shell)
+            with gr.Tab("Best-of-n", id="best_of_n", visible=access.open) as t_best_of_n:
+                best_of_n.build(store, shell)
             with gr.Tab("Admin", id="admin", visible=access.open) as t_admin:
                 admin.build(store, shell)
-        shell.admin_tabs.extend([t_import, t_export, t_llm, t_admin])
+        shell.admin_tabs.extend([t_import, t_export, t_llm, t_best_of_n, t_admin])
         # The project value may not change on load, so the current tasks are shown explicitly after it.
         (demo.load(bind(on_load, store, access), None, [project, whoami, name, *shell.admin_tabs],
                    api_name="whoami", api_visibility="private")

@@ -1,0 +1,129 @@
+"""Best-of-n tab (admin): sample n responses per instruction with a policy, rerank them with one or two trained
+reward models in a background job, and browse each instruction's candidates by each RM's score."""
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import gradio as gr
+
+from pages import Shell, bind, guarded
+from sparse_feedback import formats
+from sparse_feedback.store import StoreError
+from sparse_feedback.ui import best_of_n as bon
+
+DEMO = "demo instructions (built in)"
+
+
+def _instructions(store, source: str, project: str | None, limit: int):
+    if source == DEMO:
+        path = Path(str(resources.files("sparse_feedback").joinpath("data", "demo_instructions.json")))
+        frame = formats.read_instructions(path)
+    else:
+        if not project:
+            raise StoreError("choose a project, or the built-in demo instructions")
+        frame = store.items_frame(project)
+    return frame.head(int(limit or len(frame)))
+
+
+def _job_choices(store) -> list[tuple[str, int]]:
+    jobs = store.jobs(bon.JOB_KIND)
+    return [(f"#{j.id} · {j.status} · {j.args.get('policy', '')} n={j.args.get('n', '')}", int(j.id))
+            for j in jobs.itertuples()]
+
+
+@guarded
+def start(store, access, name, project, source, limit, policy, n, max_new_tokens, rm1, rm2, reference,
+          request: gr.Request):
+    access.admin(request, name)
+    settings = bon.BestOfNSettings(policy=(policy or "").strip(), n=int(n), max_new_tokens=int(max_new_tokens),
+                                   reward_models=[r.strip() for r in (rm1, rm2) if r and r.strip()],
+                                   reference=(reference or "").strip() or None)
+    job_id = bon.start_job(store, _instructions(store, source, project, limit), settings)
+    return f"Started job #{job_id}.", gr.update(choices=_job_choices(store), value=job_id)
+
+
+@guarded
+def stop(store, access, name, job_id, request: gr.Request):
+    access.admin(request, name)
+    if not job_id:
+        return "Choose a job."
+    return bon.stop_job(store, int(job_id))
+
+
+def status(store, job_id):
+    """Polled by a timer: the job's state and progress (no access check: it reveals only counts)."""
+    if not job_id:
+        return ""
+    try:
+        return bon.describe_status(bon.job_status(store, int(job_id)))
+    except StoreError as err:
+        return str(err)
+
+
+@guarded
+def browse(store, access, name, job_id, only_differ, request: gr.Request):
+    """The instruction picker for a finished job (all, or only where the RMs disagree)."""
+    access.admin(request, name)
+    if not job_id:
+        return gr.update(choices=[], value=None), "Choose a job."
+    result = bon.load_result(bon.job_dir(store, int(job_id)))
+    keep = result.disagreements() if only_differ else range(len(result.instructions))
+    choices = [(f"{i + 1}. {result.instructions[i][:80]}", i) for i in keep]
+    summary = (f"{len(result.instructions)} instructions; the reward models disagree on "
+               f"{len(result.disagreements())}." if len(result.labels) == 2 else
+               f"{len(result.instructions)} instructions.")
+    return gr.update(choices=choices, value=choices[0][1] if choices else None), summary
+
+
+@guarded
+def show(store, access, name, job_id, index, request: gr.Request):
+    access.admin(request, name)
+    if not job_id or index is None:
+        return ""
+    return bon.render_instruction(bon.load_result(bon.job_dir(store, int(job_id))), int(index))
+
+
+def build(store, shell: Shell):
+    access = shell.access
+    gr.Markdown("Sample **n** responses per instruction from a policy, let one or two trained reward models pick "
+                "the best, and compare. The job runs in the background; its outputs (AlpacaEval format) are what "
+                "the win-rates take. Reward models come from `train ratings|rankings` or a pipeline run.")
+    gr.HTML(f"<style>{bon.BEST_OF_N_CSS}</style>")
+    found = bon.find_reward_models()
+    with gr.Row():
+        source = gr.Radio([DEMO, "current project"], value=DEMO, label="Instructions")
+        limit = gr.Number(8, precision=0, minimum=1, label="How many")
+        policy = gr.Textbox("smollm2-135m", label="Policy model")
+    with gr.Row():
+        n = gr.Slider(1, bon.MAX_N, value=8, step=1, label="n (candidates per instruction)")
+        max_new_tokens = gr.Slider(16, 512, value=128, step=16, label="max new tokens")
+    with gr.Row():
+        rm1 = gr.Dropdown(found, value=found[0] if found else None, allow_custom_value=True, label="Reward model 1")
+        rm2 = gr.Dropdown(found, value=found[1] if len(found) > 1 else None, allow_custom_value=True,
+                          label="Reward model 2 (optional)")
+        reference = gr.Textbox(label="Reference outputs file (optional; default: the policy's greedy output)")
+    with gr.Row():
+        start_btn = gr.Button("Start", variant="primary")
+        stop_btn = gr.Button("Stop", variant="stop")
+    job = gr.Dropdown(_job_choices(store), label="Job", allow_custom_value=False)
+    message = gr.Markdown(elem_id="bon-message")
+    progress = gr.Markdown(elem_id="bon-progress")
+    timer = gr.Timer(2.0)
+    with gr.Row():
+        only_differ = gr.Checkbox(label="Only where the two RMs pick differently")
+        load_btn = gr.Button("Browse results", size="sm")
+    summary = gr.Markdown()
+    instruction = gr.Dropdown([], label="Instruction")
+    view = gr.HTML(elem_id="bon-view")
+
+    start_btn.click(bind(start, store, access),
+                    [shell.name, shell.project, source, limit, policy, n, max_new_tokens, rm1, rm2, reference],
+                    [message, job], api_name="best_of_n_start")
+    stop_btn.click(bind(stop, store, access), [shell.name, job], message, api_name="best_of_n_stop")
+    timer.tick(bind(status, store), job, progress, api_visibility="private", api_name="best_of_n_status")
+    loader = bind(browse, store, access)
+    load_btn.click(loader, [shell.name, job, only_differ], [instruction, summary], api_name="best_of_n_browse")
+    only_differ.change(loader, [shell.name, job, only_differ], [instruction, summary], api_visibility="private",
+                       api_name="best_of_n_filter")
+    instruction.change(bind(show, store, access), [shell.name, job, instruction], view, api_name="best_of_n_show")

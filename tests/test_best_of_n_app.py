@@ -1,0 +1,107 @@
+"""App, Best-of-n tab: a background generate + rerank job with one or two RMs, live status, stop, browsing."""
+
+import os
+import time
+
+import pandas as pd
+import pytest
+from gradio_client import Client
+
+from sparse_feedback.store import Store, StoreError
+from sparse_feedback.ui import best_of_n as bon
+from tests.appserver import running_app
+from tiny_models import tiny_causal_lm, tiny_reward_model
+
+pytestmark = pytest.mark.timeout(300)
+
+INSTRUCTIONS = pd.DataFrame({"instruction": [f"Write a haiku about number {i}." for i in range(3)], "input": ""})
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    policy = tiny_causal_lm(root / "policy")
+    return policy, tiny_reward_model(root / "rm_a", policy), tiny_reward_model(root / "rm_b", tiny_causal_lm(
+        root / "other", seed=1))
+
+
+def wait(store, job_id, timeout=240):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = bon.job_status(store, job_id)
+        if status["status"] != "running":
+            return status
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} still running: {status}")
+
+
+def settings(models, **kw):
+    policy, rm_a, rm_b = models
+    return bon.BestOfNSettings(**{"policy": str(policy), "n": 4, "max_new_tokens": 6,
+                                  "reward_models": [str(rm_a), str(rm_b)], **kw})
+
+
+def test_job_samples_reranks_with_both_rms_and_is_browsable(tmp_path, models):
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    job_id = bon.start_job(store, INSTRUCTIONS, settings(models), root=tmp_path / "jobs")
+    assert wait(store, job_id)["status"] == "done", (tmp_path / "jobs" / f"job-{job_id}" / "log.txt").read_text()
+    directory = bon.job_dir(store, job_id)
+    assert {"candidates.json", "reference.json", "best_of_n_1.json", "best_of_n_2.json"} <= set(os.listdir(directory))
+    result = bon.load_result(directory)
+    assert result.labels[0] == "rankings RM (rm_a)" and len(result.instructions) == 3
+    page = bon.render_instruction(result, 0)
+    chosen = result.scored[0][0]["candidates"][result.scored[0][0]["chosen"]]["response"]
+    assert page.count('class="chosen') == 2 and "Reference" in page
+    assert (page.index("score") < page.index(chosen.replace("<", "&lt;")[:10]))
+    for i in range(3):
+        scores = [c["score"] for c in result.scored[1][i]["candidates"]]
+        assert result.scored[1][i]["chosen"] == scores.index(max(scores))
+    assert result.disagreements() == [i for i in range(3) if result.choices(i)[0] != result.choices(i)[1]]
+    assert ("pick different" in page) == (0 in result.disagreements())
+
+
+def test_stop_ends_a_running_job(tmp_path, models):
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    many = pd.DataFrame({"instruction": [f"Say {i}." for i in range(200)], "input": ""})
+    job_id = bon.start_job(store, many, settings(models, batch_size=1), root=tmp_path / "jobs")
+    pid = store.job(job_id)["pid"]
+    time.sleep(1)
+    assert bon.stop_job(store, job_id) == f"job {job_id} stopped"
+    assert store.job(job_id)["status"] == "stopped"
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the job's process is still alive")
+
+
+def test_more_than_64_candidates_or_a_missing_rm_is_refused(tmp_path, models):
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    with pytest.raises(StoreError, match="between 1 and 64"):
+        bon.start_job(store, INSTRUCTIONS, settings(models, n=65))
+    bad = bon.BestOfNSettings(policy="p", reward_models=[str(tmp_path)])
+    with pytest.raises(StoreError, match="not a trained reward-model directory"):
+        bon.start_job(store, INSTRUCTIONS, bad)
+    assert store.jobs(bon.JOB_KIND).empty
+
+
+def test_best_of_n_tab_through_the_app(tmp_path, models):
+    policy, rm_a, rm_b = models
+    with running_app(tmp_path, users="root:root-pw:admin,ann:ann-pw:annotator") as (url, store):
+        annotator = Client(url, auth=("ann", "ann-pw"), verbose=False)
+        with pytest.raises(Exception, match="admin"):
+            annotator.predict("", None, "demo instructions (built in)", 2, str(policy), 2, 16, str(rm_a), "", "",
+                              api_name="/best_of_n_start")
+        admin = Client(url, auth=("root", "root-pw"), verbose=False)
+        message, job = admin.predict("", None, "demo instructions (built in)", 2, str(policy), 3, 16, str(rm_a),
+                                     str(rm_b), "", api_name="/best_of_n_start")
+        job_id = int(message.split("#")[1].rstrip("."))
+        assert wait(store, job_id)["status"] == "done"
+        picker, summary = admin.predict("", job_id, False, api_name="/best_of_n_browse")
+        assert summary.startswith("2 instructions; the reward models disagree on")
+        view = admin.predict("", job_id, 1, api_name="/best_of_n_show")
+        assert "Give a synonym" not in view and "bon-candidates" in view and view.count("✅ chosen") == 2
