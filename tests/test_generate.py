@@ -137,3 +137,11 @@ def test_openai_backend_asks_again_when_the_server_ignores_n(tmp_path):
     assert [r["n"] for r in server.requests] == [3, 2, 1]
     assert server.requests[0]["path"].endswith("/v1/completions")
     assert server.requests[0]["prompt"].startswith("Below is an instruction")
+
+
+def test_an_unreachable_server_is_a_one_line_error_and_nothing_is_written(cli, instructions, tmp_path):
+    out = tmp_path / "gen.json"
+    result = cli("generate", "--instructions", instructions, "--model", "m", "--backend", "openai",
+                 "--base-url", "http://127.0.0.1:9/v1", "--output", out, "--max-retries", 0)
+    assert result.returncode == 1 and "APIConnectionError" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()

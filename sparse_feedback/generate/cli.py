@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", required=True, help="generation JSON to write")
     p.add_argument("--backend", choices=["transformers", "openai"], default="transformers")
     p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (openai backend)")
+    p.add_argument("--max-retries", type=int, default=5,
+                   help="openai backend: retries per request on 429/5xx/timeouts, with backoff (default 5)")
     p.add_argument("--limit", type=int, help="only the first N instructions")
     add_sampling_arguments(p)
     p.set_defaults(func=_generate)
@@ -51,12 +53,19 @@ def sampling_config(args, n: int | None = None) -> SamplingConfig:
 def _generate(args) -> int:
     from sparse_feedback.formats import read_instructions
     from sparse_feedback.generate import generate, make_backend
+    from sparse_feedback.generate.backends import GenerationError
+    from sparse_feedback.generate.run import sidecar_path
 
     config = sampling_config(args)
     instructions = read_instructions(args.instructions)
     if args.limit:
         instructions = instructions.head(args.limit)
-    backend = make_backend(args.backend, args.model, base_url=args.base_url)
-    records = generate(instructions, backend, config, args.output, model=args.model)
+    backend = make_backend(args.backend, args.model, base_url=args.base_url, max_retries=args.max_retries)
+    try:
+        records = generate(instructions, backend, config, args.output, model=args.model)
+    except GenerationError as err:
+        print(f"error: {err}\nfinished instructions are kept in {sidecar_path(args.output)}; rerun to continue",
+              file=sys.stderr)
+        return 1
     print(f"wrote {len(records)} instructions x {config.n} responses to {args.output}")
     return 0

@@ -28,7 +28,16 @@ class OpenAIBackend:
         self.max_retries, self.timeout = max_retries, timeout
 
     def generate(self, items: list[Item], config: SamplingConfig, on_result: OnResult) -> None:
-        asyncio.run(self._generate(items, config, on_result))
+        import openai
+
+        from sparse_feedback.generate.backends import GenerationError
+
+        try:
+            asyncio.run(self._generate(items, config, on_result))
+        except (openai.APIConnectionError, openai.APIStatusError) as err:
+            # The client already retried what can be retried (429, 5xx, timeouts, honouring Retry-After).
+            raise GenerationError(f"{self.base_url or 'api.openai.com'}: {type(err).__name__}: "
+                                  f"{getattr(err, 'message', err)}") from None
 
     async def _generate(self, items: list[Item], config: SamplingConfig, on_result: OnResult) -> None:
         from openai import AsyncOpenAI
