@@ -49,9 +49,15 @@ class OpenAIBackend:
                 async with gate:
                     return item[0], await self._samples(client, item, config)
 
-            for done in asyncio.as_completed([one(item) for item in items]):
-                index, responses = await done
-                on_result(index, responses)
+            tasks = [asyncio.ensure_future(one(item)) for item in items]
+            try:
+                for done in asyncio.as_completed(tasks):
+                    index, responses = await done
+                    on_result(index, responses)
+            finally:  # on the first failure, end the rest quietly
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _samples(self, client, item: Item, config: SamplingConfig) -> list[str]:
         _, instruction, input = item
