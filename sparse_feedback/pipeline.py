@@ -120,14 +120,20 @@ def _judge(run: Run):
 
     cfg = run.config["judge"]
     backend = judge_backend(cfg["model"], cfg["backend"], cfg.get("base_url"))
-    return EngineJudge(backend, run.path("judge_cache.db"), run.callback)
+    return EngineJudge(backend, run.path("judge_cache.db"), run.callback, calibrate=bool(cfg.get("calibrate")))
 
 
 def _feedback(run: Run) -> None:
     generation = formats.read_generation(run.path("generation.json"))
     with _judge(run) as judge:
-        formats.write_table(judge.ratings(formats.rating_tasks(generation)), run.path("feedback_ratings.csv"))
-        formats.write_table(judge.rankings(formats.ranking_tasks(generation)), run.path("feedback_rankings.csv"))
+        ratings = judge.ratings(formats.rating_tasks(generation))
+        rankings = judge.rankings(formats.ranking_tasks(generation))
+        if judge.calibrate:
+            from sparse_feedback.evaluate.calibrate import calibrate_ratings
+
+            ratings = calibrate_ratings(ratings)[0]
+        formats.write_table(rankings, run.path("feedback_rankings.csv"))
+        formats.write_table(ratings, run.path("feedback_ratings.csv"))
 
 
 def _consistency(run: Run) -> None:

@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="leave out instructions of this dataset (repeatable), e.g. selfinstruct")
     p.add_argument("--output-dir", help="tasks, feedback and winrates.json (default: CANDIDATE's name + .eval/)")
     p.add_argument("--cache", help="judge answer cache (default: judge_cache.db under the data home)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="for a small local judge: ratings binned by expected rating, rankings from both orders' "
+                        "probabilities (see sparse_feedback/evaluate/calibrate.py)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_evaluate)
 
@@ -56,7 +59,7 @@ def _evaluate(args) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     out = Path(args.output_dir) if args.output_dir else default_output_dir(args.candidate)
-    with EngineJudge(backend, args.cache) as judge:
+    with EngineJudge(backend, args.cache, calibrate=args.calibrate) as judge:
         try:
             result = evaluate(pairs, judge, out)
         except JudgeAborted as err:

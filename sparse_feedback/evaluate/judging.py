@@ -25,12 +25,16 @@ def judge_backend(model: str, backend: str = "openai", base_url: str | None = No
 
 
 class EngineJudge:
-    """``ratings(tasks)`` / ``rankings(tasks)`` → feedback tables; answers cached, so reruns are free."""
+    """``ratings(tasks)`` / ``rankings(tasks)`` → feedback tables; answers cached, so reruns are free.
 
-    def __init__(self, backend, cache_path=None, callback: ProgressCallback | None = None):
+    ``calibrate``: a small local judge's rankings are decided from both orders' probabilities, and its
+    ratings are meant to be binned jointly by the caller (see :mod:`sparse_feedback.evaluate.calibrate`).
+    """
+
+    def __init__(self, backend, cache_path=None, callback: ProgressCallback | None = None, calibrate: bool = False):
         from sparse_feedback.judge import AnswerCache
 
-        self.backend, self.callback = backend, callback
+        self.backend, self.callback, self.calibrate = backend, callback, calibrate
         self.cache = AnswerCache(cache_path)
         self.summaries: list[str] = []
 
@@ -45,7 +49,12 @@ class EngineJudge:
         return self._run("ratings", tasks)
 
     def rankings(self, tasks: pd.DataFrame) -> pd.DataFrame:
-        return self._run("rankings", tasks)
+        feedback = self._run("rankings", tasks)
+        if self.calibrate:
+            from sparse_feedback.evaluate.calibrate import calibrate_rankings
+
+            feedback = calibrate_rankings(feedback, self.backend, self.cache)
+        return feedback
 
     def close(self) -> None:
         self.cache.close()

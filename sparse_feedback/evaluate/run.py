@@ -34,6 +34,10 @@ def evaluate(pairs: pd.DataFrame, judge: Judge, output_dir) -> dict:
     ref_ratings = judge.ratings(tables["rating_tasks_reference.csv"])
     cand_ratings = judge.ratings(tables["rating_tasks_candidate.csv"])
     rankings = judge.rankings(tables["ranking_tasks.csv"])
+    if getattr(judge, "calibrate", False):  # one rating scale for both sides
+        from sparse_feedback.evaluate.calibrate import calibrate_ratings
+
+        ref_ratings, cand_ratings = calibrate_ratings(ref_ratings, cand_ratings)
     write_table(ref_ratings, out / "feedback_ratings_reference.csv")
     write_table(cand_ratings, out / "feedback_ratings_candidate.csv")
     write_table(rankings, out / "feedback_rankings.csv")

@@ -1,0 +1,85 @@
+"""Calibration for a small local judge whose raw answers carry no signal.
+
+A 135M-parameter judge scoring answer tokens gives every response its single most probable rating (SmolLM2:
+always 1) and, in both orders, the same position (so every pair becomes ``equal``). Its probabilities
+still differ between responses. With ``calibrate``:
+
+- **ratings** are the quantile bins (1-7) of the judge's expected rating, over all responses compared
+  together (e.g. reference and candidate), so the scale is shared by both sides;
+- **rankings** compare the two orders' probabilities: response1's support ``P_ab(a) + P_ba(b)`` against
+  response2's ``P_ab(b) + P_ba(a)``; within ``tie_margin`` of each other the pair is ``equal``.
+
+Position bias cancels in the second (it adds the same to both sides). Off by default; the pipeline turns
+it on for the transformers judge.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+TIE_MARGIN = 0.02
+
+
+def quantile_ratings(expected) -> np.ndarray:
+    """Expected ratings → integers 1-7 by their rank among all of them (equal values share a bin).
+
+    >>> quantile_ratings([2.1, 2.3, 1.9, 2.2, 2.8, 2.0, 2.5]).tolist()
+    [3, 5, 1, 4, 7, 2, 6]
+    """
+    values = pd.Series(np.asarray(expected, dtype=float))
+    pct = values.rank(method="average", pct=True).to_numpy()
+    return np.clip(np.ceil(pct * 7 - 1e-9), 1, 7).astype(np.int64)
+
+
+def calibrate_ratings(*frames: pd.DataFrame) -> list[pd.DataFrame]:
+    """Rating feedback frames with ``rating`` replaced by the joint quantile bins of ``expected_rating``."""
+    sizes = [len(f) for f in frames]
+    if not all("expected_rating" in f.columns for f in frames):
+        raise ValueError("calibration needs expected ratings (a judge backend that scores the answer tokens)")
+    joint = quantile_ratings(pd.concat([f["expected_rating"] for f in frames], ignore_index=True))
+    out, start = [], 0
+    for frame, size in zip(frames, sizes):
+        frame = frame.copy()
+        frame["raw_rating"] = frame["rating"]
+        frame["rating"] = joint[start:start + size]
+        out.append(frame)
+        start += size
+    return out
+
+
+def preference_from_probs(p_ab_a: float, p_ba_a: float, tie_margin: float = TIE_MARGIN) -> str:
+    """``(a)`` (response1), ``(b)`` or ``equal`` from P("Output (a)") in the order (r1, r2) and in (r2, r1).
+
+    >>> preference_from_probs(0.9, 0.8), preference_from_probs(0.8, 0.9), preference_from_probs(0.85, 0.845)
+    ('(a)', '(b)', 'equal')
+    """
+    first, second = p_ab_a + (1 - p_ba_a), (1 - p_ab_a) + p_ba_a
+    if abs(first - second) <= 2 * tie_margin:
+        return "equal"
+    return "(a)" if first > second else "(b)"
+
+
+def calibrate_rankings(feedback: pd.DataFrame, backend, cache, tie_margin: float = TIE_MARGIN) -> pd.DataFrame:
+    """Ranking feedback with ``feedback`` decided from both orders' cached choice probabilities."""
+    from sparse_feedback.judge import cache_key, protocol
+
+    proto = protocol("rankings")
+    choice_a = proto.choices[0]
+
+    def p_a(instruction, input, a, b) -> float | None:
+        messages = proto.messages(instruction=instruction, input=input, output_a=a, output_b=b)
+        hit = cache.get(cache_key(backend.name, backend.model, messages, backend.params))
+        return hit.probs.get(choice_a) if hit is not None and hit.probs else None
+
+    labels = []
+    for row in feedback.itertuples(index=False):
+        ab, ba = p_a(row.instruction, row.input, row.output1, row.output2), p_a(row.instruction, row.input,
+                                                                              row.output2, row.output1)
+        if ab is None or ba is None:
+            raise ValueError("calibration needs choice probabilities (a judge backend that scores the answer tokens)")
+        labels.append(preference_from_probs(ab, ba, tie_margin))
+    out = feedback.copy()
+    out["raw_feedback"] = out["feedback"]
+    out["feedback"] = labels
+    return out
