@@ -138,7 +138,8 @@ def _records_frame(path: Path, records: list, label: Callable[[int], str]) -> pd
         if not isinstance(rec, dict):
             raise InputError(path, f"expected an object with named fields, found {type(rec).__name__}",
                              where=label(i))
-    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    # dtype=object: pandas would otherwise build arrow strings, which refuse undecodable bytes (surrogates).
+    frame = pd.DataFrame(records, dtype=object) if records else pd.DataFrame()
     names = list(frame.columns)
     frame.columns = _columns(path, names, label(0) if records else "line 1")
     return frame.astype(object)
