@@ -13,14 +13,16 @@ from pathlib import Path
 ROWS = {
     "rating feedback": [
         {"instruction": "Add 2 and 3.", "input": "", "output": "5", "rating": 7},
-        {"instruction": "Translate to French.", "input": "Good morning", "output": "Bonjour, «mes amis»", "rating": 6},
+        {"instruction": "Translate to French.", "input": "Good morning", "output": "Bonjour, «mes amis»",
+         "rating": 6},
         {"instruction": 'Say "hi", twice', "input": "nan", "output": "hi\nhi", "rating": 2},
     ],
     "ranking feedback": [
         {"instruction": "Add 2 and 3.", "input": "", "output1": "5", "output2": "6", "feedback": "(a)"},
         {"instruction": "Translate to French.", "input": "Good morning", "output1": "Hola", "output2": "Bonjour",
          "feedback": "(b)"},
-        {"instruction": 'Say "hi", twice', "input": "nan", "output1": "hi hi", "output2": "hi\nhi", "feedback": "equal"},
+        {"instruction": 'Say "hi", twice', "input": "nan", "output1": "hi hi", "output2": "hi\nhi",
+         "feedback": "equal"},
     ],
     "rating tasks": [
         {"instruction": "Add 2 and 3.", "input": "", "response": "5"},

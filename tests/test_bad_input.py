@@ -43,6 +43,13 @@ def assert_one_line_error(out, path, out_dir, line=None, column=None, says=None)
     return message
 
 
+def refused(cli, tmp_path, out_dir, name, content, export=export_ratings, **expect) -> str:
+    """Write ``content`` to ``name``, export it, and check the one-line refusal."""
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return assert_one_line_error(export(cli, path, out_dir), path, out_dir, **expect)
+
+
 def test_missing_file_is_named(cli, tmp_path, out_dir):
     path = tmp_path / "nope.csv"
     assert_one_line_error(export_ratings(cli, path, out_dir), path, out_dir, says="file not found")
@@ -51,27 +58,20 @@ def test_missing_file_is_named(cli, tmp_path, out_dir):
 @pytest.mark.parametrize("name, content", [("r.csv", b""), ("r.csv", b"\n \n"), ("r.json", b""), ("r.jsonl", b"\n"),
                                            ("r.parquet", b""), ("r.csv", b"\xef\xbb\xbf")])
 def test_empty_file_is_named(cli, tmp_path, out_dir, name, content):
-    path = tmp_path / name
-    path.write_bytes(content)
-    assert_one_line_error(export_ratings(cli, path, out_dir), path, out_dir, says="file is empty")
+    refused(cli, tmp_path, out_dir, name, content, says="file is empty")
 
 
 def test_header_only_file_holds_no_rows(cli, tmp_path, out_dir):
-    path = tmp_path / "r.csv"
-    path.write_text("instruction,input,output,rating\n")
-    assert_one_line_error(export_ratings(cli, path, out_dir), path, out_dir, says="no rows")
+    refused(cli, tmp_path, out_dir, "r.csv", "instruction,input,output,rating\n", says="no rows")
 
 
 def test_wrong_number_of_columns_names_the_line(cli, tmp_path, out_dir):
-    path = tmp_path / "r.csv"
-    path.write_text('a,,x,5\nb,,"two\nlines",4\nc,,z\n')  # line 4: a row of 3 after a quoted newline
-    assert_one_line_error(export_ratings(cli, path, out_dir), path, out_dir, line=4, says="found 3")
+    # Line 4: a row of 3 columns, after a row whose quoted text spans two lines.
+    refused(cli, tmp_path, out_dir, "r.csv", 'a,,x,5\nb,,"two\nlines",4\nc,,z\n', line=4, says="found 3")
 
 
 def test_headerless_file_with_too_few_columns_for_its_kind_names_the_count(cli, tmp_path, out_dir):
-    path = tmp_path / "r.csv"
-    path.write_text("a,,x\nb,,y\n")
-    assert_one_line_error(export_ratings(cli, path, out_dir), path, out_dir, line=1, says="expected 4 columns")
+    refused(cli, tmp_path, out_dir, "r.csv", "a,,x\nb,,y\n", line=1, says="expected 4 columns")
 
 
 @pytest.mark.parametrize("rating", ["0", "8", "5.5", "abc", "", "-1", "inf"])
@@ -85,10 +85,8 @@ def test_rating_not_an_integer_in_1_to_7_names_line_and_column(cli, tmp_path, ou
 @pytest.mark.parametrize("rating", [0, 8, 5.5, "abc", True, None])
 def test_rating_not_an_integer_in_1_to_7_in_json_names_the_record(cli, tmp_path, out_dir, rating):
     rows = ROWS["rating feedback"][:2] + [dict(ROWS["rating feedback"][2], rating=rating)]
-    path = tmp_path / "r.json"
-    path.write_text(json.dumps(rows, indent=1))
-    message = assert_one_line_error(export_ratings(cli, path, out_dir), path, out_dir, column="rating")
-    assert "record 3 (line 14)" in message
+    refused(cli, tmp_path, out_dir, "r.json", json.dumps(rows, indent=1), column="rating",
+            says="record 3 (line 14)")
 
 
 def test_unknown_feedback_label_names_line_and_column(cli, tmp_path, out_dir):
@@ -100,72 +98,56 @@ def test_unknown_feedback_label_names_line_and_column(cli, tmp_path, out_dir):
 
 
 def test_invalid_utf8_names_line_and_column(cli, tmp_path, out_dir):
-    path = tmp_path / "r.csv"
-    path.write_bytes(b"a,,x,5\nb,,caf\xe9 latin-1,4\n")
-    assert_one_line_error(export_ratings(cli, path, out_dir), path, out_dir, line=2, column="output",
-                          says="not valid UTF-8 (byte 0xe9)")
+    refused(cli, tmp_path, out_dir, "r.csv", b"a,,x,5\nb,,caf\xe9 latin-1,4\n", line=2, column="output",
+            says="not valid UTF-8 (byte 0xe9)")
 
 
 def test_invalid_utf8_in_a_file_with_a_header_names_the_header_column(cli, tmp_path, out_dir):
-    path = tmp_path / "k.csv"
-    path.write_bytes(b"instruction,input,response1,response2,feedback\na,,x,y,(a)\nb,\xff\xfe,x,y,(b)\n")
-    assert_one_line_error(export_rankings(cli, path, out_dir), path, out_dir, line=3, column="input")
+    content = b"instruction,input,response1,response2,feedback\na,,x,y,(a)\nb,\xff\xfe,x,y,(b)\n"
+    refused(cli, tmp_path, out_dir, "k.csv", content, export=export_rankings, line=3, column="input")
 
 
 def test_invalid_utf8_in_jsonl_names_line_and_column(cli, tmp_path, out_dir):
-    path = tmp_path / "r.jsonl"
-    path.write_bytes(b'{"instruction": "a", "output": "x", "rating": 5}\n'
-                     b'{"instruction": "b\xc3", "output": "y", "rating": 4}\n')
-    assert_one_line_error(export_ratings(cli, path, out_dir), path, out_dir, line=2, column="instruction")
+    content = (b'{"instruction": "a", "output": "x", "rating": 5}\n'
+               b'{"instruction": "b\xc3", "output": "y", "rating": 4}\n')
+    refused(cli, tmp_path, out_dir, "r.jsonl", content, line=2, column="instruction")
 
 
 def test_utf16_file_is_refused_with_a_hint(cli, tmp_path, out_dir):
-    path = tmp_path / "r.csv"
-    path.write_bytes("a,,x,5\n".encode("utf-16"))
-    assert_one_line_error(export_ratings(cli, path, out_dir), path, out_dir, line=1, says="UTF-16")
+    refused(cli, tmp_path, out_dir, "r.csv", "a,,x,5\n".encode("utf-16"), line=1, says="UTF-16")
 
 
 def test_missing_required_column_is_named(cli, tmp_path, out_dir):
-    path = tmp_path / "r.csv"
-    path.write_text("instruction,input,output\na,,x\n")
-    assert_one_line_error(export_ratings(cli, path, out_dir), path, out_dir, column="rating",
-                          says="missing column 'rating'")
+    refused(cli, tmp_path, out_dir, "r.csv", "instruction,input,output\na,,x\n", column="rating",
+            says="missing column 'rating'")
 
 
 def test_missing_required_column_in_json_is_named(cli, tmp_path, out_dir):
-    path = tmp_path / "k.json"
-    path.write_text(json.dumps([{"instruction": "a", "output1": "x", "output2": "y"}]))
-    assert_one_line_error(export_rankings(cli, path, out_dir), path, out_dir, column="feedback")
+    content = json.dumps([{"instruction": "a", "output1": "x", "output2": "y"}])
+    refused(cli, tmp_path, out_dir, "k.json", content, export=export_rankings, column="feedback")
 
 
 def test_empty_instruction_names_line_and_column(cli, tmp_path, out_dir):
-    path = tmp_path / "r.csv"
-    path.write_text("a,,x,5\n ,,y,4\n")
-    assert_one_line_error(export_ratings(cli, path, out_dir), path, out_dir, line=2, column="instruction")
+    refused(cli, tmp_path, out_dir, "r.csv", "a,,x,5\n ,,y,4\n", line=2, column="instruction")
 
 
 def test_invalid_json_names_the_line(cli, tmp_path, out_dir):
-    path = tmp_path / "r.json"
-    path.write_text('[\n {"instruction": "a", "output": "x", "rating": 5},\n {"instruction": "b",, }\n]')
-    assert_one_line_error(export_ratings(cli, path, out_dir), path, out_dir, line=3, says="invalid JSON")
+    content = '[\n {"instruction": "a", "output": "x", "rating": 5},\n {"instruction": "b",, }\n]'
+    refused(cli, tmp_path, out_dir, "r.json", content, line=3, says="invalid JSON")
 
 
 def test_invalid_jsonl_names_the_line(cli, tmp_path, out_dir):
-    path = tmp_path / "r.jsonl"
-    path.write_text('{"instruction": "a", "output": "x", "rating": 5}\n\n{"instruction": "b", "output": \n')
-    assert_one_line_error(export_ratings(cli, path, out_dir), path, out_dir, line=3, says="invalid JSON")
+    content = '{"instruction": "a", "output": "x", "rating": 5}\n\n{"instruction": "b", "output": \n'
+    refused(cli, tmp_path, out_dir, "r.jsonl", content, line=3, says="invalid JSON")
 
 
 def test_json_that_is_not_a_list_of_objects_is_refused(cli, tmp_path, out_dir):
-    path = tmp_path / "r.json"
-    path.write_text('[{"instruction": "a", "output": "x", "rating": 5}, "b"]')
-    assert_one_line_error(export_ratings(cli, path, out_dir), path, out_dir, says="record 2")
+    content = '[{"instruction": "a", "output": "x", "rating": 5}, "b"]'
+    refused(cli, tmp_path, out_dir, "r.json", content, says="record 2")
 
 
 def test_corrupt_parquet_is_refused(cli, tmp_path, out_dir):
-    path = tmp_path / "r.parquet"
-    path.write_bytes(b"PAR1 this is not parquet PAR1")
-    assert_one_line_error(export_ratings(cli, path, out_dir), path, out_dir, says="not a readable parquet")
+    refused(cli, tmp_path, out_dir, "r.parquet", b"PAR1 this is not parquet PAR1", says="not a readable parquet")
 
 
 def test_generation_without_responses_names_the_column(cli, tmp_path, out_dir):
