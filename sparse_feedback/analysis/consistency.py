@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from sparse_feedback.analysis.keys import combine, first_positions, label_codes, text_hash
+from sparse_feedback.analysis.keys import combine, first_index, first_positions, label_codes, text_hash
 from sparse_feedback.formats.schema import LABELS
 
 _LABEL_ARRAY = np.array(LABELS, dtype=object)
@@ -30,8 +30,7 @@ def implied_preference(rating1, rating2) -> np.ndarray:
 def _rated_pairs(ratings: pd.DataFrame, rankings: pd.DataFrame):
     """Row positions in ``rankings`` of the rated pairs (first of duplicate pairs) and their two ratings."""
     r_key = combine(text_hash(ratings["instruction"]), text_hash(ratings["input"]), text_hash(ratings["output"]))
-    first = first_positions(r_key)
-    lookup = pd.Index(r_key[first])
+    lookup, first = first_index(r_key)
     rating_values = ratings["rating"].to_numpy()[first]
 
     ctx = combine(text_hash(rankings["instruction"]), text_hash(rankings["input"]))

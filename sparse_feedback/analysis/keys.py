@@ -37,6 +37,20 @@ def combine(*hashes: np.ndarray) -> np.ndarray:
     return key
 
 
+def first_index(keys: np.ndarray) -> tuple[pd.Index, np.ndarray]:
+    """A lookup index over the first occurrence of each key, and the positions those came from.
+
+    >>> index, positions = first_index(np.array([7, 5, 7], dtype=np.uint64))
+    >>> index.tolist(), positions.tolist()
+    ([7, 5], [0, 1])
+    """
+    index = pd.Index(keys)
+    if index.is_unique:  # the usual case; the hash table built here also serves the lookups
+        return index, np.arange(len(keys))
+    positions = np.flatnonzero(~index.duplicated(keep="first"))
+    return pd.Index(keys[positions]), positions
+
+
 def first_positions(keys: np.ndarray) -> np.ndarray:
     """Positions of the first occurrence of each key, in order (duplicates: the first counts)."""
     return np.flatnonzero(~pd.Series(keys).duplicated(keep="first").to_numpy())

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from sparse_feedback.analysis.keys import combine, first_positions, label_codes, text_hash
+from sparse_feedback.analysis.keys import combine, first_index, label_codes, text_hash
 
 RANKING_SCORE = {"(b)": 1.0, "equal": 0.5, "(a)": 0.0}  # output2 is the candidate
 _SCORE_BY_CODE = np.array([RANKING_SCORE["(a)"], RANKING_SCORE["(b)"], RANKING_SCORE["equal"]])
@@ -49,9 +49,8 @@ def summarize(scores) -> WinRate:
 
 
 def _first_by_context(frame: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
-    key = combine(text_hash(frame["instruction"]), text_hash(frame["input"]))
-    first = first_positions(key)
-    return pd.Index(key[first]), frame["rating"].to_numpy()[first]
+    index, first = first_index(combine(text_hash(frame["instruction"]), text_hash(frame["input"])))
+    return index, frame["rating"].to_numpy()[first]
 
 
 def ratings_scores(reference: pd.DataFrame, candidate: pd.DataFrame) -> pd.DataFrame:
