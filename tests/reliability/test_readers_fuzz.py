@@ -18,7 +18,9 @@ from sparse_feedback.formats.readers import valid_utf8
 
 pytestmark = pytest.mark.reliability
 
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+# Fixed seed and no example database: the same few seconds of cases on every run, nothing written to disk.
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+                database=None)
 
 READERS = [formats.read_rating_feedback, formats.read_ranking_feedback, formats.read_rating_tasks,
            formats.read_ranking_tasks, formats.read_instructions, formats.read_generation]
@@ -201,7 +203,7 @@ def test_readers_give_a_clean_table_or_an_input_error(case):
         _read_everything(path)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(FUZZ, max_examples=40)
 @given(st.lists(st.lists(texts, min_size=4, max_size=4), min_size=1, max_size=4),
        st.lists(st.sampled_from([1, 4, 7, 0, 8, 5.5, "abc", None, True]), min_size=4, max_size=4))
 def test_typed_records_in_every_container_read_or_fail_the_same_way(rows, ratings):
@@ -231,7 +233,7 @@ def test_typed_records_in_every_container_read_or_fail_the_same_way(rows, rating
     assert len(set(outcomes)) == 1, outcomes
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(FUZZ, max_examples=3)
 @given(files())
 def test_cli_gives_one_line_and_exit_2_or_a_whole_output(cli, case):
     suffix, data = case
