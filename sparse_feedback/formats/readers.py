@@ -126,7 +126,7 @@ def _read_csv(path: Path, text: str, kind: Kind | None) -> RawTable:
             raise InputError(path, f"expected {width} columns (as in {first}), found {len(row)}",
                              where=f"line {line}")
     if has_header:
-        frame = pd.DataFrame(rows[1:], columns=_columns(path, rows[0], "line 1"), dtype=object)
+        frame = pd.DataFrame(rows[1:], columns=_columns(path, rows[0], f"line {lines[0]}"), dtype=object)
         lines = lines[1:]
     else:
         frame = pd.DataFrame(rows, columns=list(range(width)), dtype=object)
