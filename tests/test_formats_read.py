@@ -62,6 +62,12 @@ def test_header_with_an_unknown_extra_column_is_still_detected(tmp_path):
     assert list(frame.columns[4:]) == ["id", "annotator"]  # extras follow the canonical columns
 
 
+def test_header_with_extra_columns_is_detected_without_a_kind(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("instruction,input,output,rating,annotator\nAdd 2 and 3.,,5,7,ann\n")
+    assert formats.read_raw(path).has_header
+
+
 def test_pandas_index_column_is_kept_as_an_extra(tmp_path):
     path = tmp_path / "r.csv"
     pd.DataFrame(ROWS["rating feedback"]).to_csv(path)  # index=True: a first header cell of ""

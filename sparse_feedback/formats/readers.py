@@ -90,12 +90,13 @@ def _columns(path: Path, names, where: str) -> list[str]:
 
 
 def _looks_like_header(cells: list[str], kind: Kind | None) -> bool:
-    """A first CSV row is a header when it names only known columns (a pandas index column allowed), or
-    when it names every column the kind needs."""
+    """A first CSV row is a header when it names only known columns (a pandas index column allowed), at
+    least two known columns beside unknown ones (data rarely holds two cells spelled like column names),
+    or every column the kind needs."""
     names = [c.strip().lower() for c in cells]
     index_col = [n == "" or n.startswith("unnamed:") for n in names]
     known = [n in KNOWN_HEADER_NAMES for n in names]
-    if any(known) and all(k or i for k, i in zip(known, index_col)):
+    if (any(known) and all(k or i for k, i in zip(known, index_col))) or sum(known) >= 2:
         return True
     if kind is None:
         return False
