@@ -21,10 +21,12 @@ def text_hash(values) -> np.ndarray:
     True
     """
     items = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
-    # NaN never equals itself: a missing text is the empty string, as the readers make it. The all-text
-    # check is a fast C loop; the per-value missing test runs only when something is not text.
-    if pd.api.types.infer_dtype(items, skipna=False) != "string":
-        items = np.where(pd.isna(items), "", items).astype(object)
+    try:  # str.__hash__ refuses anything but text, so the usual all-text column needs no separate check
+        return np.fromiter(map(str.__hash__, items), dtype=np.int64, count=len(items)).view(np.uint64)
+    except TypeError:
+        pass
+    # NaN never equals itself: a missing text is the empty string, as the readers make it.
+    items = np.where(pd.isna(items), "", items).astype(object)
     return np.fromiter(map(hash, items), dtype=np.int64, count=len(items)).view(np.uint64)
 
 
