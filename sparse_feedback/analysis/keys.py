@@ -31,7 +31,13 @@ def text_hash(values) -> np.ndarray:
 
 
 def combine(*hashes: np.ndarray) -> np.ndarray:
-    """Order-sensitive combination of per-column hashes into one key."""
+    """Order-sensitive combination of per-column hashes into one key; it nests, so a (context, response)
+    key can be built from a context key.
+
+    >>> a, b, c = (np.array([n], dtype=np.uint64) for n in (11, 22, 33))
+    >>> bool(combine(combine(a, b), c)[0] == combine(a, b, c)[0]), bool(combine(a, b)[0] == combine(b, a)[0])
+    (True, False)
+    """
     key = np.zeros(len(hashes[0]), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for h in hashes:
