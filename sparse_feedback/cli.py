@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as err:  # an output path that cannot be written: also the user's to fix, also one line
+        print(f"error: {InputError(err.filename or '', err.strerror or str(err))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
