@@ -1,0 +1,227 @@
+"""Feedback sources: the LLM, all humans, one annotator, or the majority of humans, per protocol.
+
+All feedback on one set of responses lives in a :class:`Feedback` bundle (canonical columns plus
+``judge`` — ``"human"`` or the LLM set's name —, ``annotator``, ``seconds`` and, for rankings, the
+judge's two raw answers). ``source_ratings`` / ``source_rankings`` cut one source out of it:
+
+- an LLM name (``"LLM"``) or ``"annotator: ID"``: that judge's feedback, first duplicate counts;
+- ``"all humans"``: every human annotation pooled (one row per annotation);
+- ``"majority of humans"``: one label per item — the median of the human ratings of a response,
+  rounded half up (so 4 and 5 give 5), and the ranking label with the most votes, ``equal`` when
+  two labels tie for most votes.
+
+Rankings are matched across sources on the unordered pair: a pair stored as (y, x) has its ``(a)``
+and ``(b)`` swapped before it is compared with one stored as (x, y).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sparse_feedback.analysis.consistency import Consistency, confusion_matrix, implied_preference
+from sparse_feedback.analysis.keys import combine, text_hash
+
+LLM = "LLM"
+HUMAN = "human"
+ALL_HUMANS = "all humans"
+MAJORITY = "majority of humans"
+ANNOTATOR = "annotator: "
+RATING_COLUMNS = ("instruction", "input", "output", "rating")
+RANKING_COLUMNS = ("instruction", "input", "output1", "output2", "feedback")
+RAW_COLUMNS = ("raw_answer_ab", "raw_answer_ba")
+FLIP = {"(a)": "(b)", "(b)": "(a)", "equal": "equal"}
+GRADE = {"(a)": 1.0, "equal": 0.0, "(b)": -1.0}  # a preference on one scale with rating gaps
+
+
+@dataclass
+class Feedback:
+    """Every rating and ranking on one set of responses, from humans and LLM judges."""
+
+    ratings: pd.DataFrame
+    rankings: pd.DataFrame
+
+    def llm_names(self) -> list[str]:
+        names = pd.concat([self.ratings["judge"], self.rankings["judge"]], ignore_index=True)
+        return [n for n in pd.unique(names) if n != HUMAN]
+
+    def annotators(self) -> list[str]:
+        frames = [f.loc[f["judge"] == HUMAN, "annotator"] for f in (self.ratings, self.rankings)]
+        return sorted(set(pd.concat(frames, ignore_index=True).astype(str)))
+
+    def source_names(self) -> list[str]:
+        """Every source this bundle offers, LLMs first; human sources only when there are humans."""
+        annotators = self.annotators()
+        humans = [ALL_HUMANS, MAJORITY] + [ANNOTATOR + a for a in annotators] if annotators else []
+        return self.llm_names() + humans
+
+
+# ---------------------------------------------------------------- building a bundle
+
+def _normalise(frame: pd.DataFrame | None, columns: tuple[str, ...], judge: str) -> pd.DataFrame:
+    extra = RAW_COLUMNS if "feedback" in columns else ()
+    if frame is None:
+        frame = pd.DataFrame(columns=list(columns))
+    out = frame[list(columns)].copy()
+    out["judge"] = judge
+    annotated = judge == HUMAN and "annotator" in frame.columns
+    out["annotator"] = frame["annotator"].astype(str).to_numpy() if annotated else ""
+    seconds = frame["seconds"] if "seconds" in frame.columns else np.nan
+    out["seconds"] = pd.to_numeric(pd.Series(seconds, index=frame.index), errors="coerce").astype(float)
+    for col in extra:
+        out[col] = frame[col].astype(object).to_numpy() if col in frame.columns else None
+    key = [*columns[:-1], "judge", "annotator"]  # first duplicate per judge and annotator counts
+    return out[~out.duplicated(subset=key, keep="first")].reset_index(drop=True)
+
+
+def feedback_from_frames(sets) -> Feedback:
+    """Bundle ``[(ratings_df, rankings_df), ...]`` (either may be None); frames with an ``annotator``
+    column are human, the others are LLM sets named ``LLM``, ``LLM 2``, ...
+
+    >>> r = pd.DataFrame({"instruction": ["i"], "input": [""], "output": ["x"], "rating": [5]})
+    >>> feedback_from_frames([(r, None)]).source_names()
+    ['LLM']
+    """
+    ratings, rankings, n_llm = [], [], 0
+    for rating_frame, ranking_frame in sets:
+        human = any(f is not None and "annotator" in f.columns for f in (rating_frame, ranking_frame))
+        if not human:
+            n_llm += 1
+        name = HUMAN if human else LLM if n_llm <= 1 else f"{LLM} {n_llm}"
+        ratings.append(_normalise(rating_frame, RATING_COLUMNS, name))
+        rankings.append(_normalise(ranking_frame, RANKING_COLUMNS, name))
+    return Feedback(pd.concat(ratings, ignore_index=True), pd.concat(rankings, ignore_index=True))
+
+
+def frames_from_store(store, project) -> Feedback:
+    """The bundle of one store project: human and LLM ratings and rankings from the store's getters."""
+    human_r, human_k = store.human_ratings(project), store.human_rankings(project)
+    llm_r, llm_k = store.llm_ratings(project), store.llm_rankings(project)
+    return feedback_from_frames([(llm_r, llm_k), (_as_human(human_r), _as_human(human_k))])
+
+
+def _as_human(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    if "annotator" not in frame.columns:
+        frame["annotator"] = ""
+    return frame
+
+
+# ---------------------------------------------------------------- keys
+
+def response_key(frame: pd.DataFrame, output: str = "output") -> np.ndarray:
+    """One uint64 key per (instruction, input, response)."""
+    return combine(text_hash(frame["instruction"]), text_hash(frame["input"]), text_hash(frame[output]))
+
+
+def pair_key(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Key of the unordered pair, and whether the row stores it flipped against the canonical order."""
+    ctx = combine(text_hash(frame["instruction"]), text_hash(frame["input"]))
+    h1, h2 = text_hash(frame["output1"]), text_hash(frame["output2"])
+    flipped = h1 > h2
+    lo, hi = np.where(flipped, h2, h1), np.where(flipped, h1, h2)
+    return combine(ctx, lo, hi), flipped
+
+
+def canonical_labels(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(pair key, feedback in the canonical order) of each ranking row."""
+    key, flipped = pair_key(frame)
+    labels = frame["feedback"].to_numpy(dtype=object)
+    return key, np.where(flipped, frame["feedback"].map(FLIP).to_numpy(dtype=object), labels)
+
+
+# ---------------------------------------------------------------- sources
+
+def _first(frame: pd.DataFrame, key: np.ndarray) -> pd.DataFrame:
+    return frame[~pd.Series(key).duplicated(keep="first").to_numpy()].reset_index(drop=True)
+
+
+def _select(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    human = frame["judge"] == HUMAN
+    if source in (ALL_HUMANS, MAJORITY):
+        return frame[human].reset_index(drop=True)
+    if source.startswith(ANNOTATOR):
+        return frame[human & (frame["annotator"] == source[len(ANNOTATOR):])].reset_index(drop=True)
+    return frame[frame["judge"] == source].reset_index(drop=True)
+
+
+def source_ratings(feedback: Feedback, source: str) -> pd.DataFrame:
+    """The ratings of one source (see the module docstring); pooled rows for ``all humans``."""
+    rows = _select(feedback.ratings, source)
+    if source == ALL_HUMANS:
+        return rows
+    key = response_key(rows)
+    if source != MAJORITY:
+        return _first(rows, key)
+    first = _first(rows, key)
+    median = rows.groupby(key, sort=False)["rating"].median()
+    first["rating"] = np.floor(median.reindex(response_key(first)).to_numpy() + 0.5).astype(np.int64)
+    first["annotator"], first["seconds"] = "", np.nan
+    return first
+
+
+def majority_label(labels) -> str:
+    """The label with the most votes; ``equal`` when two labels tie for most.
+
+    >>> majority_label(["(a)", "(a)", "equal"]), majority_label(["(a)", "(b)"])
+    ('(a)', 'equal')
+    """
+    counts = pd.Series(list(labels)).value_counts()
+    top = counts[counts == counts.max()]
+    return top.index[0] if len(top) == 1 else "equal"
+
+
+def source_rankings(feedback: Feedback, source: str) -> pd.DataFrame:
+    """The rankings of one source (see the module docstring); pooled rows for ``all humans``."""
+    rows = _select(feedback.rankings, source)
+    if source == ALL_HUMANS:
+        return rows
+    key, canonical = canonical_labels(rows)
+    if source != MAJORITY:
+        return _first(rows, key)
+    votes = pd.DataFrame({"key": key, "label": canonical})
+    counts = votes.groupby(["key", "label"], sort=False).size().unstack(fill_value=0)
+    best = counts.to_numpy()
+    winner = np.asarray(counts.columns, dtype=object)[best.argmax(axis=1)]
+    tied = (best == best.max(axis=1, keepdims=True)).sum(axis=1) > 1
+    vote = pd.Series(np.where(tied, "equal", winner), index=counts.index)
+    first = _first(rows, key)
+    first_key, flipped = pair_key(first)
+    label = vote.reindex(first_key).to_numpy(dtype=object)
+    first["feedback"] = np.where(flipped, pd.Series(label).map(FLIP).to_numpy(dtype=object), label)
+    first["annotator"], first["seconds"] = "", np.nan
+    return first
+
+
+def rating_lookup(ratings: pd.DataFrame) -> pd.Series:
+    """Rating per response key; the mean where a source holds several (pooled humans)."""
+    return ratings.groupby(response_key(ratings), sort=False)["rating"].mean()
+
+
+def attach_ratings(rankings: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:
+    """Ranking rows (all kept) whose two responses are rated, with ``rating1``, ``rating2``, ``implied``.
+
+    Ratings are ints for a one-label-per-response source and means for pooled humans.
+    """
+    lookup = rating_lookup(ratings)
+    r1 = lookup.reindex(response_key(rankings, "output1")).to_numpy(dtype=float)
+    r2 = lookup.reindex(response_key(rankings, "output2")).to_numpy(dtype=float)
+    rated = ~(np.isnan(r1) | np.isnan(r2))
+    out = rankings[rated].reset_index(drop=True)
+    out["rating1"], out["rating2"] = r1[rated], r2[rated]
+    out["implied"] = implied_preference(out["rating1"], out["rating2"])
+    return out
+
+
+def consistency_between(feedback: Feedback, rating_source: str, ranking_source: str) -> tuple[Consistency, pd.DataFrame]:
+    """Consistency of one source's ratings with another's rankings, and the rated pairs behind it.
+
+    With one rating per response and one ranking per pair this is exactly
+    :func:`~sparse_feedback.analysis.consistency.consistency`; pooled humans count every ranking annotation.
+    """
+    pairs = attach_ratings(source_rankings(feedback, ranking_source), source_ratings(feedback, rating_source))
+    agree = pairs["implied"].to_numpy() == pairs["feedback"].to_numpy()
+    pct = round(float(100.0 * agree.mean()), 4) if len(pairs) else float("nan")
+    return Consistency(pct, len(pairs), confusion_matrix(pairs["implied"], pairs["feedback"])), pairs
