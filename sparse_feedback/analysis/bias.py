@@ -130,10 +130,17 @@ class PositionBias:
         return asdict(self)
 
 
+def _positions(rankings: pd.DataFrame, order: str) -> np.ndarray:
+    """Shown side picked in one order: the ``position_<order>`` column where given, else the parsed raw answer."""
+    n = len(rankings)
+    given = rankings.get(f"position_{order}", pd.Series([None] * n, dtype=object, index=rankings.index))
+    raw = rankings.get(f"raw_answer_{order}", pd.Series([None] * n, dtype=object, index=rankings.index))
+    return np.array([shown_side(p) or shown_side(r) for p, r in zip(given, raw)], dtype=object)
+
+
 def position_bias(rankings: pd.DataFrame) -> PositionBias:
-    """Position bias from ``raw_answer_ab`` and ``raw_answer_ba`` (answers as the judge gave them)."""
-    ab = np.array([shown_side(x) for x in rankings.get("raw_answer_ab", pd.Series(dtype=object))], dtype=object)
-    ba = np.array([shown_side(x) for x in rankings.get("raw_answer_ba", pd.Series(dtype=object))], dtype=object)
+    """Position bias from each pair's two answers (``position_ab/ba`` or ``raw_answer_ab/ba``, as asked)."""
+    ab, ba = _positions(rankings, "ab"), _positions(rankings, "ba")
     parsed = (ab != None) & (ba != None)  # noqa: E711 (elementwise)
     same = parsed & (ab == ba)
     counts = {

@@ -31,7 +31,8 @@ MAJORITY = "majority of humans"
 ANNOTATOR = "annotator: "
 RATING_COLUMNS = ("instruction", "input", "output", "rating")
 RANKING_COLUMNS = ("instruction", "input", "output1", "output2", "feedback")
-RAW_COLUMNS = ("raw_answer_ab", "raw_answer_ba")
+# The judge's raw answer and the position it picked ("(a)" = shown first) in each order asked.
+RAW_COLUMNS = ("raw_answer_ab", "raw_answer_ba", "position_ab", "position_ba")
 FLIP = {"(a)": "(b)", "(b)": "(a)", "equal": "equal"}
 GRADE = {"(a)": 1.0, "equal": 0.0, "(b)": -1.0}  # a preference on one scale with rating gaps
 
@@ -77,36 +78,62 @@ def _normalise(frame: pd.DataFrame | None, columns: tuple[str, ...], judge: str)
 
 
 def feedback_from_frames(sets) -> Feedback:
-    """Bundle ``[(ratings_df, rankings_df), ...]`` (either may be None); frames with an ``annotator``
-    column are human, the others are LLM sets named ``LLM``, ``LLM 2``, ...
+    """Bundle ``[(ratings_df, rankings_df[, name]), ...]`` (either frame may be None). Frames with an
+    ``annotator`` column (or named ``"human"``) are human; the others are LLM sets named ``name`` or
+    ``LLM``, ``LLM 2``, ...
 
     >>> r = pd.DataFrame({"instruction": ["i"], "input": [""], "output": ["x"], "rating": [5]})
     >>> feedback_from_frames([(r, None)]).source_names()
     ['LLM']
     """
     ratings, rankings, n_llm = [], [], 0
-    for rating_frame, ranking_frame in sets:
+    for rating_frame, ranking_frame, *named in sets:
         human = any(f is not None and "annotator" in f.columns for f in (rating_frame, ranking_frame))
-        if not human:
+        if named:
+            name = named[0]
+        elif human:
+            name = HUMAN
+        else:
             n_llm += 1
-        name = HUMAN if human else LLM if n_llm <= 1 else f"{LLM} {n_llm}"
+            name = LLM if n_llm == 1 else f"{LLM} {n_llm}"
         ratings.append(_normalise(rating_frame, RATING_COLUMNS, name))
         rankings.append(_normalise(ranking_frame, RANKING_COLUMNS, name))
     return Feedback(pd.concat(ratings, ignore_index=True), pd.concat(rankings, ignore_index=True))
 
 
-def frames_from_store(store, project) -> Feedback:
-    """The bundle of one store project: human and LLM ratings and rankings from the store's getters."""
-    human_r, human_k = store.human_ratings(project), store.human_rankings(project)
-    llm_r, llm_k = store.llm_ratings(project), store.llm_rankings(project)
-    return feedback_from_frames([(llm_r, llm_k), (_as_human(human_r), _as_human(human_k))])
+def frames_from_store(store, project: str) -> Feedback:
+    """The bundle of one store project: every model's ratings and both-order rankings, every annotator's."""
+    models = store.sources(project)["models"]
+    sets = [(store.llm_ratings(project, m), both_orders(store.llm_rankings(project, m)),
+             LLM if len(models) == 1 else f"{LLM} ({m})") for m in models]
+    sets.append((store.human_ratings(project), store.human_rankings(project), HUMAN))
+    return feedback_from_frames(sets)
 
 
-def _as_human(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.copy()
-    if "annotator" not in frame.columns:
-        frame["annotator"] = ""
-    return frame
+def _last(raw) -> str | None:
+    if isinstance(raw, (list, tuple, np.ndarray)):
+        return str(raw[-1]) if len(raw) else None
+    return raw if isinstance(raw, str) else None
+
+
+def both_orders(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per pair from the store's one-row-per-order LLM rankings (``reversed``: asked as (output2,
+    output1), label in that order): ``(a)``/``(b)`` when both orders chose the same response, else ``equal``;
+    each order's raw answer and shown position kept."""
+    rows = rows.reset_index(drop=True)
+    rev = rows["reversed"].astype(bool).to_numpy() if "reversed" in rows else np.zeros(len(rows), bool)
+    raw = rows["raw_answers"].map(_last) if "raw_answers" in rows else pd.Series([None] * len(rows), dtype=object)
+    out = rows[list(RANKING_COLUMNS)].copy()
+    out.loc[rev, ["output1", "output2"]] = rows.loc[rev, ["output2", "output1"]].to_numpy()
+    out["position"], out["raw"], out["order"] = rows["feedback"].to_numpy(), raw.to_numpy(), np.where(rev, "ba", "ab")
+    out["feedback"] = np.where(rev, rows["feedback"].map(FLIP), rows["feedback"])
+    key = ["instruction", "input", "output1", "output2"]
+    ab, ba = (out[out["order"] == o].drop_duplicates(key).drop(columns="order") for o in ("ab", "ba"))
+    both = ab.merge(ba, on=key, how="outer", suffixes=("_ab", "_ba"))
+    first, second = both["feedback_ab"], both["feedback_ba"]
+    both["feedback"] = np.where(first.isna(), second, np.where(second.isna() | (first == second), first, "equal"))
+    both = both.rename(columns={"raw_ab": "raw_answer_ab", "raw_ba": "raw_answer_ba"})
+    return both[[*RANKING_COLUMNS, *RAW_COLUMNS]]
 
 
 # ---------------------------------------------------------------- keys
@@ -225,3 +252,20 @@ def consistency_between(feedback: Feedback, rating_source: str, ranking_source: 
     agree = pairs["implied"].to_numpy() == pairs["feedback"].to_numpy()
     pct = round(float(100.0 * agree.mean()), 4) if len(pairs) else float("nan")
     return Consistency(pct, len(pairs), confusion_matrix(pairs["implied"], pairs["feedback"])), pairs
+
+
+def group_sources(feedback: Feedback) -> list[str]:
+    """The sources a grid compares: every LLM, all humans and the majority (not each annotator)."""
+    return [s for s in feedback.source_names() if not s.startswith(ANNOTATOR)]
+
+
+def consistency_grid(feedback: Feedback, sources=None) -> pd.DataFrame:
+    """Consistency of every (ratings source, rankings source) pairing: one row each, with the pair count."""
+    sources = group_sources(feedback) if sources is None else sources
+    rows = []
+    for rating_source in sources:
+        for ranking_source in sources:
+            result, _ = consistency_between(feedback, rating_source, ranking_source)
+            rows.append({"rating_source": rating_source, "ranking_source": ranking_source,
+                         "consistency": result.consistency, "n_pairs": result.n_pairs})
+    return pd.DataFrame(rows, columns=["rating_source", "ranking_source", "consistency", "n_pairs"])

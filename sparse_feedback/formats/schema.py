@@ -51,3 +51,5 @@ KINDS = (RATING_FEEDBACK, RANKING_FEEDBACK, RATING_TASKS, RANKING_TASKS, INSTRUC
 KNOWN_HEADER_NAMES = frozenset(
     n for k in KINDS for c in k.columns for n in k.names_for(c)
 ) | {"responses", "dataset", "generator", "raw_answer", "chosen", "rejected", "prompt", "reward", "model"}
+# Columns of human annotations and of the judge's both-order rankings, so their CSV headers are detected.
+KNOWN_HEADER_NAMES = KNOWN_HEADER_NAMES | {"annotator", "seconds", "raw_answer_ab", "raw_answer_ba"}
