@@ -87,7 +87,7 @@ def feedback_from_frames(sets) -> Feedback:
     ['LLM']
     """
     ratings, rankings, n_llm = [], [], 0
-    for rating_frame, ranking_frame, *named in sets:
+    for rating_frame, ranking_frame, *named in list(sets) or [(None, None)]:
         human = any(f is not None and "annotator" in f.columns for f in (rating_frame, ranking_frame))
         if named:
             name = named[0]

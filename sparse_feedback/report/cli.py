@@ -35,45 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_report)
 
 
-def _named(values: list[str], fallback: list[str]) -> list[tuple[str, str]]:
-    out = []
-    for i, value in enumerate(values):
-        name, sep, path = value.partition("=")
-        if not sep or not name or Path(value).exists():
-            name, path = (fallback[i] if i < len(fallback) else Path(value).stem), value
-        out.append((name, path))
-    return out
-
-
-def load_runs(reference: str | None, candidates: list[str], feedback: list[str]) -> dict:
-    """Read the win-rate inputs into per-instruction tables, one per candidate run (by name)."""
-    from sparse_feedback.analysis.candidates import per_instruction
-    from sparse_feedback.errors import InputError
-    from sparse_feedback.formats import read_ranking_feedback, read_rating_feedback
-
-    named_c = _named(candidates, [])
-    named_f = _named(feedback, [n for n, _ in named_c])
-    if named_c and reference is None:
-        raise InputError(named_c[0][1], "--candidate-ratings needs --reference-ratings")
-    ref = read_rating_feedback(reference) if reference else None
-    ratings = {n: read_rating_feedback(p) for n, p in named_c}
-    rankings = {n: read_ranking_feedback(p) for n, p in named_f}
-    return {n: per_instruction(ref, ratings.get(n), rankings.get(n)) for n in dict.fromkeys([*ratings, *rankings])}
-
-
-def load_feedback(args):
-    """Read the feedback sets (human files keep every annotator's row; read_table's dedupe is per file)."""
-    from sparse_feedback.analysis.sources import feedback_from_frames
-    from sparse_feedback.formats import read_ranking_feedback, read_rating_feedback
-
-    sets = []
-    for i in range(1, MAX_SETS + 1):
-        suffix = "" if i == 1 else str(i)
-        r, k = getattr(args, f"ratings{suffix}"), getattr(args, f"rankings{suffix}")
-        if r or k:
-            sets.append((read_rating_feedback(r, dedupe=False) if r else None,
-                         read_ranking_feedback(k, dedupe=False) if k else None))
-    return feedback_from_frames(sets)
+def feedback_paths(args) -> list[tuple[str | None, str | None]]:
+    """The (ratings, rankings) file pairs given, set 1 first."""
+    pairs = [(getattr(args, f"ratings{s}"), getattr(args, f"rankings{s}"))
+             for s in ["", *map(str, range(2, MAX_SETS + 1))]]
+    return [p for p in pairs if any(p)]
 
 
 def _report(args) -> int:
@@ -81,8 +47,9 @@ def _report(args) -> int:
     from sparse_feedback.formats import atomic_path
     from sparse_feedback.report.build import build_report
     from sparse_feedback.report.html import render_html
+    from sparse_feedback.report.inputs import load_feedback, load_runs
 
-    feedback = load_feedback(args)
+    feedback = load_feedback(feedback_paths(args))
     runs = load_runs(args.reference_ratings, args.candidate_ratings, args.winrate_feedback)
     if not len(feedback.ratings) and not len(feedback.rankings) and not runs:
         raise InputError(args.output, "nothing to report: give --ratings/--rankings or win-rate inputs")

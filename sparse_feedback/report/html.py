@@ -12,6 +12,7 @@ from plotly.offline import get_plotlyjs
 from sparse_feedback.analysis.candidates import describe_flips
 from sparse_feedback.report import figures
 from sparse_feedback.report.build import Report
+from sparse_feedback.report.views import clip
 
 TABLE_ROWS = 50  # rows of a long table shown in the report; the count says how many there are
 
@@ -39,15 +40,11 @@ def _table(frame: pd.DataFrame, caption: str = "") -> str:
     return head + body
 
 
-def _short(text: pd.Series, n: int = 160) -> pd.Series:
-    return text.astype(str).map(lambda s: s if len(s) <= n else s[: n - 1] + "…")
-
-
 def _disagreement_rows(frame: pd.DataFrame) -> pd.DataFrame:
     cols = ["score", "label_a", "label_b", "instruction", "output1", "output2"]
     out = frame[cols].copy()
     for col in ("instruction", "output1", "output2"):
-        out[col] = _short(out[col])
+        out[col] = out[col].astype(str).map(clip)
     return out
 
 
