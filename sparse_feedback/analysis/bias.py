@@ -15,20 +15,12 @@ import numpy as np
 import pandas as pd
 
 from sparse_feedback.analysis.consistency import implied_preference
-from sparse_feedback.analysis.keys import combine, text_hash
-from sparse_feedback.analysis.sources import Feedback, rating_lookup, response_key, source_rankings, source_ratings
+from sparse_feedback.analysis.sources import (
+    Feedback, context_key, rating_lookup, response_key, source_rankings, source_ratings, words,
+)
 
 GAP_EDGES = (0, 1, 6, 21, 51, 101, np.inf)
 GAP_BINS = ("0", "1-5", "6-20", "21-50", "51-100", ">100")  # absolute gap in words
-
-
-def word_count(texts) -> np.ndarray:
-    """Words (whitespace-separated runs) of each text.
-
-    >>> word_count(["two words", "", " one "]).tolist()
-    [2, 0, 1]
-    """
-    return pd.Series(texts, dtype=object).str.count(r"\S+").fillna(0).to_numpy(dtype=np.int64)
 
 
 def rating_pairs(ratings: pd.DataFrame) -> pd.DataFrame:
@@ -36,9 +28,9 @@ def rating_pairs(ratings: pd.DataFrame) -> pd.DataFrame:
     lookup = rating_lookup(ratings)
     first = ratings[~pd.Series(response_key(ratings)).duplicated().to_numpy()].reset_index(drop=True)
     first = first.assign(rating=lookup.reindex(response_key(first)).to_numpy(),
-                         ctx=combine(text_hash(first["instruction"]), text_hash(first["input"])),
-                         row=np.arange(len(first)))
-    cols = ["ctx", "row", "output", "rating"]
+                         ctx=context_key(first),
+                         row=np.arange(len(first)), _key=response_key(first), _words=words(first))
+    cols = ["ctx", "row", "output", "rating", "_key", "_words"]  # the merge names them _key1, _words2, ...
     left = first[["instruction", "input", *cols]]
     pairs = left.merge(first[cols], on="ctx", suffixes=("1", "2"))
     pairs = pairs[pairs["row1"] < pairs["row2"]].reset_index(drop=True)
@@ -48,7 +40,7 @@ def rating_pairs(ratings: pd.DataFrame) -> pd.DataFrame:
 
 def length_outcomes(pairs: pd.DataFrame, preference: str = "preference") -> pd.DataFrame:
     """Per pair: absolute length gap, its bin, and whether the ``longer``/``shorter`` side won or ``equal``."""
-    gap = word_count(pairs["output2"]) - word_count(pairs["output1"])
+    gap = words(pairs, "output2") - words(pairs, "output1")
     pref = pairs[preference].to_numpy(dtype=object)
     longer_won = np.where(gap > 0, pref == "(b)", pref == "(a)")
     outcome = np.where(pref == "equal", "equal", np.where(longer_won, "longer", "shorter"))
@@ -135,7 +127,10 @@ def _positions(rankings: pd.DataFrame, order: str) -> np.ndarray:
     n = len(rankings)
     given = rankings.get(f"position_{order}", pd.Series([None] * n, dtype=object, index=rankings.index))
     raw = rankings.get(f"raw_answer_{order}", pd.Series([None] * n, dtype=object, index=rankings.index))
-    return np.array([shown_side(p) or shown_side(r) for p, r in zip(given, raw)], dtype=object)
+    both = pd.Series(given.to_numpy(dtype=object)).where(given.notna().to_numpy(), raw.to_numpy(dtype=object))
+    codes, uniques = pd.factorize(both.to_numpy(dtype=object), use_na_sentinel=False)
+    sides = np.array([shown_side(u) for u in uniques] + [None], dtype=object)  # each distinct answer once
+    return sides[codes]
 
 
 def position_bias(rankings: pd.DataFrame) -> PositionBias:

@@ -15,8 +15,8 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from sparse_feedback.analysis.bias import word_count
 from sparse_feedback.analysis.keys import combine, text_hash
+from sparse_feedback.analysis.sources import word_count
 from sparse_feedback.analysis.winrate import RANKING_SCORE, ratings_scores, summarize
 
 REFERENCE = "reference"

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sparse_feedback.analysis.consistency import Consistency, confusion_matrix, implied_preference
-from sparse_feedback.analysis.keys import combine, text_hash
+from sparse_feedback.analysis.keys import combine
 
 LLM = "LLM"
 HUMAN = "human"
@@ -66,6 +66,9 @@ def _normalise(frame: pd.DataFrame | None, columns: tuple[str, ...], judge: str)
     if frame is None:
         frame = pd.DataFrame(columns=list(columns))
     out = frame[list(columns)].copy()
+    for col in columns:
+        if col not in ("rating",):
+            out[col] = out[col].astype(object)  # pointer copies when rows are selected, unlike arrow strings
     out["judge"] = judge
     annotated = judge == HUMAN and "annotator" in frame.columns
     out["annotator"] = frame["annotator"].astype(str).to_numpy() if annotated else ""
@@ -73,8 +76,10 @@ def _normalise(frame: pd.DataFrame | None, columns: tuple[str, ...], judge: str)
     out["seconds"] = pd.to_numeric(pd.Series(seconds, index=frame.index), errors="coerce").astype(float)
     for col in extra:
         out[col] = frame[col].astype(object).to_numpy() if col in frame.columns else None
-    key = [*columns[:-1], "judge", "annotator"]  # first duplicate per judge and annotator counts
-    return out[~out.duplicated(subset=key, keep="first")].reset_index(drop=True)
+    out = with_keys(out)
+    texts = ["_key"] if "output" in columns else ["_key1", "_key2"]
+    first = ~out.duplicated(subset=[*texts, "judge", "annotator"], keep="first")  # first per judge and annotator
+    return out[first].reset_index(drop=True)
 
 
 def feedback_from_frames(sets) -> Feedback:
@@ -138,15 +143,73 @@ def both_orders(rows: pd.DataFrame) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- keys
 
+# Hashes and word counts are computed once per bundle and carried in these columns through every cut.
+CACHED = {"output": ("_key", "_words"), "output1": ("_key1", "_words1"), "output2": ("_key2", "_words2")}
+
+
+def word_count(texts) -> np.ndarray:
+    """Words (whitespace-separated runs) of each text; each distinct text is split once.
+
+    >>> word_count(["two words", "", " one ", "two words"]).tolist()
+    [2, 0, 1, 2]
+    """
+    memo: dict = {}
+
+    def count(text) -> int:
+        n = memo.get(text)
+        if n is None:
+            n = memo[text] = len(text.split()) if isinstance(text, str) else 0
+        return n
+
+    values = np.asarray(texts, dtype=object)
+    return np.fromiter((count(t) for t in values), np.int64, count=len(values))
+
+
+def text_key(values) -> np.ndarray:
+    """uint64 key of each text from Python's string hash: cached on each string object, so a bundle's
+    hundreds of thousands of long texts hash in milliseconds. Stable within one process only, which is
+    all a key needs here (keys never leave the analysis)."""
+    values = np.asarray(values, dtype=object)
+    return np.fromiter((hash(v) for v in values), np.int64, count=len(values)).view(np.uint64)
+
+
+def context_key(frame: pd.DataFrame) -> np.ndarray:
+    """One uint64 key per (instruction, input)."""
+    return combine(text_key(frame["instruction"]), text_key(frame["input"]))
+
+
+def with_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its response (and pair) keys and word counts cached as ``_``-columns."""
+    ctx = context_key(frame)
+    for output, (key, words) in CACHED.items():
+        if output in frame.columns:
+            frame[key] = combine(ctx, text_key(frame[output]))
+            frame[words] = word_count(frame[output])
+    if "output1" in frame.columns:
+        frame["_pair"], frame["_flipped"] = pair_key(frame)
+    return frame
+
+
 def response_key(frame: pd.DataFrame, output: str = "output") -> np.ndarray:
     """One uint64 key per (instruction, input, response)."""
-    return combine(text_hash(frame["instruction"]), text_hash(frame["input"]), text_hash(frame[output]))
+    cached = CACHED[output][0]
+    if cached in frame.columns:
+        return frame[cached].to_numpy()
+    return combine(context_key(frame), text_key(frame[output]))
+
+
+def words(frame: pd.DataFrame, output: str = "output") -> np.ndarray:
+    """Word count of the ``output`` column (cached when the frame comes from a bundle)."""
+    cached = CACHED[output][1]
+    return frame[cached].to_numpy() if cached in frame.columns else word_count(frame[output])
 
 
 def pair_key(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Key of the unordered pair, and whether the row stores it flipped against the canonical order."""
-    ctx = combine(text_hash(frame["instruction"]), text_hash(frame["input"]))
-    h1, h2 = text_hash(frame["output1"]), text_hash(frame["output2"])
+    if "_pair" in frame.columns:
+        return frame["_pair"].to_numpy(), frame["_flipped"].to_numpy()
+    ctx = context_key(frame)
+    h1, h2 = text_key(frame["output1"]), text_key(frame["output2"])
     flipped = h1 > h2
     lo, hi = np.where(flipped, h2, h1), np.where(flipped, h1, h2)
     return combine(ctx, lo, hi), flipped
