@@ -31,7 +31,7 @@ def consistency_heatmap(result: Consistency, title: str = "") -> go.Figure:
     fig.update_xaxes(title="given by rankings", side="bottom")
     fig.update_yaxes(title="implied by ratings", autorange="reversed")
     head = f"consistency {result.consistency:.2f} % over {result.n_pairs} pairs"
-    return _layout(fig, f"{title}: {head}" if title else head)
+    return _layout(fig, f"{title}<br><sup>{head}</sup>" if title else head)
 
 
 def consistency_grid_figure(grid: pd.DataFrame) -> go.Figure:

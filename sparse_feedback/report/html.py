@@ -23,6 +23,8 @@ table{border-collapse:collapse;font-size:.85rem;margin:.8rem 0} td,th{border:1px
 th{background:#f4f4f4} td{max-width:28rem;overflow-wrap:anywhere;vertical-align:top}
 .flag{background:#fff3cd;border:1px solid #e0c060;padding:.6rem 1rem;border-radius:4px}
 .note{color:#666;font-size:.85rem}
+.scroll{overflow-x:auto}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:.5rem}
 """
 
 
@@ -30,14 +32,14 @@ def _figure(fig) -> str:
     return pio.to_html(fig, full_html=False, include_plotlyjs=False, config={"displaylogo": False})
 
 
-def _table(frame: pd.DataFrame, caption: str = "") -> str:
+def _table(frame: pd.DataFrame, caption: str = "", rows: int = TABLE_ROWS) -> str:
     if frame is None or not len(frame):
         return f"<p class='note'>{html.escape(caption)}: nothing to show.</p>" if caption else ""
-    shown = frame.head(TABLE_ROWS)
-    note = f" (first {TABLE_ROWS} of {len(frame)})" if len(frame) > TABLE_ROWS else ""
+    shown = frame.head(rows)
+    note = f" (first {rows} of {len(frame)})" if len(frame) > rows else ""
     body = shown.to_html(index=False, escape=True, float_format=lambda v: f"{v:.2f}", na_rep="–", border=0)
     head = f"<p><b>{html.escape(caption)}</b>{note}</p>" if caption else ""
-    return head + body
+    return f"{head}<div class='scroll'>{body}</div>"
 
 
 def _disagreement_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -52,11 +54,12 @@ def sections(report: Report) -> list[tuple[str, list[str]]]:
     """(title, html parts) of each report section, in order."""
     out = []
     parts = [_figure(figures.consistency_grid_figure(report.grid))] if len(report.grid) else []
-    parts += [_figure(figures.consistency_heatmap(c, f"{r} ratings vs {k} rankings"))
-              for (r, k), c in report.consistency.items()]
+    heatmaps = "".join(_figure(figures.consistency_heatmap(c, f"{r} ratings vs {k} rankings"))
+                       for (r, k), c in report.consistency.items())
+    parts.append(f"<div class='grid'>{heatmaps}</div>")
     out.append(("Consistency of ratings and rankings", parts + [_table(report.grid, "All source pairings")]))
     parts = [f"<p>{len(v)} pairs disagree. Size = |grade difference| (rankings ±1/0, rating gap / 6).</p>"
-             + _table(_disagreement_rows(v), k) for k, v in report.disagreements.items()]
+             + _table(_disagreement_rows(v), k, rows=20) for k, v in report.disagreements.items()]
     out.append(("Disagreements", parts))
     if len(report.agreement):
         out.append(("Agreement", [_table(report.agreement, "Inter-annotator and human-vs-LLM agreement"),
