@@ -50,6 +50,6 @@ KINDS = (RATING_FEEDBACK, RANKING_FEEDBACK, RATING_TASKS, RANKING_TASKS, INSTRUC
 # Any of these in a first CSV row marks it as a header.
 KNOWN_HEADER_NAMES = frozenset(
     n for k in KINDS for c in k.columns for n in k.names_for(c)
-) | {"responses", "dataset", "generator", "raw_answer", "chosen", "rejected", "prompt", "reward", "model"}
-# Columns of human annotations and of the judge's both-order rankings, so their CSV headers are detected.
-KNOWN_HEADER_NAMES = KNOWN_HEADER_NAMES | {"annotator", "seconds", "raw_answer_ab", "raw_answer_ba"}
+) | {"responses", "dataset", "generator", "raw_answer", "chosen", "rejected", "prompt", "reward", "model",
+    "raw_answer_ab", "raw_answer_ba", "expected_rating", "position_ab", "position_ba", "error",
+    "annotator", "seconds", "shown_order"}  # human annotations (the store's export columns)
