@@ -8,13 +8,14 @@ instruction (the preference the two ratings imply); rankings on every ranked pai
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
 from sparse_feedback.analysis.consistency import implied_preference
+from sparse_feedback.judge.parse import parse_position
+from sparse_feedback.judge.results import position_bias as judge_position_bias
 from sparse_feedback.analysis.sources import (
     Feedback, context_key, rating_lookup, response_key, source_rankings, source_ratings, words,
 )
@@ -89,21 +90,6 @@ def length_bias_table(feedback: Feedback, sources) -> tuple[pd.DataFrame, pd.Dat
 
 # ---------------------------------------------------------------- position bias
 
-_SIDE = re.compile(r"\(\s*([ab])\s*\)|\boutput\s*([ab])\b|^\s*([ab])\s*[.)]?\s*$", re.IGNORECASE)
-
-
-def shown_side(raw) -> str | None:
-    """Which shown position a raw pairwise answer picked: ``"a"`` (shown first), ``"b"``, or None.
-
-    >>> [shown_side(x) for x in ["Output (a)", "output (B) is better", "b", "Output A", "neither", None]]
-    ['a', 'b', 'b', 'a', None, None]
-    """
-    if not isinstance(raw, str):
-        return None
-    match = _SIDE.search(raw)
-    return next(g for g in match.groups() if g).lower() if match else None
-
-
 OUTCOMES = ("both orders: output1", "both orders: output2", "order-dependent: first shown won",
             "order-dependent: second shown won", "unparsed")
 
@@ -122,14 +108,19 @@ class PositionBias:
         return asdict(self)
 
 
+def _side(answer) -> str | None:
+    return parse_position(answer) if isinstance(answer, str) else None
+
+
 def _positions(rankings: pd.DataFrame, order: str) -> np.ndarray:
-    """Shown side picked in one order: the ``position_<order>`` column where given, else the parsed raw answer."""
+    """Shown position (``(a)`` = shown first) picked in one order: the ``position_<order>`` column where
+    given, else the judge's own parse of the raw answer."""
     n = len(rankings)
     given = rankings.get(f"position_{order}", pd.Series([None] * n, dtype=object, index=rankings.index))
     raw = rankings.get(f"raw_answer_{order}", pd.Series([None] * n, dtype=object, index=rankings.index))
     both = pd.Series(given.to_numpy(dtype=object)).where(given.notna().to_numpy(), raw.to_numpy(dtype=object))
     codes, uniques = pd.factorize(both.to_numpy(dtype=object), use_na_sentinel=False)
-    sides = np.array([shown_side(u) for u in uniques] + [None], dtype=object)  # each distinct answer once
+    sides = np.array([_side(u) for u in uniques] + [None], dtype=object)  # each distinct answer once
     return sides[codes]
 
 
@@ -137,16 +128,16 @@ def position_bias(rankings: pd.DataFrame) -> PositionBias:
     """Position bias from each pair's two answers (``position_ab/ba`` or ``raw_answer_ab/ba``, as asked)."""
     ab, ba = _positions(rankings, "ab"), _positions(rankings, "ba")
     parsed = (ab != None) & (ba != None)  # noqa: E711 (elementwise)
-    same = parsed & (ab == ba)
+    judged = judge_position_bias(list(zip(ab[parsed], ba[parsed])))  # the judge's own order-dependence count
     counts = {
-        OUTCOMES[0]: int((parsed & (ab == "a") & (ba == "b")).sum()),
-        OUTCOMES[1]: int((parsed & (ab == "b") & (ba == "a")).sum()),
-        OUTCOMES[2]: int((same & (ab == "a")).sum()),
-        OUTCOMES[3]: int((same & (ab == "b")).sum()),
+        OUTCOMES[0]: int((parsed & (ab == "(a)") & (ba == "(b)")).sum()),
+        OUTCOMES[1]: int((parsed & (ab == "(b)") & (ba == "(a)")).sum()),
+        OUTCOMES[2]: judged.first_won,
+        OUTCOMES[3]: judged.second_won,
         OUTCOMES[4]: int((~parsed).sum()),
     }
-    n, dependent = int(parsed.sum()), int(same.sum())
-    firsts = int((ab[parsed] == "a").sum() + (ba[parsed] == "a").sum())
+    n, dependent = judged.pairs, judged.disagree
+    firsts = int((ab[parsed] == "(a)").sum() + (ba[parsed] == "(a)").sum())
     nan = float("nan")
     return PositionBias(n, 100 * dependent / n if n else nan,
                         100 * counts[OUTCOMES[2]] / dependent if dependent else nan,

@@ -240,7 +240,7 @@ def _select(frame: pd.DataFrame, source: str) -> pd.DataFrame:
 def source_ratings(feedback: Feedback, source: str) -> pd.DataFrame:
     """The ratings of one source (see the module docstring); pooled rows for ``all humans``."""
     rows = _select(feedback.ratings, source)
-    if source == ALL_HUMANS:
+    if source == ALL_HUMANS or not len(rows):
         return rows
     key = response_key(rows)
     if source != MAJORITY:
@@ -266,7 +266,7 @@ def majority_label(labels) -> str:
 def source_rankings(feedback: Feedback, source: str) -> pd.DataFrame:
     """The rankings of one source (see the module docstring); pooled rows for ``all humans``."""
     rows = _select(feedback.rankings, source)
-    if source == ALL_HUMANS:
+    if source == ALL_HUMANS or not len(rows):
         return rows
     key, canonical = canonical_labels(rows)
     if source != MAJORITY:
