@@ -11,7 +11,8 @@ judge's two raw answers). ``source_ratings`` / ``source_rankings`` cut one sourc
   two labels tie for most votes.
 
 Rankings are matched across sources on the unordered pair: a pair stored as (y, x) has its ``(a)``
-and ``(b)`` swapped before it is compared with one stored as (x, y).
+and ``(b)`` swapped before it is compared with one stored as (x, y); the canonical order of a pair is
+its two texts sorted.
 """
 
 from __future__ import annotations
@@ -210,7 +211,9 @@ def pair_key(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         return frame["_pair"].to_numpy(), frame["_flipped"].to_numpy()
     ctx = context_key(frame)
     h1, h2 = text_key(frame["output1"]), text_key(frame["output2"])
-    flipped = h1 > h2
+    # The canonical order puts the texts in sorted order: the same in every process, so label shares
+    # (and so κ) never depend on hash seeds.
+    flipped = frame["output1"].to_numpy(dtype=object) > frame["output2"].to_numpy(dtype=object)
     lo, hi = np.where(flipped, h2, h1), np.where(flipped, h1, h2)
     return combine(ctx, lo, hi), flipped
 

@@ -48,7 +48,8 @@ def synthetic_feedback(n_instructions: int = 20, n_responses: int = 5, annotator
                         np.where((pos_ab == "(b)") & (pos_ba == "(a)"), "(b)", "equal"))
     llm_rankings = pairs.assign(feedback=feedback.astype(object), raw_answer_ab=[f"Output {p}" for p in pos_ab],
                                 raw_answer_ba=[f"Output {p} is better." for p in pos_ba])
-    hr, hk = [], []
+    hr = [llm_ratings.iloc[:0].assign(annotator="", seconds=0.0)]  # empty frames when there are no annotators
+    hk = [pairs.iloc[:0].assign(feedback="", annotator="", seconds=0.0)]
     rated = rng.random(len(responses)) < human_share
     ranked = rng.random(len(pairs)) < human_share
     for name in annotators:
