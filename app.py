@@ -71,8 +71,9 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
                 research.append(tab)
         shell.admin_tabs.extend([t_import, t_export, t_llm, t_admin, *research])
         # The project value may not change on load, so the current tasks are shown explicitly after it.
-        (demo.load(bind(on_load, store, access, len(shell.admin_tabs)), None, [project, whoami, name, *shell.admin_tabs],
-                   api_name="whoami", api_visibility="private")
+        loader = bind(on_load, store, access, len(shell.admin_tabs))
+        (demo.load(loader, None, [project, whoami, name, *shell.admin_tabs], api_name="whoami",
+                   api_visibility="private")
          .then(show_rate, [project, name], rate_outputs, api_visibility="private", api_name="rate_on_load")
          .then(show_rank, [project, name], rank_outputs, api_visibility="private", api_name="rank_on_load"))
     return demo

@@ -5,6 +5,9 @@ import gradio as gr
 from pages.research import feedback, pickers, researcher
 from sparse_feedback.report import views
 
+INTRO = ("Cohen's κ per annotator pair, Fleiss' κ, Krippendorff's α (ordinal for ratings, nominal for "
+         "rankings); human vs LLM pairs every human answer with the LLM's on the same item.")
+
 
 def show(store, project, number=1):
     """(per-protocol summary, one page of annotator-pair κ, per-annotator table)."""
@@ -12,9 +15,7 @@ def show(store, project, number=1):
 
 
 def build(store, shell=None):
-    access, name, project = pickers(shell)
-    gr.Markdown("Cohen's κ per annotator pair, Fleiss' κ, Krippendorff's α (ordinal for ratings, nominal for "
-                "rankings); human vs LLM pairs every human answer with the LLM's on the same item.")
+    access, name, project = pickers(shell, INTRO)
     with gr.Row():
         number = gr.Number(1, label="Page of annotator pairs", precision=0, minimum=1)
         go = gr.Button("Show", variant="primary", scale=0)

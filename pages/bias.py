@@ -6,6 +6,9 @@ import pandas as pd
 from pages.research import feedback, pickers, researcher
 from sparse_feedback.report import views
 
+INTRO = ("Does the longer response win more often under ratings than under rankings? And does the LLM "
+         "judge pick a position rather than a response when asked both orders?")
+
 
 def show(store, project):
     """(length-bias figure, its table, position-bias figure of the first LLM, position-bias table)."""
@@ -17,9 +20,7 @@ def show(store, project):
 
 
 def build(store, shell=None):
-    access, name, project = pickers(shell)
-    gr.Markdown("Does the longer response win more often under ratings than under rankings? And does the LLM "
-                "judge pick a position rather than a response when asked both orders?")
+    access, name, project = pickers(shell, INTRO)
     go = gr.Button("Show", variant="primary")
     length_figure = gr.Plot(label="Length bias")
     summary = gr.Dataframe(label="Length bias per protocol and source", interactive=False)

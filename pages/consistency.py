@@ -6,6 +6,11 @@ from pages.research import feedback, pickers, researcher
 from sparse_feedback.analysis.sources import LLM
 from sparse_feedback.report import views
 
+INTRO = ("How often do the preferences a source's **ratings** imply match a source's **rankings** "
+         "on the same pairs? Rows: implied by ratings; columns: given by rankings. Sources: the LLM, "
+         "all humans (every annotation; ratings averaged per response), the majority of humans, or "
+         "one annotator.")
+
 
 def _pick(choice, names):
     return choice if choice in names else (LLM if LLM in names else (names[0] if names else None))
@@ -24,11 +29,7 @@ def show(store, project, rating_source=None, ranking_source=None):
 
 
 def build(store, shell=None):
-    access, name, project = pickers(shell)
-    gr.Markdown("How often do the preferences a source's **ratings** imply match a source's **rankings** "
-                "on the same pairs? Rows: implied by ratings; columns: given by rankings. Sources: the LLM, "
-                "all humans (every annotation; ratings averaged per response), the majority of humans, or "
-                "one annotator.")
+    access, name, project = pickers(shell, INTRO)
     with gr.Row():
         rating_source = gr.Dropdown(label="Ratings from", elem_id="consistency-ratings")
         ranking_source = gr.Dropdown(label="Rankings from", elem_id="consistency-rankings")

@@ -6,6 +6,10 @@ from pages.research import feedback, pickers, researcher
 from sparse_feedback.analysis.sources import LLM
 from sparse_feedback.report import views
 
+INTRO = ("Pairs where two judgements give different preferences, the largest disagreement first "
+         "(size = |grade A − grade B|: rankings +1/0/−1, ratings (rating1 − rating2) ÷ 6). "
+         "Click a row to see the pair with every rating, ranking, raw judge answer and annotator.")
+
 
 def table(store, project, a=None, b=None, search="", min_score=0, number=1):
     """(picker A, picker B, one page of the table — largest disagreement first —, its page line).
@@ -27,10 +31,7 @@ def detail(store, project, a, b, search, min_score, number, row):
 
 
 def build(store, shell=None):
-    access, name, project = pickers(shell)
-    gr.Markdown("Pairs where two judgements give different preferences, the largest disagreement first "
-                "(size = |grade A − grade B|: rankings +1/0/−1, ratings (rating1 − rating2) ÷ 6). "
-                "Click a row to see the pair with every rating, ranking, raw judge answer and annotator.")
+    access, name, project = pickers(shell, INTRO)
     with gr.Row():
         a = gr.Dropdown(label="Judgement A", elem_id="disagree-a")
         b = gr.Dropdown(label="Judgement B", elem_id="disagree-b")

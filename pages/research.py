@@ -60,8 +60,10 @@ def researcher(fn, store, access, quiet: int = 0):
     return handler
 
 
-def pickers(shell):
-    """(access, name box, project picker): the app's shared components, or standalone ones without a shell."""
+def pickers(shell, intro: str):
+    """The tab's intro, then (access, name box, project picker): the app's shared components, or
+    standalone ones without a shell."""
+    gr.Markdown(intro)
     if shell is not None:
         return shell.access, shell.name, shell.project
     project = gr.Dropdown(label="Project", allow_custom_value=True)

@@ -7,6 +7,11 @@ from sparse_feedback.report import views
 from sparse_feedback.report.inputs import load_runs
 
 
+INTRO = ("Upload the reference's ratings, each candidate run's ratings and the pairwise feedback "
+         "(output1 = reference, output2 = candidate). Length-controlled: a logistic fit of the score "
+         "on the length gap, read at equal length.")
+
+
 def _paths(files) -> list[str]:
     return [getattr(f, "name", f) for f in (files or [])]
 
@@ -23,10 +28,7 @@ def show(store, project, reference, candidates, feedback_files, number=1):
 
 
 def build(store, shell=None):
-    access, name, project = pickers(shell)
-    gr.Markdown("Upload the reference's ratings, each candidate run's ratings and the pairwise feedback "
-                "(output1 = reference, output2 = candidate). Length-controlled: a logistic fit of the score "
-                "on the length gap, read at equal length.")
+    access, name, project = pickers(shell, INTRO)
     with gr.Row():
         reference = gr.File(label="Reference ratings", file_count="single")
         candidates = gr.File(label="Candidate ratings (one file per run)", file_count="multiple")

@@ -85,7 +85,8 @@ def test_krippendorff_alpha_matches_its_definition_with_ties_and_gaps(rows, leve
 
 def _human(rows, protocol):
     if protocol == "ratings":
-        return pd.DataFrame(rows, columns=["annotator", "output", "rating"]).assign(instruction="i", input="", seconds=10.0)
+        frame = pd.DataFrame(rows, columns=["annotator", "output", "rating"])
+        return frame.assign(instruction="i", input="", seconds=10.0)
     return pd.DataFrame(rows, columns=["annotator", "output1", "output2", "feedback"]).assign(
         instruction="i", input="", seconds=20.0)
 
@@ -94,7 +95,8 @@ def test_annotator_table_counts_items_and_agreement_with_others_and_llm():
     ratings = _human([("ann", "x", 5), ("ann", "y", 3), ("bob", "x", 5), ("bob", "y", 4)], "ratings")
     rankings = _human([("ann", "x", "y", "(a)"), ("bob", "y", "x", "(b)")], "rankings")  # same preference, flipped
     llm_r = pd.DataFrame({"instruction": "i", "input": "", "output": ["x", "y"], "rating": [5, 4]})
-    llm_k = pd.DataFrame({"instruction": ["i"], "input": [""], "output1": ["x"], "output2": ["y"], "feedback": ["equal"]})
+    llm_k = pd.DataFrame({"instruction": ["i"], "input": [""], "output1": ["x"], "output2": ["y"],
+                          "feedback": ["equal"]})
     fb = feedback_from_frames([(llm_r, llm_k), (ratings, rankings)])
     table = annotator_table(fb).set_index("annotator")
     assert table.loc["ann", "ratings_items"] == 2 and table.loc["ann", "rankings_items"] == 1

@@ -308,7 +308,8 @@ def attach_ratings(rankings: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFram
     return out
 
 
-def consistency_between(feedback: Feedback, rating_source: str, ranking_source: str) -> tuple[Consistency, pd.DataFrame]:
+def consistency_between(feedback: Feedback, rating_source: str,
+                        ranking_source: str) -> tuple[Consistency, pd.DataFrame]:
     """Consistency of one source's ratings with another's rankings, and the rated pairs behind it.
 
     With one rating per response and one ranking per pair this is exactly
