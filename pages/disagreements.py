@@ -51,8 +51,8 @@ def build(store, shell=None):
     project.change(researcher(table, store, access, quiet=len(outputs)), inputs, outputs, api_visibility="private")
     show = researcher(detail, store, access)
 
-    def on_select(*values, evt: gr.SelectData):
-        return show(*values, evt.index[0])
+    def on_select(name, project, a, b, search, min_score, number, evt: gr.SelectData, request: gr.Request):
+        return show(name, project, a, b, search, min_score, number, evt.index[0], request)
 
     rows.select(on_select, inputs, pair, api_visibility="private")
     return run, outputs

@@ -57,6 +57,7 @@ def researcher(fn, store, access, quiet: int = 0):
             raise gr.Error(str(err), print_exception=False) from None
 
     handler.__signature__ = signature
+    handler.__annotations__ = {"request": gr.Request}  # Gradio finds the request to pass by this hint
     return handler
 
 

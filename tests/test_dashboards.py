@@ -166,3 +166,20 @@ def test_dashboards_are_for_researchers_only(project):
         handler("someone", name, "LLM", "LLM", None)
     assert all(isinstance(u, dict) for u in researcher(consistency.show, store, Annotator(), quiet=6)(
         "someone", name, "LLM", "LLM", None))
+
+
+def test_dashboard_endpoints_answer_a_researcher_and_refuse_an_annotator(tmp_path):
+    from gradio_client import Client
+
+    from sparse_feedback.store.demo import load_demo
+    from tests.appserver import ROOT, running_app
+
+    with running_app(tmp_path, setup=lambda store: load_demo(store, ROOT / "assets" / "demo")) as (url, _):
+        admin = Client(url, auth=("root", "root-pw"), verbose=False)
+        out = admin.predict("", "demo", None, None, api_name="/consistency")
+        assert "consistency" in out[2] and "over **40** pairs" in out[2]
+        rows = admin.predict("", "demo", None, None, "", 0, 1, api_name="/disagreements")
+        assert rows[3].startswith("page 1 of")
+        annotator = Client(url, auth=("alice", "alice-pw"), verbose=False)
+        with pytest.raises(Exception, match="admin"):
+            annotator.predict("", "demo", None, None, api_name="/consistency")
