@@ -7,6 +7,7 @@ import pandas as pd
 
 from sparse_feedback.analysis.synthetic import synthetic_feedback
 from sparse_feedback.formats import write_table
+from sparse_feedback.judge.parse import parse_position
 
 
 def candidate_files(directory: Path, n: int = 30, seed: int = 3) -> dict:
@@ -47,3 +48,18 @@ def report_args(paths: dict, output: Path) -> list:
             "--candidate-ratings", f"long={paths['long_ratings']}", f"short={paths['short_ratings']}",
             "--winrate-feedback", f"long={paths['long_feedback']}", f"short={paths['short_feedback']}",
             "--output", output]
+
+
+def generation_of(ratings: pd.DataFrame) -> pd.DataFrame:
+    """A generation frame (instruction, input, responses) holding the rated responses."""
+    grouped = ratings.groupby(["instruction", "input"], sort=False)["output"].agg(list).reset_index()
+    return grouped.rename(columns={"output": "responses"})
+
+
+def judge_order_rows(rankings: pd.DataFrame) -> pd.DataFrame:
+    """The judge's two orders as the app stores them: one row per order, label as the position picked."""
+    ab = rankings.assign(feedback=rankings["raw_answer_ab"].map(parse_position), raw_answer=rankings["raw_answer_ab"])
+    ba = rankings.assign(output1=rankings["output2"], output2=rankings["output1"],
+                         feedback=rankings["raw_answer_ba"].map(parse_position), raw_answer=rankings["raw_answer_ba"])
+    cols = ["instruction", "input", "output1", "output2", "feedback", "raw_answer"]
+    return pd.concat([ab[cols], ba[cols]], ignore_index=True)

@@ -6,31 +6,16 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from dash_files import candidate_files
+from dash_files import candidate_files, generation_of, judge_order_rows
 
 from pages import agreement, bias, consistency, disagreements, winrates
 from pages.research import researcher
 from sparse_feedback.analysis.synthetic import synthetic_feedback
 from sparse_feedback.formats import RANKING_FEEDBACK, RATING_FEEDBACK, write_table
-from sparse_feedback.judge.parse import parse_position
 from sparse_feedback.report.views import PAGE_SIZE
 from sparse_feedback.store import Store
 
 ANNOTATORS = ("ann1", "ann2", "ann3")
-
-
-def _generation(ratings: pd.DataFrame) -> pd.DataFrame:
-    grouped = ratings.groupby(["instruction", "input"], sort=False)["output"].agg(list).reset_index()
-    return grouped.rename(columns={"output": "responses"})
-
-
-def _order_rows(rankings: pd.DataFrame) -> pd.DataFrame:
-    """The judge's two orders as the app stores them: one row per order, label as the position picked."""
-    ab = rankings.assign(feedback=rankings["raw_answer_ab"].map(parse_position), raw_answer=rankings["raw_answer_ab"])
-    ba = rankings.assign(output1=rankings["output2"], output2=rankings["output1"],
-                         feedback=rankings["raw_answer_ba"].map(parse_position), raw_answer=rankings["raw_answer_ba"])
-    cols = ["instruction", "input", "output1", "output2", "feedback", "raw_answer"]
-    return pd.concat([ab[cols], ba[cols]], ignore_index=True)
 
 
 def _annotate(store, project, rng):
@@ -52,9 +37,9 @@ def project(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dash")
     store = Store(f"sqlite:///{tmp / 'store.db'}")
     frames = synthetic_feedback(n_instructions=6, n_responses=4, annotators=())
-    store.create_project_from_generation(_generation(frames["llm_ratings"]), "study", overlap=len(ANNOTATORS))
+    store.create_project_from_generation(generation_of(frames["llm_ratings"]), "study", overlap=len(ANNOTATORS))
     store.import_llm_ratings("study", frames["llm_ratings"], "judge-model")
-    store.import_llm_rankings("study", _order_rows(frames["llm_rankings"]), "judge-model")
+    store.import_llm_rankings("study", judge_order_rows(frames["llm_rankings"]), "judge-model")
     _annotate(store, "study", np.random.default_rng(7))
     paths = {"llm_ratings": tmp / "llm_ratings.csv", "llm_rankings": tmp / "llm_rankings.csv",
              "human_ratings": tmp / "human_ratings.csv", "human_rankings": tmp / "human_rankings.csv"}
