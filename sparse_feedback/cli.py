@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "sparse_feedback.formats.cli",
     "sparse_feedback.judge.cli",
     "sparse_feedback.analysis.cli",
+    "sparse_feedback.report.cli",
 ]
 
 
