@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "sparse_feedback.analysis.cli",
     "sparse_feedback.rerank.cli",
     "sparse_feedback.evaluate.cli",
+    "sparse_feedback.report.cli",
     "sparse_feedback.pipeline_cli",
 ]
 

@@ -238,5 +238,5 @@ def run_pipeline(output_dir, config: dict | None = None, callback: ProgressCallb
         run.stage(f"evaluate {p} RM", [f"eval_{p}_rm/winrates.json"], lambda p=p: _evaluate(run, p))
     results = collect_results(run)
     formats.write_json(results, run.path("results.json"))
-    write_report(results, run.path("report.html"))
+    write_report(results, run.path("report.html"), run.dir)
     return results

@@ -1,4 +1,6 @@
-"""``report.html`` for a pipeline run: one self-contained page with the run's numbers (no scripts, no assets)."""
+"""``report.html`` for a pipeline run: the run's headline numbers (consistency, RM metrics, both win-rates of
+both RMs), followed by the dashboards' full report (``sparse_feedback.report``) of the run's feedback and
+evaluations. One self-contained file either way."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ def _metrics(metrics: dict) -> str:
 
 
 def render_report(results: dict) -> str:
-    """The page as a string; every number comes from ``results`` (the run's ``results.json``)."""
+    """The summary page as a string; every number comes from ``results`` (the run's ``results.json``)."""
     cons = results["consistency"]
     rows = "".join(
         f"<tr><th>{html.escape(rm.replace('_rm', ''))} RM</th><td>{_winrate_cell(w['ratings'])}</td>"
@@ -52,7 +54,33 @@ wins/ties/losses. Stage times: {timings or '—'}.</small></p>
 """
 
 
-def write_report(results: dict, path) -> Path:
+def _dashboards_report(run_dir: Path) -> str:
+    """The dashboards' report of the run: feedback analyses, and both RMs' evaluations as candidate runs."""
+    from sparse_feedback.analysis.candidates import per_instruction
+    from sparse_feedback.formats import read_ranking_feedback, read_rating_feedback
+    from sparse_feedback.report.build import build_report
+    from sparse_feedback.report.html import render_html
+    from sparse_feedback.report.inputs import load_feedback
+
+    feedback = load_feedback([(str(run_dir / "feedback_ratings.csv"), str(run_dir / "feedback_rankings.csv"))])
+    runs = {}
+    for protocol in ("ratings", "rankings"):
+        ev = run_dir / f"eval_{protocol}_rm"
+        runs[f"best-of-n by the {protocol} RM"] = per_instruction(
+            read_rating_feedback(ev / "feedback_ratings_reference.csv"),
+            read_rating_feedback(ev / "feedback_ratings_candidate.csv"),
+            read_ranking_feedback(ev / "feedback_rankings.csv"))
+    return render_html(build_report(feedback, runs), "Ratings vs rankings: one run")
+
+
+def write_report(results: dict, path, run_dir=None) -> Path:
+    """The summary page; with ``run_dir``, the dashboards' report follows it in the same file."""
+    page = render_report(results)
+    if run_dir is not None:
+        full = _dashboards_report(Path(run_dir))
+        summary = page[page.index("<body>") + len("<body>"):page.index("</body>")]
+        head_end = full.index("<body>") + len("<body>")
+        page = full[:head_end] + f"<section class='run-summary'>{summary}</section>" + full[head_end:]
     with atomic_path(path) as tmp:
-        tmp.write_text(render_report(results), "utf-8")
+        tmp.write_text(page, "utf-8")
     return Path(path)
