@@ -120,7 +120,9 @@ def _judge(run: Run):
 
     cfg = run.config["judge"]
     backend = judge_backend(cfg["model"], cfg["backend"], cfg.get("base_url"))
-    return EngineJudge(backend, run.path("judge_cache.db"), run.callback, calibrate=bool(cfg.get("calibrate")))
+    calibrate = cfg.get("calibrate", "auto")  # auto: for a local judge, which scores the answer tokens
+    calibrate = cfg["backend"] == "transformers" if calibrate == "auto" else bool(calibrate)
+    return EngineJudge(backend, run.path("judge_cache.db"), run.callback, calibrate=calibrate)
 
 
 def _feedback(run: Run) -> None:
