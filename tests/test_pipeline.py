@@ -28,7 +28,8 @@ def tiny_config(tmp_path, judge_url) -> "Path":
               "policy": {"model": model, "n": 3, "max_new_tokens": 8, "batch_size": 4},
               "best_of_n": {"n": 3},
               "judge": {"model": "fake-judge", "backend": "openai", "base_url": judge_url},
-              "reward": {"model": model, "max_steps": 2, "batch_size": 4, "lora_r": 4, "lora_alpha": 8}}
+              "reward": {"model": model, "max_steps": 2, "batch_size": 4, "lora_r": 4, "lora_alpha": 8,
+                         "lora_targets": "q_proj,v_proj"}}
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
