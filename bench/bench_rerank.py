@@ -83,7 +83,7 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from sparse_feedback.reward.scoring import load_reward_model
+    from sparse_feedback.reward import load_reward_model
 
     generation = (read_generation(args.candidates).head(args.instructions) if args.candidates
                   else synthetic_generation(args.instructions, args.n))

@@ -173,7 +173,7 @@ def _reference(run: Run) -> None:
 
 def _rerank(run: Run, protocol: str) -> None:
     from sparse_feedback.rerank import default_generator, rerank
-    from sparse_feedback.reward.scoring import load_reward_model
+    from sparse_feedback.reward import load_reward_model
 
     candidates = formats.read_generation(run.path("candidates.json"))
     rm = load_reward_model(run.path(f"rm_{protocol}"))

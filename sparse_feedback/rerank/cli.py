@@ -20,7 +20,7 @@ def _rerank(args) -> int:
 
     from sparse_feedback.formats import read_generation
     from sparse_feedback.rerank import default_generator, rerank, scores_path
-    from sparse_feedback.reward.scoring import load_reward_model
+    from sparse_feedback.reward import load_reward_model
 
     generation = read_generation(args.candidates)
     rm = load_reward_model(args.rm)

@@ -174,7 +174,7 @@ def run_job(directory: Path) -> None:
     """Generate the candidates (and the greedy reference), then rerank them with each reward model."""
     from sparse_feedback.generate import SamplingConfig, generate, make_backend
     from sparse_feedback.rerank import default_generator, rerank
-    from sparse_feedback.reward.scoring import load_reward_model
+    from sparse_feedback.reward import load_reward_model
 
     settings = BestOfNSettings(**json.loads((directory / "settings.json").read_text("utf-8")))
     instructions = formats.read_instructions(directory / "instructions.json")
