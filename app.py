@@ -70,7 +70,9 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
 def launch_kwargs(access: Access) -> dict:
     css = CSS_PATH.read_text("utf-8") if CSS_PATH.exists() else None
     return dict(auth=access.gradio_auth(), auth_message="Sign in to annotate.", show_error=True,
-                max_file_size=max_upload_bytes(), head=head_script(), css=css, footer_links=["api"])
+                max_file_size=max_upload_bytes(), head=head_script(), css=css, footer_links=["api"],
+                # Run history would keep every call's inputs (an API key typed in the LLM tab) in the browser.
+                run_history=False)
 
 
 def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:
