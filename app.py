@@ -40,8 +40,9 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
     with gr.Blocks(title="sparse-feedback") as demo:
         with gr.Row(equal_height=True):
             gr.Markdown("## ⚖️ sparse-feedback")
-            project = gr.Dropdown([p.name for p in store.projects()], label="Project", scale=2, elem_id="project",
-                                  allow_custom_value=True)
+            # No choices until on_load has checked who is here: the page served before sign-in (with its
+            # API description) must not carry project names.
+            project = gr.Dropdown([], value=None, label="Project", scale=2, elem_id="project", allow_custom_value=True)
             name = gr.Textbox(label="Your name", scale=1, visible=access.open, elem_id="annotator-name")
         whoami = gr.Markdown(elem_id="whoami")
         shell = Shell(access, project, name, [])
