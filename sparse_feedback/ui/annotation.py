@@ -31,7 +31,7 @@ class View:
 
 def _progress_line(store: Store, who: Identity, project: str, protocol: str) -> str:
     p = store.progress(project, who.name, protocol)
-    return (f"**{who.name}** · {protocol}: **{p.done} done / {p.assigned} assigned**"
+    return (f"**{safe_markdown(who.name)}** · {protocol}: **{p.done} done / {p.assigned} assigned**"
             + (f" · {p.skipped} skipped" if p.skipped else ""))
 
 
