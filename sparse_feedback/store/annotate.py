@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pandas as pd
 from sqlalchemy import insert, select, text, update
@@ -105,26 +106,27 @@ class AnnotateMixin:
         """The annotator's open task (resumed after a reload or an undo), else a newly assigned one; None
         when their queue is empty."""
         _check_protocol(protocol)
-        now = utcnow()
         with self.db.write() as conn:
-            proj = self._project_row(conn, project)
-            row = conn.execute(select(assignments).where(
-                assignments.c.project_id == proj.id, assignments.c.protocol == protocol,
-                assignments.c.annotator == annotator, assignments.c.status == "open",
-            ).order_by(assignments.c.updated_at.desc(), assignments.c.id.desc()).limit(1)).first()
-            if row is not None:
-                conn.execute(update(assignments).where(assignments.c.id == row.id).values(shown_at=now))
-            else:
-                task_id = conn.execute(text(_NEXT_SQL.format(table=_TASK_TABLE[protocol]) + " LIMIT 1"), dict(
-                    pid=proj.id, protocol=protocol, who=annotator, k=proj.overlap)).scalar()
-                if task_id is None:
-                    return None
-                values = dict(project_id=proj.id, protocol=protocol, task_id=task_id, annotator=annotator,
-                              status="open", swapped=protocol == "rankings" and random.random() < 0.5,
-                              serve_token=uuid.uuid4().hex, shown_at=now, updated_at=now)
-                aid = conn.execute(insert(assignments).values(**values)).inserted_primary_key[0]
-                row = conn.execute(select(assignments).where(assignments.c.id == aid)).first()
-            return self._task_view(conn, row, project)
+            return self._next_task(conn, self._project_row(conn, project), annotator, protocol, utcnow())
+
+    def _next_task(self, conn, proj, annotator: str, protocol: str, now) -> Task | None:
+        row = conn.execute(select(assignments).where(
+            assignments.c.project_id == proj.id, assignments.c.protocol == protocol,
+            assignments.c.annotator == annotator, assignments.c.status == "open",
+        ).order_by(assignments.c.updated_at.desc(), assignments.c.id.desc()).limit(1)).first()
+        if row is not None:
+            conn.execute(update(assignments).where(assignments.c.id == row.id).values(shown_at=now))
+        else:
+            task_id = conn.execute(text(_NEXT_SQL.format(table=_TASK_TABLE[protocol]) + " LIMIT 1"), dict(
+                pid=proj.id, protocol=protocol, who=annotator, k=proj.overlap)).scalar()
+            if task_id is None:
+                return None
+            values = dict(project_id=proj.id, protocol=protocol, task_id=task_id, annotator=annotator,
+                          status="open", swapped=protocol == "rankings" and random.random() < 0.5,
+                          serve_token=uuid.uuid4().hex, shown_at=now, updated_at=now)
+            aid = conn.execute(insert(assignments).values(**values)).inserted_primary_key[0]
+            row = SimpleNamespace(id=aid, **values)
+        return self._task_view(conn, row, proj.name)
 
     def _task_view(self, conn, a, project: str) -> Task:
         table = rating_tasks if a.protocol == "ratings" else pair_tasks
@@ -141,24 +143,37 @@ class AnnotateMixin:
     def submit(self, annotator: str, assignment_id: int, choice, submit_id: str | None = None) -> Submission:
         """Store one answer, committed before this returns. ``choice``: 1-7 for ratings; 'left', 'right'
         or 'equal' (as shown) for rankings. Repeating a ``submit_id`` returns the stored answer again."""
+        with self.db.write() as conn:
+            return self._submit(conn, annotator, assignment_id, choice, submit_id, utcnow())
+
+    def submit_and_next(self, project: str, annotator: str, protocol: str, assignment_id: int, choice,
+                        submit_id: str | None = None) -> tuple[Submission, Task | None]:
+        """:meth:`submit` and :meth:`next_task` in one transaction: one commit per answer, not two."""
+        _check_protocol(protocol)
         now = utcnow()
         with self.db.write() as conn:
-            if submit_id:
-                prev = conn.execute(select(annotations).where(annotations.c.submit_id == submit_id)).first()
-                if prev is not None:
-                    if prev.annotator != annotator:
-                        raise PermissionError("that submission belongs to someone else")
-                    return _submission(prev, duplicate=True)
-            a = _open_assignment(conn, annotator, assignment_id)
-            value, shown = _parse_choice(a.protocol, choice, bool(a.swapped))
-            seconds = max(0.0, (now - a.shown_at).total_seconds())
-            aid = conn.execute(insert(annotations).values(
-                project_id=a.project_id, assignment_id=a.id, protocol=a.protocol, task_id=a.task_id,
-                annotator=annotator, value=value, swapped=bool(a.swapped), seconds=seconds, created_at=now,
-                submit_id=submit_id or a.serve_token, undone=False)).inserted_primary_key[0]
-            conn.execute(update(assignments).where(assignments.c.id == a.id).values(status="done", updated_at=now))
-            row = conn.execute(select(annotations).where(annotations.c.id == aid)).first()
-        return _submission(row, duplicate=False, shown=shown)
+            sub = self._submit(conn, annotator, assignment_id, choice, submit_id, now, protocol)
+            return sub, self._next_task(conn, self._project_row(conn, project), annotator, protocol, now)
+
+    def _submit(self, conn, annotator: str, assignment_id, choice, submit_id: str | None, now,
+                protocol: str | None = None) -> Submission:
+        if submit_id:
+            prev = conn.execute(select(annotations).where(annotations.c.submit_id == submit_id)).first()
+            if prev is not None:
+                if prev.annotator != annotator:
+                    raise PermissionError("that submission belongs to someone else")
+                return _submission(prev, duplicate=True)
+        a = _open_assignment(conn, annotator, assignment_id)
+        if protocol is not None and a.protocol != protocol:
+            raise StoreError(f"that task is a {a.protocol} task")
+        value, shown = _parse_choice(a.protocol, choice, bool(a.swapped))
+        seconds = max(0.0, (now - a.shown_at).total_seconds())
+        values = dict(project_id=a.project_id, assignment_id=a.id, protocol=a.protocol, task_id=a.task_id,
+                      annotator=annotator, value=value, swapped=bool(a.swapped), seconds=seconds, created_at=now,
+                      submit_id=submit_id or a.serve_token, undone=False)
+        aid = conn.execute(insert(annotations).values(**values)).inserted_primary_key[0]
+        conn.execute(update(assignments).where(assignments.c.id == a.id).values(status="done", updated_at=now))
+        return _submission(SimpleNamespace(id=aid, **values), duplicate=False, shown=shown)
 
     def undo_last(self, project: str, annotator: str, protocol: str) -> Submission | None:
         """Withdraw the annotator's latest answer (kept, flagged undone) and reopen its task for them."""

@@ -24,10 +24,11 @@ def _events(response: httpx.Response):
             yield line[5:].strip()
 
 
-def queue_call(client: httpx.Client, fn_index: int, data: list) -> dict:
+def queue_call(client: httpx.Client, fn_index: int, data: list, session: str | None = None) -> dict:
     """Join the queue for handler ``fn_index``; returns ``{"status": http status}`` when refused at the door,
-    else ``{"status": 200, "success": bool, "data": [...] | None, "error": str | None}``."""
-    session = uuid.uuid4().hex
+    else ``{"status": 200, "success": bool, "data": [...] | None, "error": str | None}``. A page keeps one
+    ``session`` for all its calls (Gradio builds the session's state on its first call)."""
+    session = session or uuid.uuid4().hex
     join = client.post("/gradio_api/queue/join", json={
         "data": data, "fn_index": fn_index, "session_hash": session, "event_data": None, "trigger_id": None})
     if join.status_code != 200:
