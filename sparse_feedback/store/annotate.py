@@ -117,10 +117,12 @@ class AnnotateMixin:
         if row is not None:
             conn.execute(update(assignments).where(assignments.c.id == row.id).values(shown_at=now))
         else:
-            task_id = conn.execute(text(_NEXT_SQL.format(table=_TASK_TABLE[protocol]) + " LIMIT 1"), dict(
+            table = _TASK_TABLE[protocol]
+            task_id = conn.execute(text(_NEXT_SQL.format(table=table)), dict(
                 pid=proj.id, protocol=protocol, who=annotator, k=proj.overlap)).scalar()
             if task_id is None:
                 return None
+            conn.execute(text(f"UPDATE {table} SET active = active + 1 WHERE id = :id"), dict(id=task_id))
             values = dict(project_id=proj.id, protocol=protocol, task_id=task_id, annotator=annotator,
                           status="open", swapped=protocol == "rankings" and random.random() < 0.5,
                           serve_token=uuid.uuid4().hex, shown_at=now, updated_at=now)
@@ -198,6 +200,8 @@ class AnnotateMixin:
             a = _open_assignment(conn, annotator, assignment_id)
             conn.execute(update(assignments).where(assignments.c.id == a.id).values(
                 status="skipped", updated_at=utcnow()))
+            conn.execute(text(f"UPDATE {_TASK_TABLE[a.protocol]} SET active = active - 1 WHERE id = :id"),
+                         dict(id=a.task_id))
 
     def progress(self, project: str, annotator: str, protocol: str) -> Progress:
         _check_protocol(protocol)
@@ -206,9 +210,14 @@ class AnnotateMixin:
             counts = dict(conn.execute(text(
                 "SELECT status, COUNT(*) FROM assignments WHERE project_id=:pid AND protocol=:protocol "
                 "AND annotator=:who GROUP BY status"), dict(pid=proj.id, protocol=protocol, who=annotator)).all())
-            available = conn.execute(text(
-                f"SELECT COUNT(*) FROM ({_NEXT_SQL.format(table=_TASK_TABLE[protocol])}) q"),
-                dict(pid=proj.id, protocol=protocol, who=annotator, k=proj.overlap)).scalar_one()
+            table, args = _TASK_TABLE[protocol], dict(pid=proj.id, protocol=protocol, who=annotator, k=proj.overlap)
+            # Tasks still short of k answers, less those this annotator already had (any status).
+            open_to_all = conn.execute(text(
+                f"SELECT COUNT(*) FROM {table} WHERE project_id = :pid AND active < :k"), args).scalar_one()
+            had = conn.execute(text(
+                f"SELECT COUNT(*) FROM assignments a JOIN {table} t ON t.id = a.task_id WHERE a.annotator = :who "
+                "AND a.project_id = :pid AND a.protocol = :protocol AND t.active < :k"), args).scalar_one()
+            available = open_to_all - had
         return Progress(counts.get("done", 0), counts.get("skipped", 0), counts.get("open", 0), available)
 
     def everyone_progress(self, project: str) -> pd.DataFrame:
@@ -240,16 +249,14 @@ class AnnotateMixin:
         return out
 
 
-# Tasks this annotator may still get, fewest active (open or done) assignments first.
+# The next task for this annotator: fewest active (open or done) assignments first, one they never had.
+# ``active`` is kept per task (see schema v3), so this walks the (project_id, active, id) index.
 _NEXT_SQL = """
 SELECT t.id FROM {table} t
-LEFT JOIN (SELECT task_id, COUNT(*) AS n FROM assignments
-           WHERE project_id = :pid AND protocol = :protocol AND status IN ('open', 'done')
-           GROUP BY task_id) c ON c.task_id = t.id
-WHERE t.project_id = :pid AND COALESCE(c.n, 0) < :k
+WHERE t.project_id = :pid AND t.active < :k
   AND NOT EXISTS (SELECT 1 FROM assignments x
                   WHERE x.protocol = :protocol AND x.task_id = t.id AND x.annotator = :who)
-ORDER BY COALESCE(c.n, 0), t.id
+ORDER BY t.active, t.id LIMIT 1
 """
 
 
