@@ -139,3 +139,18 @@ def test_queue_counts_follow_assign_submit_skip_and_undo(store):
             "SELECT COUNT(*) FROM rating_tasks t WHERE t.active < 1 AND NOT EXISTS (SELECT 1 FROM assignments x "
             "WHERE x.protocol = 'ratings' AND x.task_id = t.id AND x.annotator = 'a')").scalar_one()
     assert store.progress("p", "a", "ratings").available == never_had == 3
+
+
+def test_a_job_under_our_own_pid_from_before_this_process_started_is_interrupted(store):
+    """A restarted container often gives the app the same pid: a job left running under it is stale."""
+    import os
+    from datetime import timedelta
+
+    from sparse_feedback.store.jobs import _PROCESS_STARTED
+    from sparse_feedback.store.schema import jobs
+
+    stale, current = store.start_job("judge", pid=os.getpid()), store.start_job("judge", pid=os.getpid())
+    with store.db.write() as conn:
+        conn.execute(jobs.update().where(jobs.c.id == stale).values(created_at=_PROCESS_STARTED - timedelta(hours=1)))
+    assert store.mark_interrupted() == 1
+    assert store.job(stale)["status"] == "interrupted" and store.job(current)["status"] == "running"

@@ -32,6 +32,16 @@ def _store(home) -> Store:
     return Store(f"sqlite:///{home / 'sparse_feedback.db'}")
 
 
+def _home_with(tmp_path, project: str, n_items: int):
+    """A data home whose store holds ``project`` with ``n_items`` × 4 rating tasks, overlap 1."""
+    home = tmp_path / "home"
+    home.mkdir()
+    store = _store(home)
+    store.create_project_from_generation(_generation(n_items), project, overlap=1)
+    store.close()
+    return home
+
+
 class Annotator(threading.Thread):
     """Rates until the queue is empty. A submit that got no answer is kept and resent, same ticket and so
     the same submit id, once the server is back; ``acked`` holds the submit ids the server acknowledged."""
@@ -75,11 +85,7 @@ class Annotator(threading.Thread):
 
 
 def test_kill_9_while_20_annotators_submit_loses_nothing_and_doubles_nothing(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    store = _store(home)
-    store.create_project_from_generation(_generation(40), "crash", overlap=1)  # 160 rating tasks
-    store.close()
+    home = _home_with(tmp_path, "crash", 40)  # 160 rating tasks
     users = ",".join(f"u{i}:u{i}-pw:annotator" for i in range(ANNOTATORS))
     up = threading.Event()
     with AppProcess(home, users) as app:
@@ -116,11 +122,7 @@ def test_kill_9_while_20_annotators_submit_loses_nothing_and_doubles_nothing(tmp
 
 
 def test_a_judge_run_killed_with_the_app_is_interrupted_and_resumes_from_its_cache(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    store = _store(home)
-    store.create_project_from_generation(_generation(50), "judged", overlap=1)  # 200 rating tasks
-    store.close()
+    home = _home_with(tmp_path, "judged", 50)  # 200 rating tasks
     with FakeJudgeServer(latency=0.1) as judge, AppProcess(home, "root:root-pw:admin") as app:
         admin = signed_in(app.url, "root", "root-pw")
         args = ["", "judged", "ratings", judge.base_url, "fake-judge", ""]

@@ -3,7 +3,6 @@ HTML inside markdown show as text and never run; a 1 MB single line does not fre
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import pandas as pd
@@ -11,7 +10,7 @@ import pytest
 
 from sparse_feedback.ui.render import LONG_RUN
 from tests.appserver import ROOT, running_app
-from tests.browser.test_annotate_browser import CHROMIUM_ARGS
+from tests.browser.chromium import browser, signed_in_page  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.reliability, pytest.mark.browser, pytest.mark.timeout(240)]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -34,19 +33,6 @@ def _setup(store):
     store.create_project_from_generation(generation, "hostile", overlap=1)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    exe = shutil.which("chromium")
-    if exe is None:
-        pytest.fail("Debian chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 def _responsive(page, bound: float = 2.0) -> float:
     """Seconds for a round trip into the page's JavaScript; the page is frozen if this exceeds ``bound``."""
     start = time.monotonic()
@@ -62,12 +48,7 @@ def test_hostile_text_renders_inert_and_a_megabyte_line_does_not_freeze_the_page
     ARTIFACTS.mkdir(exist_ok=True)
     dialogs = []
     with running_app(tmp_path, setup=_setup) as (url, store):
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.goto(url)
-        page.locator("input[name=username], input[type=text]").first.fill("alice")
-        page.locator("input[type=password]").first.fill("alice-pw")
-        page.keyboard.press("Enter")
+        page = signed_in_page(browser, url, "alice", dialogs)
         progress, response = page.locator("#rate-progress"), page.locator("#rate-response")
         expect(progress).to_contain_text("0 done", timeout=30_000)
         panel = page.locator(".sf-text")
