@@ -22,8 +22,11 @@ OWN_VIEW = {f"{p}_{e}" for p in ("rate", "rank") for e in ("show", "show_on_name
 NOT_YOURS = ({f"rate_submit{s}" for s in ("", "_2", "_3", "_4", "_5", "_6", "_7")}
              | {"rank_submit", "rank_submit_equal", "rank_submit_right", "rate_skip", "rank_skip"})
 WHOAMI = {"whoami"}
+RESEARCH = {"consistency", "disagreements", "agreement", "bias", "winrates"}  # researcher dashboards: admins only
+# The dashboards' hidden handlers (project change, paging, row select), found by the module that defines them.
+RESEARCH_MODULES = {f"pages.{m}" for m in RESEARCH} | {"pages.research"}
 PUBLIC = {"rate_submit", "rate_undo", "rate_skip", "rate_show", "rank_submit", "rank_undo", "rank_skip", "rank_show",
-          "import_preview", "import_create", "export", "llm_run", "admin_load", "admin_save"}
+          "import_preview", "import_create", "export", "llm_run", "admin_load", "admin_save", *RESEARCH}
 # Anonymous routes that carry no app data: the login page and its assets, Gradio's own meta endpoints.
 ANONYMOUS_OK = re.compile(r"^/(|login/?|logout|favicon\.ico|theme\.css|robots\.txt|manifest\.json|openapi\.json|"
                           r"svelte/.*|static/.*|assets/.*|pwa_icon.*|monitoring/\{key\}|"
@@ -33,7 +36,8 @@ ANONYMOUS_OK = re.compile(r"^/(|login/?|logout|favicon\.ico|theme\.css|robots\.t
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    """Project ``p`` where bob has answered one rating and holds an open rating and ranking task."""
+    """Project ``PROJECT`` where bob has answered one rating and holds an open rating and ranking task; yields
+    (url, store, blocks, context): bob's tickets, each handler's default inputs, the dashboards' hidden handlers."""
     blocks = []
 
     def setup(store):
@@ -47,6 +51,8 @@ def app(tmp_path_factory):
         tickets = {"done": {"assignment_id": answered["assignment_id"], "submit_id": answered["submit_id"],
                             "task_id": answered["task_id"]},
                    "ratings": _ticket(bob_rating), "rankings": _ticket(bob_ranking)}
+        tickets["defaults"] = _defaults(blocks[0])
+        tickets["research_hidden"] = _research_hidden(blocks[0])
         yield url, store, blocks[0], tickets
 
 
@@ -66,6 +72,23 @@ def _handlers(blocks) -> dict[str, int]:
     return {d["api_name"]: d["id"] for d in blocks.config["dependencies"]}
 
 
+def _research_hidden(blocks) -> set[str]:
+    """Hidden handlers of the researcher dashboards."""
+    return {d["api_name"] for d in blocks.config["dependencies"] if d["api_name"] not in RESEARCH
+            and getattr(blocks.fns[d["id"]].fn, "__module__", "") in RESEARCH_MODULES}
+
+
+def _defaults(blocks) -> dict[str, list]:
+    """Each handler's inputs at their initial values, the name box empty and the project set: what a
+    dashboard button sends."""
+    values = {c["id"]: c.get("props", {}).get("value") for c in blocks.config["components"]}
+    out = {}
+    for d in blocks.config["dependencies"]:
+        data = [values.get(i) for i in d["inputs"]]
+        out[d["api_name"]] = ["", PROJECT, *data[2:]] if len(data) >= 2 else data
+    return out
+
+
 def _calls(api_name: str, tickets: dict) -> list[list]:
     """What a hostile annotator (alice) sends: bob's name, bob's tickets, admin actions."""
     protocol = "ratings" if api_name.startswith("rate") else "rankings"
@@ -79,7 +102,7 @@ def _calls(api_name: str, tickets: dict) -> list[list]:
         "llm_run": [["", PROJECT, "ratings", "http://127.0.0.1:9/v1", "m", "sk-x"]],
         "admin_load": [["", PROJECT]], "admin_on_project": [["", PROJECT]], "admin_save": [["", PROJECT, "hacked", 5]],
         "whoami": [[]],
-    }.get(api_name, [[PROJECT, "bob"]])
+    }.get(api_name) or ([[PROJECT, "bob"]] if api_name in OWN_VIEW else [tickets["defaults"][api_name]])
 
 
 def _check(api_name: str, result: dict, tickets: dict) -> None:
@@ -87,7 +110,7 @@ def _check(api_name: str, result: dict, tickets: dict) -> None:
     text = json.dumps(result, ensure_ascii=False)
     assert "bob" not in text and tickets["ratings"]["submit_id"] not in text, (api_name, text)
     assert "Question number" not in text or api_name in OWN_VIEW, (api_name, text)
-    if api_name in ADMIN_ONLY:
+    if api_name in ADMIN_ONLY or api_name in RESEARCH:
         assert not result["success"] and "only an admin" in str(result["error"]), (api_name, result)
     elif api_name in NOT_YOURS:
         assert not result["success"], (api_name, result)
@@ -96,6 +119,9 @@ def _check(api_name: str, result: dict, tickets: dict) -> None:
         assert result["success"] and all(set(u) == {"__type__"} for u in result["data"]), (api_name, result)
     elif api_name in OWN_VIEW:
         assert result["success"] and result["data"][1].startswith("**alice**"), (api_name, result)
+    elif api_name in tickets["research_hidden"]:  # refused, or no-op updates for events everyone fires
+        refused = not result["success"] and result["error"]
+        assert refused or all(set(u) == {"__type__"} for u in result["data"]), (api_name, result)
     elif api_name in WHOAMI:
         data = result["data"]
         assert "**alice** (annotator)" in data[1] and all(u.get("visible") is False for u in data[3:]), data
@@ -116,7 +142,7 @@ def _unchanged(store) -> None:
 def test_every_handler_has_an_access_expectation(app):
     _, _, blocks, _ = app
     names = set(_handlers(blocks))
-    assert names == ADMIN_ONLY | ADMIN_NOOP | OWN_VIEW | NOT_YOURS | WHOAMI
+    assert names == ADMIN_ONLY | ADMIN_NOOP | OWN_VIEW | NOT_YOURS | WHOAMI | RESEARCH | _research_hidden(blocks)
 
 
 def test_an_anonymous_client_gets_nothing_from_any_route(app):
