@@ -17,6 +17,7 @@ from sparse_feedback.errors import EXIT_BAD_INPUT, InputError
 COMMAND_MODULES = [
     "sparse_feedback.formats.cli",
     "sparse_feedback.analysis.cli",
+    "sparse_feedback.reward.cli",
 ]
 
 
