@@ -54,3 +54,13 @@ def toy_ratings(n_prompts: int = 8) -> pd.DataFrame:
             rows.append({"instruction": f"explain {WORDS[10 + i % 12]} {i}", "input": "",
                          "output": f"the reply is {word} {'short' if j % 2 else 'the story'}", "rating": rating})
     return pd.DataFrame(rows)
+
+
+def tiny_model_fixture(tmp_path_factory) -> Path:
+    return tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+def log_losses(output_dir) -> dict[int, float]:
+    from sparse_feedback.reward.train import read_log
+
+    return {r["step"]: r["loss"] for r in read_log(output_dir) if "loss" in r}

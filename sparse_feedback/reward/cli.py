@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from sparse_feedback.reward.config import PROTOCOLS, add_arguments
 
@@ -31,7 +32,7 @@ def _train(args) -> int:
     from sparse_feedback.reward.train import train
 
     results = train(RewardConfig.from_args(args, protocol=args.protocol))
-    if results.get("stopped"):
+    if results.get("stopped") or int(os.environ.get("RANK", "0")) != 0:  # one report per launch
         return 0
     print(json.dumps({k: v for k, v in results.items() if k in ("eval", "cross_protocol", "step")}, indent=1))
     print(f"saved the reward model to {args.output_dir}")

@@ -102,8 +102,9 @@ class Trainer:
         if config.bf16 and not bf16:
             warnings.warn("--bf16 needs a GPU with bfloat16 support; training in float32")
         self.trackers = _trackers(config.report_to)
-        self.acc = Accelerator(mixed_precision="bf16" if bf16 else "no", log_with=self.trackers or None,
-                               project_dir=config.output_dir)
+        # cpu=True without a GPU: a torchrun/accelerate multi-process launch then joins a gloo group on CPU
+        self.acc = Accelerator(cpu=not cuda, mixed_precision="bf16" if bf16 else "no",
+                               log_with=self.trackers or None, project_dir=config.output_dir)
         set_seed(config.seed)
         self.out = Path(config.output_dir)
         protocol = config.protocol
