@@ -51,3 +51,17 @@ def test_packed_scores_equal_scores_of_separate_sequences(classifier):
                  for p, r in [(prompt, responses[0]), (prompt, responses[1]), (prompt[2:], responses[1]),
                               (prompt[2:], responses[2])]]
     assert packed.tolist() == pytest.approx(alone, abs=1e-5)
+
+
+def test_pairs_of_one_prompt_share_the_prompt_and_score_each_response_once(classifier):
+    import pandas as pd
+
+    from sparse_feedback.reward.data import rankings_groups
+
+    _, tokenizer = classifier
+    pairs = pd.DataFrame({"prompt": ["p :"] * 3 + ["q :"], "chosen": ["good", "good", "fine", "nice"],
+                          "rejected": ["bad", "poor", "bad", "wrong"]})
+    groups = rankings_groups(pairs, tokenizer, per_prompt=4)
+    assert [len(g.responses) for g in groups] == [4, 2]  # good, bad, poor, fine behind one "p :"
+    assert groups[0].pairs == [(0, 1), (0, 2), (3, 1)] and groups[0].index == [0, 1, 2]
+    assert [len(g.responses) for g in rankings_groups(pairs, tokenizer, per_prompt=2)] == [2, 2, 2, 2]

@@ -16,15 +16,17 @@ import torch
 
 @dataclass
 class Group:
-    """A prompt's token ids and the token ids of responses scored against it.
+    """A prompt's token ids and the distinct responses scored behind one copy of it.
 
-    Rankings: ``responses == [chosen, rejected]``. Ratings: ``ratings`` holds each response's 1-7 rating.
-    ``index`` optionally maps each response back to a row of the source table.
+    Ratings: ``ratings`` holds each response's 1-7 rating. Rankings: ``pairs`` holds (chosen, rejected)
+    positions in ``responses``, so a response shared by several pairs is scored once. ``index`` maps
+    each response (ratings) or pair (rankings) back to a row of the source table.
     """
 
     prompt: list[int]
     responses: list[list[int]]
     ratings: list[int] | None = None
+    pairs: list[tuple[int, int]] | None = None
     index: list[int] | None = None
 
 
@@ -53,18 +55,24 @@ class PackedCollator:
     """Groups → padded tensors for :class:`~sparse_feedback.reward.model.PackedRewardModel`.
 
     ``segments`` is 0 on the prompt, k on response k (1-based) and -1 on padding; ``score_rows`` /
-    ``score_cols`` locate each response's last token, in group order (chosen before rejected).
+    ``score_cols`` locate each response's last token; ``targets`` are rating targets (NaN without a
+    rating); ``chosen`` / ``rejected`` index the batch's response scores for each pair.
 
     >>> collate = PackedCollator(pad_token_id=0, max_length=4)
-    >>> batch = collate([Group([11, 12, 13], [[21, 22], [31]]), Group([14], [[41], [51]], ratings=[7, 1])])
+    >>> batch = collate([Group([11, 12, 13], [[21, 22], [31]], pairs=[(0, 1)]),
+    ...                  Group([14], [[41], [51], [61]], pairs=[(2, 0), (2, 1)])])
     >>> for name, value in batch.items():
     ...     print(name, value.tolist())
-    input_ids [[12, 13, 21, 22, 31], [14, 41, 51, 0, 0]]
-    position_ids [[0, 1, 2, 3, 2], [0, 1, 1, 0, 0]]
-    segments [[0, 0, 1, 1, 2], [0, 1, 2, -1, -1]]
-    score_rows [0, 0, 1, 1]
-    score_cols [3, 4, 1, 2]
-    targets [nan, nan, 1.0, 0.0]
+    input_ids [[12, 13, 21, 22, 31], [14, 41, 51, 61, 0]]
+    position_ids [[0, 1, 2, 3, 2], [0, 1, 1, 1, 0]]
+    segments [[0, 0, 1, 1, 2], [0, 1, 2, 3, -1]]
+    score_rows [0, 0, 1, 1, 1]
+    score_cols [3, 4, 1, 2, 3]
+    targets [nan, nan, nan, nan, nan]
+    chosen [0, 4, 4]
+    rejected [1, 2, 3]
+    >>> PackedCollator(0)([Group([9], [[5], [6]], ratings=[7, 4])])["targets"].tolist()
+    [1.0, 0.5]
     """
 
     pad_token_id: int
@@ -72,9 +80,10 @@ class PackedCollator:
     pad_to_multiple_of: int | None = None
 
     def __call__(self, groups: list[Group]) -> dict[str, torch.Tensor]:
-        rows_ids, rows_pos, rows_seg, score_rows, score_cols, targets = [], [], [], [], [], []
+        rows_ids, rows_pos, rows_seg, score_rows, score_cols, targets, chosen, rejected = ([] for _ in range(8))
         for row, group in enumerate(groups):
             prompt, responses = fit(group.prompt, group.responses, self.max_length)
+            first = len(score_cols)  # this group's first response in the batch's score vector
             ids, pos, seg = list(prompt), list(range(len(prompt))), [0] * len(prompt)
             for k, response in enumerate(responses, start=1):
                 ids += response
@@ -84,6 +93,9 @@ class PackedCollator:
                 score_cols.append(len(ids) - 1)
             ratings = group.ratings or [None] * len(responses)
             targets += [float("nan") if r is None else rating_target(r) for r in ratings]
+            for c, r in group.pairs or ():
+                chosen.append(first + c)
+                rejected.append(first + r)
             rows_ids.append(ids), rows_pos.append(pos), rows_seg.append(seg)
         width = max(len(r) for r in rows_ids)
         if self.pad_to_multiple_of:
@@ -96,6 +108,8 @@ class PackedCollator:
             "score_rows": torch.tensor(score_rows),
             "score_cols": torch.tensor(score_cols),
             "targets": torch.tensor(targets, dtype=torch.float32),
+            "chosen": torch.tensor(chosen, dtype=torch.long),
+            "rejected": torch.tensor(rejected, dtype=torch.long),
         }
 
 

@@ -42,8 +42,9 @@ class RewardConfig:
     model: str = _arg("base causal LM: hub name, local path or the alias smollm2-135m", default="smollm2-135m")
     epochs: float = _arg("passes over the training data", default=1.0)
     max_steps: int = _arg("stop after this many optimizer steps (overrides --epochs when > 0)", default=0)
-    batch_size: int = _arg("groups per device and micro-batch: a pair (rankings) or one prompt with up to "
-                           "--responses-per-prompt of its rated responses (ratings)", default=8)
+    batch_size: int = _arg("packed sequences per device and micro-batch: one prompt with up to "
+                           "--responses-per-prompt of its responses (a single pair when pairs share no prompt)",
+                           default=8)
     grad_accum: int = _arg("micro-batches per optimizer step", default=1)
     lr: float = _arg("peak learning rate (linear warm-up then linear decay)", default=1e-4)
     weight_decay: float = _arg("AdamW weight decay", default=0.0)
@@ -52,7 +53,8 @@ class RewardConfig:
     max_length: int = _arg("tokens of prompt + response; the prompt is cut from the left, never the response",
                            default=512)
     margin: float = _arg("rankings: margin in -log sigmoid(r_chosen - r_rejected - margin)", default=0.0)
-    responses_per_prompt: int = _arg("ratings: rated responses of one prompt packed into one sequence",
+    responses_per_prompt: int = _arg("distinct responses of one prompt packed behind one copy of it (ratings: "
+                                     "rated responses; rankings: the responses of its pairs, each scored once)",
                                      default=4)
     lora_r: int = _arg("LoRA rank", default=32)
     lora_alpha: int = _arg("LoRA alpha (scale = alpha / r)", default=64)

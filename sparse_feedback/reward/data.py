@@ -115,32 +115,72 @@ def _prompt_ids(tokenizer, prompts) -> dict[str, list[int]]:
     return dict(zip(unique, _token_ids(tokenizer, unique, special=True)))
 
 
-def rankings_groups(pairs: pd.DataFrame, tokenizer) -> list[Group]:
-    """One group per pair: the prompt, then the chosen and the rejected response (in that order)."""
+def _chunks(items: list, size_of, limit: int) -> list[list]:
+    """Consecutive chunks whose ``size_of(chunk)`` stays within ``limit`` (an item alone may exceed it)."""
+    chunks: list[list] = []
+    for item in items:
+        if chunks and size_of(chunks[-1] + [item]) <= limit:
+            chunks[-1].append(item)
+        else:
+            chunks.append([item])
+    return chunks
+
+
+def rankings_groups(pairs: pd.DataFrame, tokenizer, per_prompt: int = 4) -> list[Group]:
+    """A prompt's pairs packed behind one copy of it; each distinct response appears (and is scored) once.
+
+    A group holds at most ``per_prompt`` distinct responses; ``per_prompt=2`` gives one pair per group.
+    """
     prompts = _prompt_ids(tokenizer, pairs["prompt"])
-    chosen = _token_ids(tokenizer, [response_text(t) for t in pairs["chosen"]], special=False)
-    rejected = _token_ids(tokenizer, [response_text(t) for t in pairs["rejected"]], special=False)
-    return [Group(prompts[p], [c, r]) for p, c, r in zip(pairs["prompt"], chosen, rejected)]
+    texts = list(pd.unique(pd.concat([pairs["chosen"], pairs["rejected"]], ignore_index=True)))
+    token_ids = dict(zip(texts, _token_ids(tokenizer, [response_text(t) for t in texts], special=False)))
+    chosen, rejected = pairs["chosen"].tolist(), pairs["rejected"].tolist()
+    distinct = lambda rows: {t for i in rows for t in (chosen[i], rejected[i])}  # noqa: E731
+    groups = []
+    for prompt, rows in pairs.groupby("prompt", sort=False).indices.items():
+        for chunk in _chunks([int(i) for i in rows], lambda c: len(distinct(c)), max(2, per_prompt)):
+            order = list(dict.fromkeys(t for i in chunk for t in (chosen[i], rejected[i])))
+            where = {t: k for k, t in enumerate(order)}
+            groups.append(Group(prompts[prompt], [token_ids[t] for t in order],
+                                pairs=[(where[chosen[i]], where[rejected[i]]) for i in chunk], index=chunk))
+    return groups
 
 
 def ratings_groups(ratings: pd.DataFrame, tokenizer, per_prompt: int = 4) -> list[Group]:
-    """A prompt's rated responses packed behind one copy of it, at most ``per_prompt`` per group.
-
-    ``Group.index`` holds each response's row in ``ratings`` so scores map back to rows.
-    """
+    """A prompt's rated responses packed behind one copy of it, at most ``per_prompt`` per group."""
     prompts = _prompt_ids(tokenizer, ratings["prompt"])
     responses = _token_ids(tokenizer, [response_text(t) for t in ratings["response"]], special=False)
     values = ratings["rating"].to_numpy()
     groups = []
     for prompt, rows in ratings.groupby("prompt", sort=False).indices.items():
-        for start in range(0, len(rows), max(1, per_prompt)):
-            chunk = rows[start:start + per_prompt]
+        for chunk in _chunks([int(i) for i in rows], len, max(1, per_prompt)):
             groups.append(Group(prompts[prompt], [responses[i] for i in chunk],
-                                ratings=[int(values[i]) for i in chunk], index=[int(i) for i in chunk]))
+                                ratings=[int(values[i]) for i in chunk], index=chunk))
     return groups
 
 
 def make_groups(protocol: str, table: pd.DataFrame, tokenizer, per_prompt: int = 4) -> list[Group]:
     if protocol == "ratings":
         return ratings_groups(table, tokenizer, per_prompt)
-    return rankings_groups(table, tokenizer)
+    return rankings_groups(table, tokenizer, per_prompt)
+
+
+def table_scores(protocol: str, groups: list[Group], flat_scores, n_rows: int) -> np.ndarray:
+    """Flat per-response scores (group order) → one score per table row (ratings) or, for rankings,
+    chosen and rejected alternating per row (the layout ``metrics.evaluate`` takes).
+
+    >>> g = [Group([1], [[5], [6], [7]], pairs=[(0, 1), (2, 1)], index=[1, 0])]
+    >>> table_scores("rankings", g, [0.5, -1.0, 2.0], n_rows=2).tolist()
+    [2.0, -1.0, 0.5, -1.0]
+    """
+    out = np.zeros((n_rows, 2) if protocol == "rankings" else n_rows, dtype=np.float64)
+    start = 0
+    for group in groups:
+        scores = flat_scores[start:start + len(group.responses)]
+        start += len(group.responses)
+        if protocol == "rankings":
+            for row, (c, r) in zip(group.index, group.pairs):
+                out[row] = scores[c], scores[r]
+        else:
+            out[group.index] = scores
+    return out.reshape(-1)

@@ -1,7 +1,7 @@
 """The two reward-model losses side by side, per example (the trainer takes the mean over the global batch).
 
 >>> scores = torch.tensor([2.0, -1.0, 0.0, 0.0])
->>> [round(x, 4) for x in rankings_loss(scores).tolist()]  # pairs (2, -1) and (0, 0)
+>>> [round(x, 4) for x in rankings_loss(scores, torch.tensor([0, 2]), torch.tensor([1, 3])).tolist()]
 [0.0486, 0.6931]
 >>> [round(x, 4) for x in ratings_loss(scores, torch.tensor([1.0, 0.0, 0.5, 1.0])).tolist()]
 [0.0142, 0.0723, 0.0, 0.25]
@@ -16,20 +16,23 @@ import torch.nn.functional as F
 def ratings_loss(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Ratings RM: squared error between sigmoid(score) and the rating mapped to [0, 1], (rating - 1) / 6.
 
-    ``scores`` and ``targets`` hold one value per rated response.
+    One value per rated response.
     """
     return (torch.sigmoid(scores.float()) - targets.float()) ** 2
 
 
-def rankings_loss(scores: torch.Tensor, margin: float = 0.0) -> torch.Tensor:
+def rankings_loss(scores: torch.Tensor, chosen: torch.Tensor, rejected: torch.Tensor,
+                  margin: float = 0.0) -> torch.Tensor:
     """Rankings RM: -log sigmoid(r_chosen - r_rejected - margin), one value per pair.
 
-    ``scores`` alternates chosen, rejected (the collator's order for a pair).
+    ``chosen`` / ``rejected`` index ``scores`` (a response shared by pairs is scored once).
     """
-    chosen, rejected = scores.float().view(-1, 2).unbind(-1)
-    return -F.logsigmoid(chosen - rejected - margin)
+    scores = scores.float()
+    return -F.logsigmoid(scores[chosen] - scores[rejected] - margin)
 
 
-def per_example_loss(protocol: str, scores: torch.Tensor, targets: torch.Tensor, margin: float = 0.0):
-    """The protocol's loss for one batch: a value per rated response (ratings) or per pair (rankings)."""
-    return ratings_loss(scores, targets) if protocol == "ratings" else rankings_loss(scores, margin)
+def per_example_loss(protocol: str, scores: torch.Tensor, batch: dict, margin: float = 0.0) -> torch.Tensor:
+    """The protocol's loss for a collated batch: a value per rated response (ratings) or per pair (rankings)."""
+    if protocol == "ratings":
+        return ratings_loss(scores, batch["targets"])
+    return rankings_loss(scores, batch["chosen"], batch["rejected"], margin)

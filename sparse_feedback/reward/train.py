@@ -22,7 +22,7 @@ from pathlib import Path
 from sparse_feedback.progress import Progress
 from sparse_feedback.reward.collate import PackedCollator, length_grouped_batches, packed_length
 from sparse_feedback.reward.config import RewardConfig
-from sparse_feedback.reward.data import load_feedback, make_groups, split_by_instruction
+from sparse_feedback.reward.data import load_feedback, make_groups, split_by_instruction, table_scores
 from sparse_feedback.reward.losses import per_example_loss
 from sparse_feedback.reward.metrics import evaluate
 
@@ -162,8 +162,8 @@ class Trainer:
         """One optimizer step; returns (global mean loss, global examples, local tokens, stop requested)."""
         torch = self.torch
         batches = [self.collator([self.train_groups[i] for i in share]) for share in self._micro_batches(step)]
-        pairs = self.config.protocol == "rankings"
-        local = sum(len(b["targets"]) // (2 if pairs else 1) for b in batches)
+        per_example = "chosen" if self.config.protocol == "rankings" else "targets"  # pairs or rated responses
+        local = sum(len(b[per_example]) for b in batches)
         counts = self.acc.reduce(torch.tensor([float(local), float(_Stop.requested)], device=self.acc.device),
                                  "sum")
         n_global = counts[0].item()
@@ -174,7 +174,7 @@ class Trainer:
             batch = self._to_device(batch)
             with sync, self.acc.autocast():
                 scores = self.model(**batch)
-                losses = per_example_loss(self.config.protocol, scores, batch["targets"], self.config.margin)
+                losses = per_example_loss(self.config.protocol, scores, batch, self.config.margin)
                 # DDP averages gradients over processes, so scale to the exact global mean
                 self.acc.backward(losses.sum() * self.world / n_global)
             loss_sum += losses.detach().sum()
@@ -206,15 +206,9 @@ class Trainer:
         gathered = gather_object(per_group) if self.world > 1 else per_group
         return [s for _, scores in sorted(gathered, key=lambda item: item[0]) for s in scores]
 
-    def _table_scores(self, protocol: str, table, groups) -> list[float]:
+    def _table_scores(self, protocol: str, table, groups):
         """Scores laid out like the table: rows (ratings) or chosen, rejected per pair (rankings)."""
-        flat = self.scores(groups)
-        if protocol == "rankings":
-            return flat
-        by_row = [0.0] * len(table)
-        for i, s in zip((i for g in groups for i in g.index), flat):
-            by_row[i] = s
-        return by_row
+        return table_scores(protocol, groups, self.scores(groups), len(table))
 
     def evaluate(self) -> dict:
         results = {}
