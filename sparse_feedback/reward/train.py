@@ -22,11 +22,12 @@ from pathlib import Path
 from sparse_feedback.progress import Progress
 from sparse_feedback.reward.collate import PackedCollator, length_grouped_batches, packed_length
 from sparse_feedback.reward.config import RewardConfig
+from sparse_feedback.reward.jobs import LOG_FILE, RESULTS_FILE, read_log
 from sparse_feedback.reward.data import load_feedback, make_groups, split_by_instruction, table_scores
 from sparse_feedback.reward.losses import per_example_loss
 from sparse_feedback.reward.metrics import evaluate
 
-LOG_FILE, RESULTS_FILE, CHECKPOINTS = "log.jsonl", "eval_results.json", "checkpoints"
+CHECKPOINTS = "checkpoints"
 OTHER = {"ratings": "rankings", "rankings": "ratings"}
 CROSS_NAME = {"ratings": "ratings_rm_on_ranking_pairs", "rankings": "rankings_rm_on_rating_implied_pairs"}
 
@@ -49,20 +50,6 @@ def checkpoints(output_dir) -> list[Path]:
     """Complete checkpoints, oldest first."""
     root = Path(output_dir) / CHECKPOINTS
     return sorted(p for p in root.glob("step-*") if (p / "state.json").exists()) if root.is_dir() else []
-
-
-def read_log(output_dir) -> list[dict]:
-    """The JSON lines a run has logged (the app plots them)."""
-    path = Path(output_dir) / LOG_FILE
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:  # a line being written right now
-            break
-    return rows
 
 
 def _trackers(report_to: str) -> list[str]:
@@ -308,7 +295,8 @@ class Trainer:
             progress.update(1, loss=f"{loss:.4f}")
             if self.step % max(1, cfg.logging_steps) == 0 or self.step == self.total:
                 self.log({"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 4), "loss": loss,
-                          "lr": self.scheduler.get_last_lr()[0], "examples_per_s": round(examples / elapsed, 3),
+                          "lr": self.scheduler.get_last_lr()[0], "elapsed_s": round(elapsed, 3),
+                          "examples_per_s": round(examples / elapsed, 3),
                           "tokens_per_s": round(tokens * self.world / elapsed, 1)})
             epoch_end = self.step % self.steps_per_epoch == 0
             if self.step < self.total and (epoch_end or (cfg.eval_steps and self.step % cfg.eval_steps == 0)):
