@@ -16,6 +16,7 @@ from sparse_feedback.errors import EXIT_BAD_INPUT, InputError
 # The stage order of the data flow; each module exposes register(subparsers).
 COMMAND_MODULES = [
     "sparse_feedback.formats.cli",
+    "sparse_feedback.judge.cli",
     "sparse_feedback.analysis.cli",
     "sparse_feedback.reward.cli",
 ]

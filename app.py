@@ -1,0 +1,93 @@
+"""sparse-feedback: humans rate and rank in the browser, side by side with an LLM judge.
+
+``python app.py`` opens the store (``$SPARSE_FEEDBACK_HOME``), loads the demo project on first start and
+serves on ``$GRADIO_SERVER_NAME:$GRADIO_SERVER_PORT`` (Gradio's defaults otherwise).
+"""
+
+from pathlib import Path
+
+import gradio as gr
+
+from pages import Shell, admin, bind, export, imports, llm, rank, rate
+from sparse_feedback.store import Store, configured_accounts
+from sparse_feedback.store.demo import ensure_demo
+from sparse_feedback.ui.access import Access, AccessError
+from sparse_feedback.ui.keyboard import head_script
+from sparse_feedback.ui.uploads import max_upload_bytes
+
+ROOT = Path(__file__).resolve().parent
+DEMO_DIR = ROOT / "assets" / "demo"
+CSS_PATH = ROOT / "assets" / "style.css"
+
+
+def on_load(store, access, request: gr.Request):
+    """Who is here, which projects exist, and which admin tabs to show."""
+    names = [p.name for p in store.projects()]
+    project = gr.update(choices=names, value=names[0] if names else None)
+    if access.open:
+        return (project, "Local mode (no sign-in configured): type your name to start.", gr.update(visible=True),
+                *[gr.update(visible=True)] * 4)
+    try:
+        who = access.identify(request)
+    except AccessError:
+        return (gr.update(choices=[], value=None), "Sign in first.", gr.update(visible=False),
+                *[gr.update(visible=False)] * 4)
+    return (project, f"Signed in as **{who.name}** ({who.role}) · [log out](logout)", gr.update(visible=False),
+            *[gr.update(visible=who.is_admin)] * 4)
+
+
+def create_app(store: Store, access: Access) -> gr.Blocks:
+    with gr.Blocks(title="sparse-feedback") as demo:
+        with gr.Row(equal_height=True):
+            gr.Markdown("## ⚖️ sparse-feedback")
+            project = gr.Dropdown([p.name for p in store.projects()], label="Project", scale=2, elem_id="project",
+                                  allow_custom_value=True)
+            name = gr.Textbox(label="Your name", scale=1, visible=access.open, elem_id="annotator-name")
+        whoami = gr.Markdown(elem_id="whoami")
+        shell = Shell(access, project, name, [])
+        with gr.Tabs():
+            with gr.Tab("Rate", id="rate"):
+                show_rate, rate_outputs = rate.build(store, shell)
+            with gr.Tab("Rank", id="rank"):
+                show_rank, rank_outputs = rank.build(store, shell)
+            with gr.Tab("Import", id="import", visible=access.open) as t_import:
+                imports.build(store, shell)
+            with gr.Tab("Export", id="export", visible=access.open) as t_export:
+                export.build(store, shell)
+            with gr.Tab("LLM", id="llm", visible=access.open) as t_llm:
+                llm.build(store, shell)
+            with gr.Tab("Admin", id="admin", visible=access.open) as t_admin:
+                admin.build(store, shell)
+        shell.admin_tabs.extend([t_import, t_export, t_llm, t_admin])
+        # The project value may not change on load, so the current tasks are shown explicitly after it.
+        (demo.load(bind(on_load, store, access), None, [project, whoami, name, *shell.admin_tabs],
+                   api_name="whoami", api_visibility="private")
+         .then(show_rate, [project, name], rate_outputs, api_visibility="private", api_name="rate_on_load")
+         .then(show_rank, [project, name], rank_outputs, api_visibility="private", api_name="rank_on_load"))
+    return demo
+
+
+def launch_kwargs(access: Access) -> dict:
+    css = CSS_PATH.read_text("utf-8") if CSS_PATH.exists() else None
+    return dict(auth=access.gradio_auth(), auth_message="Sign in to annotate.", show_error=True,
+                max_file_size=max_upload_bytes(), head=head_script(), css=css, footer_links=["api"])
+
+
+def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:
+    """The store, the users, interrupted jobs marked, the demo loaded if the store is empty; then the app."""
+    store = store or Store()
+    accounts = configured_accounts()
+    store.sync_users(accounts)
+    store.mark_interrupted()
+    ensure_demo(store, DEMO_DIR)
+    access = Access.from_env(store, accounts)
+    return create_app(store, access).queue(default_concurrency_limit=None), access
+
+
+def main() -> None:
+    app, access = open_app()
+    app.launch(**launch_kwargs(access))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""50 concurrent annotators × 20 items through the app's HTTP API (gradio_client), against ``python app.py``.
+
+Prints p50/p95 submit latency (goal: p95 ≤ 150 ms), the baseline of the same submits straight into
+the store (no HTTP) measured in the same run, and checks stored rows == acknowledged submissions.
+``--think`` is each annotator's mean pause between answers (uniform 0.5-1.5x; people read before they
+click); ``--think 0`` is a closed-loop stress test where latency is bounded by throughput.
+
+    python bench/bench_annotate.py [--annotators 50] [--items 20] [--think 1.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sparse_feedback.store import Store  # noqa: E402
+
+
+def _generation(n_items: int, n_responses: int = 5) -> pd.DataFrame:
+    return pd.DataFrame([(f"Bench instruction {i}", "", [f"Response {j} to instruction {i}." for j in range(n_responses)])
+                         for i in range(n_items)], columns=["instruction", "input", "responses"], dtype=object)
+
+
+def _p(values, q):
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000 if len(values) > 1 else values[0] * 1000
+
+
+def _store_baseline(home: Path, annotators: int, items: int) -> list[float]:
+    """The same workload straight into a separate store: the floor the HTTP path adds to."""
+    store = Store(f"sqlite:///{home / 'baseline.db'}")
+    store.create_project_from_generation(_generation(max(1, annotators * items // 5)), "bench", overlap=5)
+    lat, lock = [], threading.Lock()
+
+    def work(who):
+        for _ in range(items):
+            t = store.next_task("bench", who, "ratings")
+            start = time.perf_counter()
+            store.submit(who, t.assignment_id, 4, submit_id=t.submit_id)
+            with lock:
+                lat.append(time.perf_counter() - start)
+
+    threads = [threading.Thread(target=work, args=(f"u{i}",)) for i in range(annotators)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    store.close()
+    return lat
+
+
+def _wait_port(port: int, proc, timeout: float = 120) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise SystemExit(f"app exited with {proc.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.3)
+    raise SystemExit("app did not start")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--annotators", type=int, default=50)
+    ap.add_argument("--items", type=int, default=20)
+    ap.add_argument("--think", type=float, default=1.0, help="mean seconds between an annotator's answers")
+    args = ap.parse_args(argv)
+    from gradio_client import Client
+
+    home = Path(tempfile.mkdtemp(prefix="sf-bench-"))
+    users = ",".join(f"u{i}:pw{i}:annotator" for i in range(args.annotators))
+    store = Store(f"sqlite:///{home / 'sparse_feedback.db'}")
+    # overlap 5 and enough items that each annotator has at least ``items`` rating tasks
+    store.create_project_from_generation(_generation(max(1, args.annotators * args.items // 5)), "bench", overlap=5)
+    store.close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "SPARSE_FEEDBACK_HOME": str(home), "SPARSE_FEEDBACK_USERS": users,
+           "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_port(port, proc)
+        url = f"http://127.0.0.1:{port}/"
+        clients = [Client(url, auth=(f"u{i}", f"pw{i}"), verbose=False) for i in range(args.annotators)]
+        lat, acked, errors, lock = [], 0, [], threading.Lock()
+        barrier = threading.Barrier(args.annotators)
+
+        def annotate(i):
+            nonlocal acked
+            c = clients[i]
+            try:
+                view = c.predict("bench", "", api_name="/rate_show")
+                barrier.wait()
+                for _ in range(args.items):
+                    if args.think:
+                        time.sleep(random.uniform(0.5, 1.5) * args.think)
+                    start = time.perf_counter()
+                    view = c.predict("bench", "", view[5], "5", api_name="/rate_submit")
+                    with lock:
+                        lat.append(time.perf_counter() - start)
+                        acked += 1
+            except Exception as err:
+                with lock:
+                    errors.append(f"u{i}: {err!r}")
+
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=annotate, args=(i,)) for i in range(args.annotators)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        wall = time.perf_counter() - t0
+    finally:
+        proc.terminate()
+        stderr = proc.communicate(timeout=30)[1]
+    store = Store(f"sqlite:///{home / 'sparse_feedback.db'}")
+    stored = len(store.human_ratings("bench"))
+    store.close()
+    base = _store_baseline(home, args.annotators, args.items)
+    locked = stderr.count("database is locked")
+    print(f"annotators={args.annotators} items={args.items} think={args.think}s submits={len(lat)} wall={wall:.1f}s "
+          f"throughput={len(lat) / wall:.1f}/s")
+    if lat:
+        print(f"app submit latency: p50={_p(lat, 50):.1f} ms  p95={_p(lat, 95):.1f} ms  max={max(lat) * 1000:.1f} ms "
+              f"(goal p95 <= 150 ms: {'met' if _p(lat, 95) <= 150 else 'NOT met'})")
+    print(f"baseline store.submit (no HTTP, same threads): p50={_p(base, 50):.1f} ms  p95={_p(base, 95):.1f} ms"
+          + (f"  ratio app/store p95={_p(lat, 95) / _p(base, 95):.1f}x" if lat else ""))
+    print(f"acknowledged={acked} stored={stored} {'OK' if acked == stored else 'MISMATCH'}  errors={len(errors)}  "
+          f"'database is locked' in server log: {locked}")
+    for e in errors[:5]:
+        print("  ", e)
+    return 0 if acked == stored and not errors and locked == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

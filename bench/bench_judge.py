@@ -1,0 +1,81 @@
+"""Bench: 2,000 rating tasks against the local fake judge (50 ms per reply).
+
+The engine at concurrency 64 against a sequential one-request-at-a-time loop (the original's
+approach, without its sleeps), measured in the same run on a subsample and extrapolated; then the
+rerun's request count. The fake runs in a subprocess so the server does not share the client's GIL.
+Run: ``python bench/bench_judge.py [--tasks 2000] [--sequential 100]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+SERVER = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from fake_openai import FakeJudgeServer
+server = FakeJudgeServer(latency={latency}).start()
+print(server.port, flush=True)
+sys.stdin.read()
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tasks", type=int, default=2000)
+    ap.add_argument("--sequential", type=int, default=100, help="subsample for the sequential loop")
+    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--latency", type=float, default=0.05)
+    args = ap.parse_args()
+
+    import openai
+    from judge_helpers import rating_tasks
+
+    from sparse_feedback.judge import AnswerCache, JudgeConfig, judge_ratings, make_backend, protocol
+
+    server = subprocess.Popen([sys.executable, "-c", SERVER.format(tests=str(ROOT / "tests"), latency=args.latency)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    base_url = f"http://127.0.0.1:{int(server.stdout.readline())}/v1"
+    tasks = rating_tasks(args.tasks, tag="bench ")
+    try:
+        # Baseline: one request at a time, as the original loop does.
+        proto = protocol("ratings")
+        client = openai.OpenAI(api_key="EMPTY", base_url=base_url, max_retries=0)
+        start = time.perf_counter()
+        for row in tasks.head(args.sequential).itertuples():
+            messages = proto.messages(instruction=row.instruction, input=row.input, response=row.response)
+            reply = client.chat.completions.create(model="bench", messages=messages, temperature=0.0, max_tokens=32)
+            assert proto.parse(reply.choices[0].message.content) is not None
+        sequential = args.sequential / (time.perf_counter() - start)
+        client.close()
+
+        with tempfile.TemporaryDirectory() as tmp, AnswerCache(Path(tmp) / "bench.db") as cache:
+            config = JudgeConfig(concurrency=args.concurrency)
+            backend = make_backend("openai", "bench", base_url=base_url)
+            start = time.perf_counter()
+            result = judge_ratings(tasks, backend, cache=cache, config=config, show_progress=False)
+            engine = args.tasks / (time.perf_counter() - start)
+            assert result.stats.answered == args.tasks, result.summary()
+            rerun = judge_ratings(tasks, backend, cache=cache, config=config, show_progress=False)
+    finally:
+        server.stdin.close()
+        server.wait(10)
+
+    print(f"sequential loop ({args.sequential} tasks, extrapolated): {sequential:8.1f} tasks/s "
+          f"-> {args.tasks / sequential:6.1f} s for {args.tasks}")
+    print(f"engine, concurrency {args.concurrency} ({args.tasks} tasks):  {engine:8.1f} tasks/s "
+          f"-> {args.tasks / engine:6.1f} s; {result.stats.requests} requests")
+    print(f"speed-up: {engine / sequential:.1f}x (goal >= 50x)")
+    print(f"rerun: {rerun.stats.requests} requests sent, {rerun.stats.cached}/{args.tasks} from cache (goal 0 requests)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""One module per app tab. Each exposes ``build(store, shell)`` (called inside ``gr.Blocks``) and its
+event handlers as plain module functions taking ``(store, access, ..., request)``."""
+
+import functools
+import inspect
+from dataclasses import dataclass
+
+import gradio as gr
+
+from sparse_feedback.errors import InputError
+from sparse_feedback.store import StoreError
+from sparse_feedback.ui.access import Access
+
+
+@dataclass
+class Shell:
+    """The components every tab shares: the sign-in policy, the project picker and (open mode) the name box."""
+
+    access: Access
+    project: gr.Dropdown
+    name: gr.Textbox
+    admin_tabs: list
+
+
+def guarded(fn):
+    """Turn refusals (not signed in, not yours, bad input) into a message the UI shows; no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (PermissionError, StoreError, InputError) as err:
+            raise gr.Error(str(err), print_exception=False) from None
+
+    return wrapper
+
+
+def bind(fn, *bound):
+    """``fn`` with its leading (store, access, ...) arguments fixed. Unlike ``functools.partial`` the result
+    is a plain function whose signature and type hints Gradio reads, so ``request: gr.Request`` is filled."""
+    sig = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def bound_fn(*args, **kwargs):
+        return fn(*bound, *args, **kwargs)
+
+    bound_fn.__signature__ = sig.replace(parameters=list(sig.parameters.values())[len(bound):])
+    return bound_fn
+
+
+def admin_only(fn, n_outputs: int):
+    """For events every visitor triggers (a project change): non-admins get no-op updates, not an error."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            return tuple(gr.update() for _ in range(n_outputs)) if n_outputs > 1 else gr.update()
+
+    return wrapper

@@ -1,0 +1,45 @@
+"""Admin tab: edit the guideline and overlap, see everyone's progress, coverage and jobs."""
+
+import gradio as gr
+
+from pages import Shell, admin_only, bind, guarded
+
+
+@guarded
+def load(store, access, name, project, request: gr.Request):
+    """(guideline, overlap, everyone's progress, coverage, jobs) for the chosen project."""
+    access.admin(request, name)
+    if not project:
+        return "", 1, None, "No project.", store.jobs()
+    p = store.project(project)
+    cov = store.coverage(project)
+    coverage = " · ".join(f"{proto}: **{full} / {total}** tasks have {p.overlap} answers" for proto, (full, total) in cov.items())
+    return p.guideline, p.overlap, store.everyone_progress(project), coverage, store.jobs()
+
+
+@guarded
+def save(store, access, name, project, guideline, overlap, request: gr.Request):
+    access.admin(request, name)
+    store.set_guideline(project, guideline or "")
+    store.set_overlap(project, int(overlap or 1))
+    return f"✅ Saved guideline and overlap ({int(overlap or 1)}) for **{project}**."
+
+
+def build(store, shell: Shell):
+    access = shell.access
+    guideline = gr.Textbox(label="Guideline (markdown)", lines=10)
+    overlap = gr.Number(precision=0, minimum=1, label="Annotators per task (overlap k)")
+    save_btn = gr.Button("Save", variant="primary")
+    message = gr.Markdown()
+    coverage = gr.Markdown()
+    progress = gr.Dataframe(label="Everyone's progress", interactive=False)
+    jobs = gr.Dataframe(label="Jobs", interactive=False)
+    refresh = gr.Button("Refresh", size="sm")
+    outputs = [guideline, overlap, progress, coverage, jobs]
+    loader = bind(load, store, access)
+    refresh.click(loader, [shell.name, shell.project], outputs, api_name="admin_load")
+    shell.project.change(admin_only(loader, len(outputs)), [shell.name, shell.project], outputs, api_visibility="private",
+                         api_name="admin_on_project")
+    save_btn.click(bind(save, store, access), [shell.name, shell.project, guideline, overlap], message,
+                   api_name="admin_save")
+    return loader, outputs

@@ -1,0 +1,36 @@
+"""Export tab (admin): human or LLM feedback in the original formats, as a zipped HF dataset, or TRL pairs."""
+
+import gradio as gr
+
+from pages import Shell, admin_only, bind, guarded
+from sparse_feedback.ui import exports
+
+
+@guarded
+def export(store, access, name, project, what, source, fmt, request: gr.Request):
+    """Write one export and return (message, file to download)."""
+    access.admin(request, name)
+    path, rows = exports.export_file(store, project, what, source, fmt)
+    return f"✅ {rows} rows → `{path.name}`", str(path)
+
+
+@guarded
+def source_choices(store, access, name, project, request: gr.Request):
+    access.admin(request, name)
+    return gr.update(choices=exports.source_choices(store, project) if project else ["human", "llm"], value="human")
+
+
+def build(store, shell: Shell):
+    access = shell.access
+    with gr.Row():
+        what = gr.Dropdown(list(exports.WHAT), value="ratings", label="What")
+        source = gr.Dropdown(["human", "llm"], value="human", label="Source", allow_custom_value=False)
+        fmt = gr.Dropdown(list(exports.FORMATS), value="csv", label="Format")
+    button = gr.Button("Export", variant="primary")
+    message = gr.Markdown(elem_id="export-message")
+    out = gr.File(label="Download")
+    button.click(bind(export, store, access), [shell.name, shell.project, what, source, fmt], [message, out],
+                 api_name="export")
+    shell.project.change(admin_only(bind(source_choices, store, access), 1), [shell.name, shell.project], source,
+                         api_visibility="private", api_name="export_sources")
+    return bind(source_choices, store, access), source

@@ -1,0 +1,65 @@
+"""Import tab (admin): upload any format the foundation reads, preview it, create a project."""
+
+import gradio as gr
+
+from pages import Shell, bind, guarded
+from sparse_feedback.errors import InputError
+from sparse_feedback.store import importing
+from sparse_feedback.ui.uploads import upload_path
+
+
+def _read(path, kind):
+    with upload_path(path) as local:
+        return importing.read_upload(local, kind or "auto")
+
+
+@guarded
+def preview(store, access, name, upload, kind, request: gr.Request):
+    """Read the upload; returns (message, preview table). Bad input shows the reader's message."""
+    access.admin(request, name)
+    if not upload:
+        return "Choose a file first.", None
+    try:
+        up = _read(upload, kind)
+    except InputError as err:
+        return f"❌ **error:** {err}", None
+    extra = "with ratings" if up.ratings is not None else "with rankings" if up.rankings is not None else ""
+    return (f"✅ Read as **{up.kind}** {extra}: {len(up.generation)} instructions, "
+            f"{sum(map(len, up.generation['responses']))} responses."), importing.preview(up)
+
+
+@guarded
+def create(store, access, name, upload, kind, project_name, overlap, source_model, request: gr.Request):
+    """Create a project from the upload; returns (message, project dropdown update). Nothing is written on error."""
+    access.admin(request, name)
+    if not upload:
+        return "Choose a file first.", gr.update()
+    try:
+        up = _read(upload, kind)
+    except InputError as err:
+        return f"❌ **error:** {err}", gr.update()
+    counts = importing.create_project(store, up, project_name, int(overlap or 1), (source_model or "llm").strip())
+    names = [p.name for p in store.projects()]
+    summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
+    return f"✅ Created **{project_name.strip()}**: {summary}.", gr.update(choices=names, value=project_name.strip())
+
+
+def build(store, shell: Shell):
+    access = shell.access
+    gr.Markdown("Upload a generation file, rating/ranking tasks or feedback (CSV with or without header, JSON, "
+                "JSONL, parquet, or a zipped Hugging Face dataset folder). Feedback labels are stored as an LLM source.")
+    with gr.Row():
+        upload = gr.File(label="File", type="filepath")
+        kind = gr.Dropdown(list(importing.UPLOAD_KINDS), value="auto", label="Kind")
+    preview_btn = gr.Button("Preview")
+    message = gr.Markdown(elem_id="import-message")
+    table = gr.Dataframe(interactive=False, wrap=True)
+    with gr.Row():
+        project_name = gr.Textbox(label="New project name")
+        overlap = gr.Number(1, precision=0, minimum=1, label="Annotators per task (overlap k)")
+        source_model = gr.Textbox("llm", label="Source name for feedback labels")
+    create_btn = gr.Button("Create project", variant="primary")
+    preview_btn.click(bind(preview, store, access), [shell.name, upload, kind], [message, table],
+                      api_name="import_preview")
+    create_btn.click(bind(create, store, access), [shell.name, upload, kind, project_name, overlap, source_model],
+                     [message, shell.project], api_name="import_create")

@@ -1,0 +1,22 @@
+"""Stage 3: AI feedback from an LLM judge, ratings (1-7) and rankings asked in both orders.
+
+``judge_ratings(tasks, backend)`` / ``judge_rankings(...)`` return a :class:`JudgeResult`;
+``iter_ratings`` / ``iter_rankings`` yield judgements as they complete. Backends: ``openai``
+(any OpenAI-compatible server) and ``transformers`` (a local model scoring the answer tokens).
+"""
+
+from sparse_feedback.judge.backends import Completion, make_backend
+from sparse_feedback.judge.cache import AnswerCache, cache_key, default_cache_path
+from sparse_feedback.judge.engine import (
+    JudgeAborted, JudgeConfig, ajudge, iter_rankings, iter_ratings, judge, judge_rankings, judge_ratings,
+)
+from sparse_feedback.judge.parse import combine_orders, parse_position, parse_rating
+from sparse_feedback.judge.protocols import JudgeProtocol, protocol
+from sparse_feedback.judge.results import JudgeResult, PairJudgement, PositionBias, Rating, RunStats, position_bias
+
+__all__ = [
+    "AnswerCache", "Completion", "JudgeAborted", "JudgeConfig", "JudgeProtocol", "JudgeResult", "PairJudgement",
+    "PositionBias", "Rating", "RunStats", "ajudge", "cache_key", "combine_orders", "default_cache_path",
+    "iter_rankings", "iter_ratings", "judge", "judge_rankings", "judge_ratings", "make_backend",
+    "parse_position", "parse_rating", "position_bias", "protocol",
+]

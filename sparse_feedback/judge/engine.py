@@ -1,0 +1,214 @@
+"""Ask a judge about many tasks at once: bounded concurrency, retries with backoff, cache, resumable.
+
+``iter_ratings`` / ``iter_rankings`` yield judgements as they complete (for live progress);
+``judge_ratings`` / ``judge_rankings`` are the synchronous wrappers returning a :class:`JudgeResult`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+from typing import AsyncIterator, Awaitable, Callable
+
+import pandas as pd
+
+from sparse_feedback.judge.backends import AbortRun, Backend, RequestError, TransientError
+from sparse_feedback.judge.cache import AnswerCache, cache_key
+from sparse_feedback.judge.parse import combine_orders
+from sparse_feedback.judge.protocols import JudgeProtocol, protocol
+from sparse_feedback.judge.results import (
+    JudgeResult, Judgement, PairJudgement, Rating, RunStats, position_bias,
+)
+from sparse_feedback.progress import Progress, ProgressCallback
+
+
+@dataclass
+class JudgeConfig:
+    """How hard to push: ``concurrency`` requests in flight; each question gets ``1 + max_retries`` tries."""
+
+    concurrency: int = 16
+    max_retries: int = 4
+    backoff: float = 1.0  # first wait after a failure, doubled each time, with jitter
+    max_backoff: float = 60.0
+
+
+class JudgeAborted(Exception):
+    """The server refused in a way no retry can fix (bad key, unknown model)."""
+
+
+@dataclass
+class Answer:
+    value: object
+    text: str | None
+    probs: dict | None = None
+    cached: bool = False
+    error: str | None = None
+
+
+def redact(text: str | None, secrets) -> str | None:
+    """Blank out secrets.
+
+    >>> redact("bad key sk-123", ["sk-123"])
+    'bad key ***'
+    """
+    if text is None:
+        return None
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+class _Asker:
+    """Asks one question at a time per call, sharing a semaphore, the cache and the request count."""
+
+    def __init__(self, backend: Backend, cache: AnswerCache, proto: JudgeProtocol, config: JudgeConfig,
+                 stats: RunStats):
+        self.backend, self.cache, self.proto, self.config, self.stats = backend, cache, proto, config, stats
+        self.secrets = tuple(backend.secrets)
+        self.semaphore = asyncio.Semaphore(config.concurrency)
+        self.inflight: dict[str, asyncio.Task] = {}
+        self.aborted: str | None = None
+
+    async def ask(self, messages: list[dict]) -> Answer:
+        key = cache_key(self.backend.name, self.backend.model, messages, self.backend.params)
+        hit = self.cache.get(key)
+        if hit is not None and (value := self.proto.parse(hit.text)) is not None:
+            return Answer(value, hit.text, hit.probs, cached=True)
+        if key in self.inflight:  # the same question twice in one run is paid once
+            answer = await asyncio.shield(self.inflight[key])
+            return Answer(answer.value, answer.text, answer.probs, cached=answer.error is None, error=answer.error)
+        task = self.inflight[key] = asyncio.ensure_future(self._fetch(key, messages))
+        return await task
+
+    def _delay(self, attempt: int) -> float:
+        base = min(self.config.max_backoff, self.config.backoff * 2 ** (attempt - 1))
+        return random.uniform(base / 2, base)
+
+    async def _fetch(self, key: str, messages: list[dict]) -> Answer:
+        text, error = None, None
+        for attempt in range(self.config.max_retries + 1):
+            async with self.semaphore:
+                if self.aborted:  # another request already learned that none can succeed
+                    raise JudgeAborted(self.aborted)
+                self.stats.requests += 1
+                try:
+                    completion = await self.backend.complete(messages, self.proto.choices)
+                except TransientError as err:
+                    error, wait = str(err), err.retry_after
+                except RequestError as err:
+                    return Answer(None, text, error=redact(str(err), self.secrets))
+                except AbortRun as err:
+                    self.aborted = redact(str(err), self.secrets)
+                    raise JudgeAborted(self.aborted) from None
+                else:
+                    text = redact(completion.text, self.secrets)
+                    value = self.proto.parse(text)
+                    if value is not None:
+                        self.cache.put(key, self.backend.model, text, completion.probs)
+                        return Answer(value, text, completion.probs)
+                    error, wait = f"unparsable answer: {text[:200]!r}", 0.0
+            if attempt < self.config.max_retries:
+                await asyncio.sleep(self._delay(attempt + 1) if wait is None else wait * random.uniform(1, 1.1))
+        tries = self.config.max_retries + 1
+        return Answer(None, text, error=redact(f"gave up after {tries} tries; last: {error}", self.secrets))
+
+
+def _row_values(frame: pd.DataFrame):
+    return frame.to_dict(orient="records")
+
+
+async def _rate(ask: _Asker, i: int, row: dict) -> Rating:
+    a = await ask.ask(ask.proto.messages(instruction=row["instruction"], input=row["input"],
+                                         response=row["response"]))
+    expected = sum(int(c) * p for c, p in a.probs.items()) if a.probs else None
+    return Rating(i, row["instruction"], row["input"], row["response"], a.value, a.text, ask.backend.model,
+                  cached=a.cached, error=a.error, expected_rating=expected)
+
+
+async def _rank(ask: _Asker, i: int, row: dict) -> PairJudgement:
+    r1, r2 = row["response1"], row["response2"]
+    base = {"instruction": row["instruction"], "input": row["input"]}
+    ab, ba = await asyncio.gather(ask.ask(ask.proto.messages(**base, output_a=r1, output_b=r2)),
+                                  ask.ask(ask.proto.messages(**base, output_a=r2, output_b=r1)))
+    feedback = combine_orders(ab.value, ba.value) if ab.value and ba.value else None
+    errors = "; ".join(f"{order}: {a.error}" for order, a in (("ab", ab), ("ba", ba)) if a.error)
+    return PairJudgement(i, row["instruction"], row["input"], r1, r2, feedback, ab.text, ba.text,
+                         ask.backend.model, ab.value, ba.value, cached=ab.cached and ba.cached,
+                         error=errors or None)
+
+
+_JUDGE = {"ratings": _rate, "rankings": _rank}
+
+
+async def iter_judgements(kind: str, tasks: pd.DataFrame, backend: Backend, cache: AnswerCache,
+                          template=None, config: JudgeConfig | None = None,
+                          stats: RunStats | None = None) -> AsyncIterator[Judgement]:
+    """Yield a judgement per task as each completes (any order; ``.index`` is the task's row)."""
+    proto = template if isinstance(template, JudgeProtocol) else protocol(kind, template)
+    stats = stats if stats is not None else RunStats()
+    stats.total += len(tasks)
+    ask = _Asker(backend, cache, proto, config or JudgeConfig(), stats)
+    judge: Callable[..., Awaitable[Judgement]] = _JUDGE[kind]
+    pending = [asyncio.ensure_future(judge(ask, i, row)) for i, row in enumerate(_row_values(tasks))]
+    try:
+        for next_done in asyncio.as_completed(pending):
+            judgement = await next_done
+            stats.add(judgement)
+            yield judgement
+    finally:
+        for task in (*pending, *ask.inflight.values()):
+            task.cancel()
+        await asyncio.gather(*pending, *ask.inflight.values(), return_exceptions=True)
+
+
+def iter_ratings(tasks, backend, cache, **kw) -> AsyncIterator[Judgement]:
+    """Rating tasks (``instruction, input, response``) → :class:`Rating` as each completes."""
+    return iter_judgements("ratings", tasks, backend, cache, **kw)
+
+
+def iter_rankings(tasks, backend, cache, **kw) -> AsyncIterator[Judgement]:
+    """Ranking tasks (``instruction, input, response1, response2``) → :class:`PairJudgement`, both orders asked."""
+    return iter_judgements("rankings", tasks, backend, cache, **kw)
+
+
+async def ajudge(kind: str, tasks: pd.DataFrame, backend: Backend, cache: AnswerCache, template=None,
+                 config: JudgeConfig | None = None, progress: Progress | None = None) -> JudgeResult:
+    """Judge every task; judgements come back in input order, failed ones included."""
+    stats = RunStats()
+    found: list[Judgement | None] = [None] * len(tasks)
+    try:
+        async for j in iter_judgements(kind, tasks, backend, cache, template, config, stats):
+            found[j.index] = j
+            if progress is not None:
+                progress.update(answered=stats.answered, failed=stats.failed, requests=stats.requests)
+    finally:
+        await backend.aclose()
+    judgements = [j for j in found if j is not None]
+    bias = None
+    if kind == "rankings":
+        bias = position_bias([(j.position_ab, j.position_ba) for j in judgements if j.answered])
+    return JudgeResult(kind, judgements, stats, bias)
+
+
+def judge(kind: str, tasks: pd.DataFrame, backend: Backend, cache: AnswerCache | None = None, template=None,
+          config: JudgeConfig | None = None, callback: ProgressCallback | None = None,
+          show_progress: bool | None = None) -> JudgeResult:
+    """Synchronous wrapper over :func:`ajudge` with a progress bar (and ``callback`` for the app)."""
+    own_cache = cache is None
+    cache = AnswerCache() if own_cache else cache
+    try:
+        with Progress(len(tasks), f"judge {kind}", callback, disable=None if show_progress is None else not show_progress, unit="task") as bar:
+            return asyncio.run(ajudge(kind, tasks, backend, cache, template, config, bar))
+    finally:
+        if own_cache:
+            cache.close()
+
+
+def judge_ratings(tasks, backend, **kw) -> JudgeResult:
+    return judge("ratings", tasks, backend, **kw)
+
+
+def judge_rankings(tasks, backend, **kw) -> JudgeResult:
+    return judge("rankings", tasks, backend, **kw)

@@ -1,0 +1,273 @@
+"""Human annotation: assignment to k annotators, submit (idempotent), undo, skip and progress.
+
+Each task goes to ``overlap`` annotators; an annotator never gets the same task twice (a unique
+constraint, not just a query); the next task is always one with the fewest active assignments, so
+queues stay balanced. Rankings are shown in a random left/right order, recorded, and answers are
+stored in the un-randomised ``(a)``/``(b)``/``equal`` terms of the pair task.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import insert, select, text, update
+
+from sparse_feedback.store.projects import StoreError, flip
+from sparse_feedback.store.schema import (
+    annotations, assignments, items, pair_tasks, projects, rating_tasks, utcnow,
+)
+
+PROTOCOLS = ("ratings", "rankings")
+SHOWN_CHOICES = ("left", "right", "equal")
+_TASK_TABLE = {"ratings": "rating_tasks", "rankings": "pair_tasks"}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task as shown to one annotator. ``submit_id`` is the idempotency key the UI sends back."""
+
+    assignment_id: int
+    submit_id: str
+    protocol: str
+    task_id: int
+    project: str
+    instruction: str
+    input: str
+    response: str | None = None  # ratings
+    left: str | None = None  # rankings, as shown
+    right: str | None = None
+    swapped: bool = False  # rankings: the pair's (b) is on the left
+
+
+@dataclass(frozen=True)
+class Submission:
+    annotation_id: int
+    assignment_id: int
+    protocol: str
+    task_id: int
+    value: str  # stored terms: '1'..'7' or '(a)'/'(b)'/'equal'
+    shown: str  # as the annotator saw it: '1'..'7' or 'left'/'right'/'equal'
+    swapped: bool
+    seconds: float
+    duplicate: bool  # True when this submit id had already been stored
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    skipped: int
+    open: int
+    available: int  # tasks still needing annotators that this annotator has not had
+
+    @property
+    def assigned(self) -> int:
+        """The annotator's queue: done plus what is open or still available to them."""
+        return self.done + self.open + self.available
+
+
+def _check_protocol(protocol: str) -> None:
+    if protocol not in PROTOCOLS:
+        raise StoreError(f"protocol must be 'ratings' or 'rankings', not {protocol!r}")
+
+
+def shown_to_stored(choice: str, swapped: bool) -> str:
+    """Translate a choice made on screen into the pair's un-randomised terms.
+
+    >>> shown_to_stored("left", False), shown_to_stored("left", True), shown_to_stored("equal", True)
+    ('(a)', '(b)', 'equal')
+    """
+    label = {"left": "(a)", "right": "(b)", "equal": "equal"}[choice]
+    return flip(label) if swapped else label
+
+
+def stored_to_shown(label: str, swapped: bool) -> str:
+    """The inverse of :func:`shown_to_stored`.
+
+    >>> stored_to_shown("(a)", True)
+    'right'
+    """
+    return {"(a)": "left", "(b)": "right", "equal": "equal"}[flip(label) if swapped else label]
+
+
+class AnnotateMixin:
+    db: object
+
+    def _project_row(self, conn, name: str):
+        row = conn.execute(select(projects).where(projects.c.name == name)).first()
+        if row is None:
+            raise StoreError(f"no project named {name!r}")
+        return row
+
+    def next_task(self, project: str, annotator: str, protocol: str) -> Task | None:
+        """The annotator's open task (resumed after a reload or an undo), else a newly assigned one; None
+        when their queue is empty."""
+        _check_protocol(protocol)
+        now = utcnow()
+        with self.db.write() as conn:
+            proj = self._project_row(conn, project)
+            row = conn.execute(select(assignments).where(
+                assignments.c.project_id == proj.id, assignments.c.protocol == protocol,
+                assignments.c.annotator == annotator, assignments.c.status == "open",
+            ).order_by(assignments.c.updated_at.desc(), assignments.c.id.desc()).limit(1)).first()
+            if row is not None:
+                conn.execute(update(assignments).where(assignments.c.id == row.id).values(shown_at=now))
+            else:
+                task_id = conn.execute(text(_NEXT_SQL.format(table=_TASK_TABLE[protocol]) + " LIMIT 1"), dict(
+                    pid=proj.id, protocol=protocol, who=annotator, k=proj.overlap)).scalar()
+                if task_id is None:
+                    return None
+                values = dict(project_id=proj.id, protocol=protocol, task_id=task_id, annotator=annotator,
+                              status="open", swapped=protocol == "rankings" and random.random() < 0.5,
+                              serve_token=uuid.uuid4().hex, shown_at=now, updated_at=now)
+                aid = conn.execute(insert(assignments).values(**values)).inserted_primary_key[0]
+                row = conn.execute(select(assignments).where(assignments.c.id == aid)).first()
+            return self._task_view(conn, row, project)
+
+    def _task_view(self, conn, a, project: str) -> Task:
+        table = rating_tasks if a.protocol == "ratings" else pair_tasks
+        t = conn.execute(select(table).where(table.c.id == a.task_id)).first()
+        it = conn.execute(select(items).where(items.c.id == t.item_id)).first()
+        common = dict(assignment_id=a.id, submit_id=a.serve_token, protocol=a.protocol, task_id=a.task_id,
+                      project=project, instruction=it.instruction, input=it.input)
+        if a.protocol == "ratings":
+            return Task(**common, response=it.responses[t.response_index])
+        first, second = it.responses[t.index1], it.responses[t.index2]
+        left, right = (second, first) if a.swapped else (first, second)
+        return Task(**common, left=left, right=right, swapped=bool(a.swapped))
+
+    def submit(self, annotator: str, assignment_id: int, choice, submit_id: str | None = None) -> Submission:
+        """Store one answer, committed before this returns. ``choice``: 1-7 for ratings; 'left', 'right'
+        or 'equal' (as shown) for rankings. Repeating a ``submit_id`` returns the stored answer again."""
+        now = utcnow()
+        with self.db.write() as conn:
+            if submit_id:
+                prev = conn.execute(select(annotations).where(annotations.c.submit_id == submit_id)).first()
+                if prev is not None:
+                    if prev.annotator != annotator:
+                        raise PermissionError("that submission belongs to someone else")
+                    return _submission(prev, duplicate=True)
+            a = _open_assignment(conn, annotator, assignment_id)
+            value, shown = _parse_choice(a.protocol, choice, bool(a.swapped))
+            seconds = max(0.0, (now - a.shown_at).total_seconds())
+            aid = conn.execute(insert(annotations).values(
+                project_id=a.project_id, assignment_id=a.id, protocol=a.protocol, task_id=a.task_id,
+                annotator=annotator, value=value, swapped=bool(a.swapped), seconds=seconds, created_at=now,
+                submit_id=submit_id or a.serve_token, undone=False)).inserted_primary_key[0]
+            conn.execute(update(assignments).where(assignments.c.id == a.id).values(status="done", updated_at=now))
+            row = conn.execute(select(annotations).where(annotations.c.id == aid)).first()
+        return _submission(row, duplicate=False, shown=shown)
+
+    def undo_last(self, project: str, annotator: str, protocol: str) -> Submission | None:
+        """Withdraw the annotator's latest answer (kept, flagged undone) and reopen its task for them."""
+        _check_protocol(protocol)
+        now = utcnow()
+        with self.db.write() as conn:
+            proj = self._project_row(conn, project)
+            last = conn.execute(select(annotations).where(
+                annotations.c.project_id == proj.id, annotations.c.protocol == protocol,
+                annotations.c.annotator == annotator, annotations.c.undone.is_(False),
+            ).order_by(annotations.c.id.desc()).limit(1)).first()
+            if last is None:
+                return None
+            conn.execute(update(annotations).where(annotations.c.id == last.id).values(undone=True))
+            conn.execute(update(assignments).where(assignments.c.id == last.assignment_id).values(
+                status="open", serve_token=uuid.uuid4().hex, shown_at=now, updated_at=now))
+        return _submission(last, duplicate=False)
+
+    def skip(self, annotator: str, assignment_id: int) -> None:
+        """Pass on a task: it leaves this annotator's queue for good and goes back to the others."""
+        with self.db.write() as conn:
+            a = _open_assignment(conn, annotator, assignment_id)
+            conn.execute(update(assignments).where(assignments.c.id == a.id).values(
+                status="skipped", updated_at=utcnow()))
+
+    def progress(self, project: str, annotator: str, protocol: str) -> Progress:
+        _check_protocol(protocol)
+        with self.db.read() as conn:
+            proj = self._project_row(conn, project)
+            counts = dict(conn.execute(text(
+                "SELECT status, COUNT(*) FROM assignments WHERE project_id=:pid AND protocol=:protocol "
+                "AND annotator=:who GROUP BY status"), dict(pid=proj.id, protocol=protocol, who=annotator)).all())
+            available = conn.execute(text(
+                f"SELECT COUNT(*) FROM ({_NEXT_SQL.format(table=_TASK_TABLE[protocol])}) q"),
+                dict(pid=proj.id, protocol=protocol, who=annotator, k=proj.overlap)).scalar_one()
+        return Progress(counts.get("done", 0), counts.get("skipped", 0), counts.get("open", 0), available)
+
+    def everyone_progress(self, project: str) -> pd.DataFrame:
+        """Per annotator and protocol: done, skipped, open and median seconds per answer (admin view)."""
+        with self.db.read() as conn:
+            proj = self._project_row(conn, project)
+            rows = conn.execute(text(
+                "SELECT annotator, protocol, "
+                "SUM(CASE WHEN status='done' THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN status='skipped' THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN status='open' THEN 1 ELSE 0 END) "
+                "FROM assignments WHERE project_id=:pid GROUP BY annotator, protocol ORDER BY annotator, protocol"),
+                dict(pid=proj.id)).all()
+        return pd.DataFrame([tuple(r) for r in rows], columns=["annotator", "protocol", "done", "skipped", "open"])
+
+    def coverage(self, project: str) -> dict[str, tuple[int, int]]:
+        """Per protocol: (tasks with ``overlap`` answers, all tasks)."""
+        out = {}
+        with self.db.read() as conn:
+            proj = self._project_row(conn, project)
+            for protocol, table in _TASK_TABLE.items():
+                total = conn.execute(text(f"SELECT COUNT(*) FROM {table} WHERE project_id=:pid"),
+                                     dict(pid=proj.id)).scalar_one()
+                full = conn.execute(text(
+                    "SELECT COUNT(*) FROM (SELECT task_id FROM annotations WHERE project_id=:pid AND "
+                    "protocol=:protocol AND NOT undone GROUP BY task_id HAVING COUNT(DISTINCT annotator) >= :k) q"),
+                    dict(pid=proj.id, protocol=protocol, k=proj.overlap)).scalar_one()
+                out[protocol] = (full, total)
+        return out
+
+
+# Tasks this annotator may still get, fewest active (open or done) assignments first.
+_NEXT_SQL = """
+SELECT t.id FROM {table} t
+LEFT JOIN (SELECT task_id, COUNT(*) AS n FROM assignments
+           WHERE project_id = :pid AND protocol = :protocol AND status IN ('open', 'done')
+           GROUP BY task_id) c ON c.task_id = t.id
+WHERE t.project_id = :pid AND COALESCE(c.n, 0) < :k
+  AND NOT EXISTS (SELECT 1 FROM assignments x
+                  WHERE x.protocol = :protocol AND x.task_id = t.id AND x.annotator = :who)
+ORDER BY COALESCE(c.n, 0), t.id
+"""
+
+
+def _open_assignment(conn, annotator: str, assignment_id):
+    """The caller's own, still open assignment; refuses anyone else's."""
+    try:
+        a = conn.execute(select(assignments).where(assignments.c.id == int(assignment_id))).first()
+    except (TypeError, ValueError):
+        a = None
+    if a is None or a.annotator != annotator:
+        raise PermissionError("that task is not assigned to you")
+    if a.status != "open":
+        raise StoreError(f"that task is already {'answered' if a.status == 'done' else a.status}")
+    return a
+
+
+def _parse_choice(protocol: str, choice, swapped: bool) -> tuple[str, str]:
+    if protocol == "ratings":
+        try:
+            rating = int(str(choice).strip())
+        except ValueError:
+            rating = 0
+        if not 1 <= rating <= 7:
+            raise StoreError(f"a rating is an integer from 1 to 7, not {choice!r}")
+        return str(rating), str(rating)
+    shown = str(choice).strip().lower()
+    if shown not in SHOWN_CHOICES:
+        raise StoreError(f"a ranking answer is 'left', 'right' or 'equal', not {choice!r}")
+    return shown_to_stored(shown, swapped), shown
+
+
+def _submission(row, duplicate: bool, shown: str | None = None) -> Submission:
+    if shown is None:
+        shown = row.value if row.protocol == "ratings" else stored_to_shown(row.value, bool(row.swapped))
+    return Submission(row.id, row.assignment_id, row.protocol, row.task_id, row.value, shown, bool(row.swapped),
+                      float(row.seconds or 0.0), duplicate)

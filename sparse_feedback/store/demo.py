@@ -1,0 +1,32 @@
+"""The demo project shipped in ``assets/demo/``: loaded on first start so the app is usable at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sparse_feedback import formats
+
+DEMO_NAME = "demo"
+
+
+def load_demo(store, directory, name: str = DEMO_NAME) -> dict:
+    """Create project ``name`` from ``generation.json`` and store ``llm_ratings.csv`` / ``llm_rankings.csv``
+    (when present) as its LLM source; returns counts."""
+    directory = Path(directory)
+    generation = formats.read_generation(directory / "generation.json")
+    project = store.create_project_from_generation(generation, name, overlap=1)
+    counts = {"items": project.n_items}
+    for protocol, reader, importer in (("ratings", formats.read_rating_feedback, store.import_llm_ratings),
+                                       ("rankings", formats.read_ranking_feedback, store.import_llm_rankings)):
+        path = directory / f"llm_{protocol}.csv"
+        if path.exists():
+            frame = reader(path, dedupe=False)
+            counts[f"llm_{protocol}"] = importer(name, frame, "llm")
+    return counts
+
+
+def ensure_demo(store, directory) -> dict | None:
+    """Load the demo when the store has no project at all (first start); None otherwise."""
+    if store.projects() or not (Path(directory) / "generation.json").exists():
+        return None
+    return load_demo(store, directory)

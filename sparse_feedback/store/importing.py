@@ -1,0 +1,96 @@
+"""Turn any file the foundation reads into a project: sniff the kind, read it, build the generation.
+
+Feedback files also bring their labels, stored as LLM feedback under a source name of the caller's
+choosing. Reading happens before anything is written, so a bad file imports nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sparse_feedback import formats
+from sparse_feedback.formats.schema import KINDS, RANKING_FEEDBACK, RANKING_TASKS, RATING_FEEDBACK, RATING_TASKS
+
+UPLOAD_KINDS = ("auto", "generation", "rating feedback", "ranking feedback", "rating tasks", "ranking tasks")
+_BY_NAME = {k.name: k for k in KINDS}
+
+
+@dataclass
+class Upload:
+    """A read upload: its kind, the generation it implies, and any feedback it carries."""
+
+    kind: str
+    generation: pd.DataFrame
+    ratings: pd.DataFrame | None = None
+    rankings: pd.DataFrame | None = None
+
+
+def sniff_kind(path) -> str:
+    """Guess an upload's kind from its columns (header names, or the width of a headerless CSV)."""
+    raw = formats.read_raw(path)
+    cols = set(map(str, raw.frame.columns))
+    if "responses" in cols:
+        return "generation"
+    if raw.has_header:
+        has = lambda kind, col: bool(cols & set(kind.names_for(col)))  # noqa: E731
+        if has(RANKING_FEEDBACK, "feedback"):
+            return "ranking feedback"
+        if has(RATING_FEEDBACK, "rating"):
+            return "rating feedback"
+        return "ranking tasks" if has(RANKING_TASKS, "response2") else "rating tasks"
+    width = raw.frame.shape[1]
+    if width == 5:
+        return "ranking feedback"
+    if width == 4:
+        last = raw.frame.iloc[:, 3].astype(str).str.strip()
+        return "rating feedback" if last.isin([str(i) for i in range(1, 8)]).all() else "ranking tasks"
+    return "rating tasks"
+
+
+def _generation_from(frame: pd.DataFrame, text_cols: list[str]) -> pd.DataFrame:
+    """Group responses by (instruction, input), keeping first-seen order and dropping repeats."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for rec in frame[["instruction", "input", *text_cols]].itertuples(index=False):
+        responses = groups.setdefault((rec[0], rec[1]), [])
+        for text in rec[2:]:
+            if text not in responses:
+                responses.append(text)
+    return pd.DataFrame([(i, x, r) for (i, x), r in groups.items()],
+                        columns=["instruction", "input", "responses"], dtype=object)
+
+
+def read_upload(path, kind: str = "auto") -> Upload:
+    """Read ``path`` as ``kind`` (or its sniffed kind); raises the foundation's InputError on bad input."""
+    if kind not in UPLOAD_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(UPLOAD_KINDS)}")
+    kind = sniff_kind(path) if kind == "auto" else kind
+    if kind == "generation":
+        return Upload(kind, formats.read_generation(path))
+    frame = formats.read_table(path, _BY_NAME[kind], warn=lambda _m: None)
+    if kind == "rating feedback":
+        return Upload(kind, _generation_from(frame, ["output"]), ratings=frame)
+    if kind == "ranking feedback":
+        return Upload(kind, _generation_from(frame, ["output1", "output2"]), rankings=frame)
+    if kind == "rating tasks":
+        return Upload(kind, _generation_from(frame, ["response"]))
+    return Upload(kind, _generation_from(frame, ["response1", "response2"]))
+
+
+def preview(upload: Upload, rows: int = 20) -> pd.DataFrame:
+    """A small table for the Import tab: one row per instruction with its response count."""
+    gen = upload.generation.head(rows)
+    return pd.DataFrame({"instruction": gen["instruction"].str.slice(0, 120), "input": gen["input"].str.slice(0, 60),
+                         "responses": gen["responses"].map(len)})
+
+
+def create_project(store, upload: Upload, name: str, overlap: int = 1, source_model: str = "llm") -> dict:
+    """Create a project from an upload and store the feedback it carries; returns counts for the UI."""
+    project = store.create_project_from_generation(upload.generation, name, overlap)
+    counts = {"items": project.n_items, "rating_tasks": project.n_rating_tasks, "pair_tasks": project.n_pair_tasks}
+    if upload.ratings is not None:
+        counts["llm_ratings"] = store.import_llm_ratings(name, upload.ratings, source_model)
+    if upload.rankings is not None:
+        counts["llm_rankings"] = store.import_llm_rankings(name, upload.rankings, source_model)
+    return counts

@@ -1,0 +1,79 @@
+"""Long-running jobs (judge runs, training, best-of-n): one row each, so a restart knows what was cut off."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+from sqlalchemy import insert, select, update
+
+from sparse_feedback.store.schema import jobs, utcnow
+
+JOB_STATUSES = ("running", "done", "failed", "interrupted", "stopped")
+_SECRET_WORDS = ("key", "token", "secret", "password", "passwd", "auth")
+
+
+def redact(args: dict) -> dict:
+    """Job arguments safe to store: anything that looks like a credential is dropped.
+
+    >>> redact({"model": "m", "api_key": "sk-1", "base_url": "http://x", "hf_token": "t"})
+    {'model': 'm', 'base_url': 'http://x'}
+    """
+    return {k: v for k, v in args.items() if not any(w in k.lower() for w in _SECRET_WORDS)}
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class JobsMixin:
+    db: object
+
+    def start_job(self, kind: str, args: dict | None = None, log_path: str | None = None,
+                  pid: int | None = None) -> int:
+        now = utcnow()
+        with self.db.write() as conn:
+            return conn.execute(insert(jobs).values(
+                kind=kind, status="running", pid=pid if pid is not None else os.getpid(),
+                args=redact(dict(args or {})), log_path=log_path, created_at=now, updated_at=now,
+            )).inserted_primary_key[0]
+
+    def finish_job(self, job_id: int, status: str, message: str | None = None) -> None:
+        if status not in JOB_STATUSES:
+            raise ValueError(f"unknown job status {status!r}")
+        now = utcnow()
+        with self.db.write() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+                status=status, message=message, updated_at=now,
+                finished_at=None if status == "running" else now))
+
+    def job(self, job_id: int) -> dict | None:
+        with self.db.read() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+        return dict(row._mapping) if row else None
+
+    def jobs(self, kind: str | None = None) -> pd.DataFrame:
+        query = select(jobs).order_by(jobs.c.id.desc())
+        if kind:
+            query = query.where(jobs.c.kind == kind)
+        with self.db.read() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+        return pd.DataFrame(rows, columns=[c.name for c in jobs.columns])
+
+    def mark_interrupted(self) -> int:
+        """Jobs recorded as running whose process is gone become ``interrupted``; returns how many."""
+        with self.db.write() as conn:
+            rows = conn.execute(select(jobs.c.id, jobs.c.pid).where(jobs.c.status == "running")).all()
+            dead = [r.id for r in rows if not _alive(r.pid)]
+            if dead:
+                conn.execute(update(jobs).where(jobs.c.id.in_(dead)).values(
+                    status="interrupted", updated_at=utcnow(), message="process ended without finishing"))
+        return len(dead)

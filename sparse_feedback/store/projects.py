@@ -1,0 +1,185 @@
+"""Projects: items with their responses, the rating and pair tasks made from them, and LLM feedback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+import pandas as pd
+from sqlalchemy import delete, func, insert, select, update
+
+from sparse_feedback.formats import normalize_label
+from sparse_feedback.store.schema import items, llm_feedback, pair_tasks, projects, rating_tasks, utcnow
+
+DEFAULT_GUIDELINE = """\
+**Ratings.** Read the instruction (and its input, if any), then rate how well the response fulfils it:
+1 = useless or harmful, 4 = acceptable with clear flaws, 7 = as good as a careful expert would write.
+Judge accuracy first, then helpfulness, then clarity. Length alone earns nothing.
+
+**Rankings.** Pick the better of the two responses by the same standard, or *equal* when neither
+is clearly better. The left/right position means nothing: it is shuffled.
+"""
+
+
+class StoreError(ValueError):
+    """A request the store refuses (unknown project, task already answered, ...); safe to show a user."""
+
+
+@dataclass(frozen=True)
+class Project:
+    id: int
+    name: str
+    guideline: str
+    overlap: int
+    n_items: int
+    n_rating_tasks: int
+    n_pair_tasks: int
+
+
+def flip(label: str) -> str:
+    """The same judgement with the two responses' order swapped.
+
+    >>> [flip(v) for v in ["(a)", "(b)", "equal"]]
+    ['(b)', '(a)', 'equal']
+    """
+    return {"(a)": "(b)", "(b)": "(a)"}.get(label, label)
+
+
+class ProjectsMixin:
+    db: object
+
+    # ------------------------------------------------------------ projects
+    def create_project_from_generation(self, generation: pd.DataFrame, name: str, overlap: int = 1,
+                                       guideline: str | None = None) -> Project:
+        """Items from a generation frame (``instruction, input, responses``), one rating task per response
+        and one pair task per unordered pair of an item's responses."""
+        name = (name or "").strip()
+        if not name:
+            raise StoreError("a project needs a name")
+        if overlap < 1:
+            raise StoreError("overlap must be at least 1")
+        now = utcnow()
+        with self.db.write() as conn:
+            if conn.execute(select(projects.c.id).where(projects.c.name == name)).first():
+                raise StoreError(f"a project named {name!r} already exists")
+            pid = conn.execute(insert(projects).values(
+                name=name, guideline=DEFAULT_GUIDELINE if guideline is None else guideline,
+                overlap=int(overlap), created_at=now)).inserted_primary_key[0]
+            for pos, (ins, inp, responses) in enumerate(
+                    generation[["instruction", "input", "responses"]].itertuples(index=False)):
+                responses = [str(r) for r in list(responses)]
+                iid = conn.execute(insert(items).values(project_id=pid, position=pos, instruction=str(ins),
+                                                        input=str(inp or ""), responses=responses)
+                                   ).inserted_primary_key[0]
+                conn.execute(insert(rating_tasks), [
+                    {"project_id": pid, "item_id": iid, "response_index": i} for i in range(len(responses))])
+                pairs = [{"project_id": pid, "item_id": iid, "index1": i, "index2": j}
+                         for i, j in combinations(range(len(responses)), 2)]
+                if pairs:
+                    conn.execute(insert(pair_tasks), pairs)
+        return self.project(name)
+
+    def projects(self) -> list[Project]:
+        with self.db.read() as conn:
+            names = conn.execute(select(projects.c.name).order_by(projects.c.id)).scalars().all()
+        return [self.project(n) for n in names]
+
+    def project(self, name: str) -> Project:
+        with self.db.read() as conn:
+            row = conn.execute(select(projects).where(projects.c.name == name)).first()
+            if row is None:
+                raise StoreError(f"no project named {name!r}")
+            count = lambda t: conn.execute(  # noqa: E731
+                select(func.count()).select_from(t).where(t.c.project_id == row.id)).scalar_one()
+            return Project(row.id, row.name, row.guideline, row.overlap, count(items), count(rating_tasks),
+                           count(pair_tasks))
+
+    def set_guideline(self, name: str, guideline: str) -> None:
+        self._update_project(name, guideline=guideline)
+
+    def set_overlap(self, name: str, overlap: int) -> None:
+        if int(overlap) < 1:
+            raise StoreError("overlap must be at least 1")
+        self._update_project(name, overlap=int(overlap))
+
+    def _update_project(self, name: str, **values) -> None:
+        with self.db.write() as conn:
+            if conn.execute(update(projects).where(projects.c.name == name).values(**values)).rowcount == 0:
+                raise StoreError(f"no project named {name!r}")
+
+    def items_frame(self, name: str) -> pd.DataFrame:
+        """The project's items as a generation frame: ``instruction, input, responses``."""
+        pid = self.project(name).id
+        with self.db.read() as conn:
+            rows = conn.execute(select(items.c.instruction, items.c.input, items.c.responses)
+                                .where(items.c.project_id == pid).order_by(items.c.position)).all()
+        return pd.DataFrame([tuple(r) for r in rows], columns=["instruction", "input", "responses"], dtype=object)
+
+    # ------------------------------------------------------------ LLM feedback
+    def _task_keys(self, conn, pid: int):
+        """Maps from texts to task ids: (instruction, input, response) and (instruction, input, r1, r2)."""
+        its = {r.id: r for r in conn.execute(select(items).where(items.c.project_id == pid))}
+        ratings = {}
+        for t in conn.execute(select(rating_tasks).where(rating_tasks.c.project_id == pid)):
+            it = its[t.item_id]
+            ratings[(it.instruction, it.input, it.responses[t.response_index])] = t.id
+        pairs = {}
+        for t in conn.execute(select(pair_tasks).where(pair_tasks.c.project_id == pid)):
+            it = its[t.item_id]
+            r1, r2 = it.responses[t.index1], it.responses[t.index2]
+            pairs.setdefault((it.instruction, it.input, r1, r2), (t.id, False))
+            pairs.setdefault((it.instruction, it.input, r2, r1), (t.id, True))
+        return ratings, pairs
+
+    def import_llm_ratings(self, name: str, feedback: pd.DataFrame, source_model: str = "llm") -> int:
+        """Store rating feedback (``instruction, input, output, rating``) as the LLM source; returns rows
+        matched. Optional columns ``model`` and ``raw_answer(s)`` are kept; a rerun replaces, never doubles."""
+        return self._import_llm(name, feedback, "ratings", source_model)
+
+    def import_llm_rankings(self, name: str, feedback: pd.DataFrame, source_model: str = "llm") -> int:
+        """Store ranking feedback (``instruction, input, output1, output2, feedback``), either order."""
+        return self._import_llm(name, feedback, "rankings", source_model)
+
+    def _import_llm(self, name: str, feedback: pd.DataFrame, protocol: str, source_model: str) -> int:
+        pid = self.project(name).id
+        raw_col = next((c for c in ("raw_answers", "raw_answer") if c in feedback.columns), None)
+        rows = []
+        with self.db.write() as conn:
+            rating_keys, pair_keys = self._task_keys(conn, pid)
+            for rec in feedback.to_dict(orient="records"):
+                model = str(rec.get("model") or source_model)
+                raw = rec.get(raw_col) if raw_col else None
+                raw = [] if raw is None or (isinstance(raw, float) and raw != raw) else raw
+                raw = [str(x) for x in raw] if isinstance(raw, (list, tuple)) else [str(raw)]
+                if protocol == "ratings":
+                    tid = rating_keys.get((rec["instruction"], rec["input"], rec["output"]))
+                    if tid is None:
+                        continue
+                    rows.append(dict(task_id=tid, reversed=False, value=str(int(rec["rating"])),
+                                     source_model=model, raw_answers=raw))
+                else:
+                    hit = pair_keys.get((rec["instruction"], rec["input"], rec["output1"], rec["output2"]))
+                    label = normalize_label(rec["feedback"])
+                    if hit is None or label is None:
+                        continue
+                    tid, rev = hit
+                    rows.append(dict(task_id=tid, reversed=rev, value=flip(label) if rev else label,
+                                     source_model=model, raw_answers=raw))
+            now = utcnow()
+            for r in rows:
+                conn.execute(delete(llm_feedback).where(
+                    llm_feedback.c.protocol == protocol, llm_feedback.c.task_id == r["task_id"],
+                    llm_feedback.c.source_model == r["source_model"], llm_feedback.c.reversed == r["reversed"]))
+            if rows:
+                conn.execute(insert(llm_feedback), [
+                    {**r, "project_id": pid, "protocol": protocol, "created_at": now} for r in rows])
+        return len(rows)
+
+    def llm_feedback_for(self, protocol: str, task_id: int) -> list[dict]:
+        """The LLM judgements of one task (un-randomised terms): ``model, value, reversed, raw_answers``."""
+        with self.db.read() as conn:
+            rows = conn.execute(select(llm_feedback).where(
+                llm_feedback.c.protocol == protocol, llm_feedback.c.task_id == task_id
+            ).order_by(llm_feedback.c.source_model, llm_feedback.c.reversed)).all()
+        return [{"model": r.source_model, "value": r.value, "reversed": bool(r.reversed),
+                 "raw_answers": r.raw_answers} for r in rows]

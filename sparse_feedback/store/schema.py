@@ -1,0 +1,170 @@
+"""The store's tables and their versioned migrations.
+
+``schema_version`` holds one row per applied migration; :func:`migrate` applies the missing ones in
+order inside one write transaction, so a half-migrated store never exists.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy import (
+    JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text,
+    UniqueConstraint, func, inspect, select,
+)
+
+metadata = MetaData()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+schema_version = Table(
+    "schema_version", metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", DateTime, nullable=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("name", String(200), primary_key=True),
+    Column("role", String(20), nullable=False),  # 'annotator' | 'admin'
+    Column("created_at", DateTime, nullable=False),
+)
+
+projects = Table(
+    "projects", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("guideline", Text, nullable=False, default=""),
+    Column("overlap", Integer, nullable=False, default=1),
+    Column("created_at", DateTime, nullable=False),
+)
+
+items = Table(
+    "items", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+    Column("instruction", Text, nullable=False),
+    Column("input", Text, nullable=False, default=""),
+    Column("responses", JSON, nullable=False),
+    UniqueConstraint("project_id", "position"),
+)
+
+rating_tasks = Table(
+    "rating_tasks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("response_index", Integer, nullable=False),
+    UniqueConstraint("item_id", "response_index"),
+)
+
+pair_tasks = Table(
+    "pair_tasks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("index1", Integer, nullable=False),  # (a) in stored, un-randomised terms
+    Column("index2", Integer, nullable=False),  # (b)
+    UniqueConstraint("item_id", "index1", "index2"),
+)
+
+assignments = Table(
+    "assignments", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("protocol", String(10), nullable=False),  # 'ratings' | 'rankings'
+    Column("task_id", Integer, nullable=False),  # rating_tasks.id or pair_tasks.id, by protocol
+    Column("annotator", String(200), nullable=False),
+    Column("status", String(10), nullable=False),  # 'open' | 'done' | 'skipped'
+    Column("swapped", Boolean, nullable=False, default=False),  # rankings: (b) shown on the left
+    Column("serve_token", String(64), nullable=False),  # the submit id the UI sends back for this showing
+    Column("shown_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("protocol", "task_id", "annotator"),  # never the same task twice
+)
+
+annotations = Table(
+    "annotations", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("assignment_id", ForeignKey("assignments.id", ondelete="CASCADE"), nullable=False),
+    Column("protocol", String(10), nullable=False),
+    Column("task_id", Integer, nullable=False),
+    Column("annotator", String(200), nullable=False, index=True),
+    Column("value", String(10), nullable=False),  # '1'..'7' or '(a)' / '(b)' / 'equal' (un-randomised)
+    Column("swapped", Boolean, nullable=False, default=False),  # left/right order shown
+    Column("seconds", Float),
+    Column("created_at", DateTime, nullable=False),
+    Column("submit_id", String(100), nullable=False, unique=True),  # client id: resubmits are no-ops
+    Column("undone", Boolean, nullable=False, default=False),
+)
+
+llm_feedback = Table(
+    "llm_feedback", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("protocol", String(10), nullable=False),
+    Column("task_id", Integer, nullable=False),
+    Column("source_model", String(200), nullable=False),
+    Column("reversed", Boolean, nullable=False, default=False),  # rankings: judged as (index2, index1)
+    Column("value", String(10), nullable=False),  # un-randomised terms, like annotations.value
+    Column("raw_answers", JSON, nullable=False, default=list),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("protocol", "task_id", "source_model", "reversed"),
+)
+
+jobs = Table(
+    "jobs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(50), nullable=False),
+    Column("status", String(12), nullable=False),  # running | done | failed | interrupted | stopped
+    Column("pid", Integer),
+    Column("args", JSON, nullable=False, default=dict),  # never secrets (see jobs.redact)
+    Column("log_path", Text),
+    Column("message", Text),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+)
+
+V1_TABLES = [users, projects, items, rating_tasks, pair_tasks, assignments, annotations, llm_feedback, jobs]
+
+
+def _v1_initial(conn) -> None:
+    metadata.create_all(conn, tables=V1_TABLES)
+
+
+def _v2_indexes(conn) -> None:
+    """Queue look-ups scan assignments by (project, protocol, task) and by annotator."""
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_assign_task ON assignments (project_id, protocol, task_id)")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_assign_who ON assignments (annotator, project_id, protocol, status)")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_llm_task ON llm_feedback (project_id, protocol, task_id)")
+
+
+# Append only: a migration, once released, never changes.
+MIGRATIONS: list[Callable] = [_v1_initial, _v2_indexes]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def current_version(conn) -> int:
+    if not inspect(conn).has_table("schema_version"):
+        return 0
+    return conn.execute(select(func.coalesce(func.max(schema_version.c.version), 0))).scalar_one()
+
+
+def migrate(db) -> int:
+    """Bring the store to :data:`SCHEMA_VERSION`; returns the number of migrations applied."""
+    with db.write() as conn:
+        metadata.create_all(conn, tables=[schema_version])
+        start = current_version(conn)
+        if start > SCHEMA_VERSION:
+            raise RuntimeError(f"the store has schema version {start}, newer than this code ({SCHEMA_VERSION})")
+        for version in range(start + 1, SCHEMA_VERSION + 1):
+            MIGRATIONS[version - 1](conn)
+            conn.execute(schema_version.insert().values(version=version, applied_at=utcnow()))
+        return SCHEMA_VERSION - start

@@ -1,0 +1,64 @@
+"""Export files for download: one source's feedback in the original layout, HF datasets zipped, TRL pairs."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from sparse_feedback import formats
+from sparse_feedback.store import Store, StoreError
+from sparse_feedback.ui.uploads import zip_dir
+
+WHAT = ("ratings", "rankings", "trl pairs")
+FORMATS = ("csv", "seed", "json", "jsonl", "parquet", "hf", "seed-json")
+_EXT = {"csv": ".csv", "seed": ".csv", "json": ".json", "jsonl": ".jsonl", "parquet": ".parquet", "hf": "",
+        "seed-json": ".json"}
+
+
+def source_choices(store: Store, project: str) -> list[str]:
+    """``human``, ``llm``, then ``annotator:NAME`` and ``model:NAME`` for each who judged the project."""
+    found = store.sources(project)
+    return ["human", "llm", *(f"annotator:{a}" for a in found["annotators"]),
+            *(f"model:{m}" for m in found["models"])]
+
+
+def parse_source(source: str) -> tuple[str, str | None]:
+    """``"annotator:alice"`` → ``("human", "alice")``; ``"llm"`` → ``("llm", None)``.
+
+    >>> parse_source("annotator:alice"), parse_source("model:gpt"), parse_source("human")
+    (('human', 'alice'), ('llm', 'gpt'), ('human', None))
+    """
+    kind, _, who = (source or "human").partition(":")
+    kind = {"annotator": "human", "model": "llm"}.get(kind, kind)
+    if kind not in ("human", "llm"):
+        raise StoreError(f"unknown source {source!r}")
+    return kind, (who or None)
+
+
+def export_file(store: Store, project: str, what: str, source: str, fmt: str, directory=None) -> tuple[Path, int]:
+    """Write the export to a fresh temporary folder; returns (file, row count). HF datasets come zipped."""
+    if not project:
+        raise StoreError("choose a project first")
+    if what not in WHAT or fmt not in FORMATS:
+        raise StoreError(f"choose what from {', '.join(WHAT)} and a format from {', '.join(FORMATS)}")
+    kind, who = parse_source(source)
+    if what == "trl pairs":
+        frame = store.rm_pairs(project, kind, who)
+    else:
+        if fmt == "seed-json":
+            raise StoreError("seed-json is the original's format for TRL pairs only")
+        frame = store.feedback(project, what, kind, who)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{project}_{what}_{source}_{stamp}")
+    out_dir = Path(directory or tempfile.mkdtemp(prefix="sf-export-"))
+    path = out_dir / (stem + _EXT[fmt])
+    if fmt == "seed-json":
+        formats.write_json(formats.rm_pairs_seed_json(frame), path)
+    elif fmt == "hf":
+        formats.write_table(frame, path, "hf")
+        path = zip_dir(path, out_dir / f"{stem}.zip")
+    else:
+        formats.write_table(frame, path, fmt)
+    return path, len(frame)

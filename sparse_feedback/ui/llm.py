@@ -1,0 +1,65 @@
+"""Run the LLM judge (``sparse_feedback.judge``) on a project's tasks and store the answers as the LLM source.
+
+The API key is used for this run only: it is passed to the backend and never stored, logged or put in
+the job record (``store.redact`` drops it from the job's arguments; errors are scrubbed of it).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sparse_feedback import formats
+from sparse_feedback.store import Store, StoreError
+
+
+def _scrub(text: str, secret: str | None) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+def judge_frames(kind: str, judgements) -> pd.DataFrame:
+    """Judge results → feedback rows for the store; rankings give one row per order asked."""
+    rows = []
+    for j in judgements:
+        if kind == "ratings":
+            if j.rating is not None:
+                rows.append({"instruction": j.instruction, "input": j.input, "output": j.output, "rating": j.rating,
+                             "model": j.model, "raw_answer": j.raw_answer})
+            continue
+        for first, second, label, raw in ((j.output1, j.output2, j.position_ab, j.raw_answer_ab),
+                                          (j.output2, j.output1, j.position_ba, j.raw_answer_ba)):
+            if label:
+                rows.append({"instruction": j.instruction, "input": j.input, "output1": first, "output2": second,
+                             "feedback": label, "model": j.model, "raw_answer": raw})
+    return pd.DataFrame(rows)
+
+
+def run_llm_judge(store: Store, project: str, protocol: str, base_url: str, model: str, api_key: str | None = None,
+                  callback=None) -> str:
+    """Judge every ``protocol`` task of ``project`` with an OpenAI-compatible server; returns a summary line."""
+    try:
+        from sparse_feedback import judge
+    except ImportError:
+        raise StoreError("the judge engine (sparse_feedback.judge) is not part of this build yet") from None
+    if protocol not in ("ratings", "rankings"):
+        raise StoreError("protocol must be ratings or rankings")
+    if not model or not base_url:
+        raise StoreError("enter the server's base URL and the model name")
+    generation = store.items_frame(project)
+    tasks = formats.rating_tasks(generation) if protocol == "ratings" else formats.ranking_tasks(generation)
+    job = store.start_job("judge", {"project": project, "protocol": protocol, "base_url": base_url, "model": model})
+    try:
+        backend = judge.make_backend("openai", model, base_url=base_url, api_key=api_key or None)
+        result = judge.judge(protocol, tasks, backend, callback=callback, show_progress=False)
+        frame = judge_frames(protocol, result.judgements)
+        stored = 0
+        if not frame.empty:
+            importer = store.import_llm_ratings if protocol == "ratings" else store.import_llm_rankings
+            stored = importer(project, frame, model)
+        failed = sum(1 for j in result.judgements if not j.answered)
+        summary = f"{protocol}: {stored} judgements stored from {model}, {failed} task(s) failed"
+        store.finish_job(job, "done", summary)
+        return summary
+    except Exception as err:
+        message = _scrub(f"{type(err).__name__}: {err}", api_key)
+        store.finish_job(job, "failed", message)
+        raise StoreError(f"the judge run failed: {message}") from None

@@ -1,0 +1,53 @@
+"""Uploaded files: size limit, and zipped Hugging Face dataset folders unpacked for the readers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Iterator
+
+from sparse_feedback.errors import InputError
+
+
+def max_upload_bytes() -> int:
+    """``$SPARSE_FEEDBACK_MAX_UPLOAD_MB`` (default 200) in bytes."""
+    return int(float(os.environ.get("SPARSE_FEEDBACK_MAX_UPLOAD_MB", "200")) * 1024 * 1024)
+
+
+@contextlib.contextmanager
+def upload_path(path) -> Iterator[Path]:
+    """The path to read: the file itself, or the dataset folder inside a ``.zip`` (unpacked to a temp dir)."""
+    path = Path(getattr(path, "name", path))
+    if path.stat().st_size > max_upload_bytes():
+        raise InputError(path.name, f"larger than the upload limit of {max_upload_bytes() // 2**20} MB")
+    if path.suffix.lower() != ".zip":
+        yield path
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            with zipfile.ZipFile(path) as zf:
+                if sum(i.file_size for i in zf.infolist()) > 4 * max_upload_bytes():
+                    raise InputError(path.name, "unpacks to more than the upload limit allows")
+                for info in zf.infolist():
+                    target = (Path(tmp) / info.filename).resolve()
+                    if not str(target).startswith(str(Path(tmp).resolve())):
+                        raise InputError(path.name, f"unsafe path in zip: {info.filename!r}")
+                zf.extractall(tmp)
+        except zipfile.BadZipFile:
+            raise InputError(path.name, "not a readable zip file") from None
+        root = Path(tmp)
+        entries = [p for p in root.iterdir() if not p.name.startswith(("__MACOSX", "."))]
+        yield entries[0] if len(entries) == 1 and entries[0].is_dir() else root
+
+
+def zip_dir(directory, output) -> Path:
+    """Zip a folder (an exported HF dataset) for download."""
+    directory, output = Path(directory), Path(output)
+    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as zf:
+        for p in sorted(directory.rglob("*")):
+            if p.is_file():
+                zf.write(p, Path(directory.name) / p.relative_to(directory))
+    return output

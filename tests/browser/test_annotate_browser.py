@@ -1,0 +1,85 @@
+"""The app in Debian chromium (headless, Playwright): sign in, rate and rank with the keyboard, see the
+LLM's verdict, reload and keep progress, hostile text inert. Screenshots go to test-artifacts/."""
+
+import shutil
+
+import pytest
+
+from sparse_feedback import formats
+from tests.appserver import ROOT, running_app, small_generation
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def _setup(store):
+    store.create_project_from_generation(small_generation(2, 3, xss=True), "web", overlap=1)
+    gen = store.items_frame("web")
+    store.import_llm_ratings("web", formats.rating_tasks(gen).rename(columns={"response": "output"}).assign(rating=3), "judge-x")
+    ranks = formats.ranking_tasks(gen).rename(columns={"response1": "output1", "response2": "output2"})
+    store.import_llm_rankings("web", ranks.assign(feedback="(a)"), "judge-x")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = shutil.which("chromium")
+    if exe is None:
+        pytest.fail("Debian chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def test_annotate_with_the_keyboard_in_chromium(browser, tmp_path):
+    from playwright.sync_api import expect
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    dialogs = []
+    with running_app(tmp_path, setup=_setup) as (url, store):
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(url)
+        page.locator("input[name=username], input[type=text]").first.fill("alice")
+        page.locator("input[type=password]").first.fill("alice-pw")
+        page.keyboard.press("Enter")
+        progress = page.locator("#rate-progress")
+        expect(progress).to_contain_text("0 done", timeout=20_000)
+
+        # Hostile text: shown as typed, nothing executed, no element injected.
+        response = page.locator("#rate-response")
+        expect(response).to_contain_text('<script>alert("xss")</script>')
+        expect(response).to_contain_text("onerror")
+        assert response.locator("script, img, iframe").count() == 0
+        assert page.locator("a[href^='javascript']").count() == 0
+        page.screenshot(path=str(ARTIFACTS / "01-rate-xss-inert.png"), full_page=True)
+
+        for n, key in enumerate("567", start=1):
+            page.keyboard.press(key)
+            expect(progress).to_contain_text(f"{n} done")
+        expect(page.locator("#rate-result")).to_contain_text("LLM (judge-x)")
+        expect(page.locator("#rate-result")).to_contain_text("You: 7/7")
+        page.screenshot(path=str(ARTIFACTS / "02-rated-three-with-llm.png"), full_page=True)
+        assert store.human_ratings("web", "alice")["rating"].tolist() == [5, 6, 7]
+
+        page.get_by_role("tab", name="Rank").click()
+        rank_progress = page.locator("#rank-progress")
+        expect(rank_progress).to_contain_text("0 done")
+        page.locator("body").click(position={"x": 5, "y": 5})
+        page.keyboard.press("ArrowLeft")
+        expect(rank_progress).to_contain_text("1 done")
+        expect(page.locator("#rank-result")).to_contain_text("LLM (judge-x")
+        page.screenshot(path=str(ARTIFACTS / "03-ranked-with-llm.png"), full_page=True)
+        ranked = store.human_rankings("web", "alice")
+        assert len(ranked) == 1 and ranked["feedback"].iloc[0] in ("(a)", "(b)")
+
+        page.reload()
+        expect(page.locator("#rate-progress")).to_contain_text("3 done", timeout=20_000)
+        page.screenshot(path=str(ARTIFACTS / "04-after-reload.png"), full_page=True)
+        page.keyboard.press("u")  # undo works from the keyboard too
+        expect(page.locator("#rate-progress")).to_contain_text("2 done")
+        assert dialogs == [], f"a dialog fired: {dialogs}"

@@ -1,0 +1,121 @@
+"""The annotation store on its own: schema versions, assignment, un-randomised rankings, imports, exports, jobs."""
+
+import threading
+
+import pandas as pd
+import pytest
+
+from sparse_feedback import formats
+from sparse_feedback.store import SCHEMA_VERSION, Store, StoreError
+from sparse_feedback.store.demo import load_demo
+from tests.appserver import ROOT, small_generation
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(f"sqlite:///{tmp_path / 'sf.db'}")
+    s.create_project_from_generation(small_generation(2, 3), "p", overlap=1)
+    yield s
+    s.close()
+
+
+def test_schema_is_versioned_and_reopening_applies_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    Store(url).close()
+    s = Store(url)
+    with s.db.read() as conn:
+        versions = [r[0] for r in conn.exec_driver_sql("SELECT version FROM schema_version ORDER BY version")]
+        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+    assert versions == list(range(1, SCHEMA_VERSION + 1)) and mode == "wal"
+
+
+def test_project_has_a_rating_task_per_response_and_a_pair_task_per_pair(store):
+    p = store.project("p")
+    assert (p.n_items, p.n_rating_tasks, p.n_pair_tasks) == (2, 6, 6)
+    with pytest.raises(StoreError, match="already exists"):
+        store.create_project_from_generation(small_generation(1, 2), "p")
+
+
+def test_rankings_are_stored_in_unrandomised_terms(store):
+    seen = {}
+    for who in ("a", "b", "c", "d", "e", "f", "g", "h"):
+        store.set_overlap("p", 8)
+        t = store.next_task("p", who, "rankings")
+        seen[t.swapped] = True
+        store.submit(who, t.assignment_id, "left")  # always the response shown on the left
+        row = store.human_rankings("p", who).iloc[0]
+        assert row["output1"] == (t.right if t.swapped else t.left)
+        assert row["feedback"] == ("(b)" if t.swapped else "(a)") and row["shown_order"] == ("ba" if t.swapped else "ab")
+    assert len(seen) == 2, "left/right order is randomised"
+
+
+def test_never_the_same_task_twice_and_queue_ends(store):
+    got = []
+    while (t := store.next_task("p", "solo", "ratings")) is not None:
+        got.append(t.task_id)
+        store.submit("solo", t.assignment_id, 4)
+    assert sorted(got) == list(range(1, 7)) and store.progress("p", "solo", "ratings").assigned == 6
+
+
+def test_submit_checks_owner_value_and_state(store):
+    t = store.next_task("p", "x", "ratings")
+    with pytest.raises(PermissionError):
+        store.submit("y", t.assignment_id, 3)
+    with pytest.raises(StoreError, match="1 to 7"):
+        store.submit("x", t.assignment_id, 8)
+    store.submit("x", t.assignment_id, 3)
+    with pytest.raises(StoreError, match="already answered"):
+        store.submit("x", t.assignment_id, 2, submit_id="other")
+
+
+def test_llm_feedback_in_both_orders_round_trips(store):
+    ranks = formats.ranking_tasks(store.items_frame("p")).rename(columns={"response1": "output1", "response2": "output2"})
+    both = pd.concat([ranks.assign(feedback="(a)"),
+                      ranks.rename(columns={"output1": "output2", "output2": "output1"}).assign(feedback="(b)")])
+    assert store.import_llm_rankings("p", both, "m") == 12
+    assert store.import_llm_rankings("p", both, "m") == 12  # a rerun replaces
+    out = store.llm_rankings("p")
+    assert len(out) == 12 and out["reversed"].sum() == 6
+    assert set(store.llm_feedback_for("rankings", 1)[i]["value"] for i in range(2)) == {"(a)"}  # consistent judge
+    pairs = store.rm_pairs("p", "llm")
+    assert list(pairs.columns) == ["prompt", "chosen", "rejected"] and len(pairs) == 12
+
+
+def test_exported_feedback_is_readable_by_the_foundation(store, tmp_path):
+    t = store.next_task("p", "x", "ratings")
+    store.submit("x", t.assignment_id, 7)
+    for fmt in ("csv", "seed", "hf"):
+        path = formats.write_table(store.feedback("p", "ratings", "human"), tmp_path / f"out_{fmt}", fmt)
+        back = formats.read_rating_feedback(path)
+        assert back["rating"].tolist() == [7] and back["output"].tolist() == [t.response]
+
+
+def test_fifty_concurrent_writers_never_see_database_locked(store):
+    store.set_overlap("p", 50)
+    errors, done = [], []
+
+    def annotate(who):
+        try:
+            for _ in range(6):
+                t = store.next_task("p", who, "ratings")
+                done.append(store.submit(who, t.assignment_id, 5))
+        except Exception as err:  # pragma: no cover - the assertion shows it
+            errors.append(repr(err))
+
+    threads = [threading.Thread(target=annotate, args=(f"w{i}",)) for i in range(50)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert errors == [] and len(store.human_ratings("p")) == len(done) == 300
+
+
+def test_jobs_keep_no_secrets_and_dead_runs_become_interrupted(store):
+    job = store.start_job("judge", {"model": "m", "api_key": "sk-secret"}, pid=2**22 + 12345)
+    assert "api_key" not in store.job(job)["args"]
+    assert store.mark_interrupted() == 1 and store.job(job)["status"] == "interrupted"
+
+
+def test_demo_project_loads_with_llm_feedback(tmp_path):
+    s = Store(f"sqlite:///{tmp_path / 'd.db'}")
+    counts = load_demo(s, ROOT / "assets" / "demo")
+    assert counts["items"] >= 3 and counts["llm_ratings"] == 5 * counts["items"]
+    assert counts["llm_rankings"] == 20 * counts["items"]  # 10 pairs x both orders
