@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from pages import Shell, admin, bind, export, imports, llm, rank, rate
+from pages import Shell, admin, bind, export, imports, llm, rank, rate, train
 from sparse_feedback.store import Store, configured_accounts
 from sparse_feedback.store.demo import ensure_demo
 from sparse_feedback.ui.access import Access, AccessError
@@ -18,6 +18,7 @@ from sparse_feedback.ui.uploads import max_upload_bytes
 ROOT = Path(__file__).resolve().parent
 DEMO_DIR = ROOT / "assets" / "demo"
 CSS_PATH = ROOT / "assets" / "style.css"
+N_ADMIN_TABS = 5  # Import, Export, LLM, Admin, Train: shown to admins only
 
 
 def on_load(store, access, request: gr.Request):
@@ -26,14 +27,14 @@ def on_load(store, access, request: gr.Request):
     project = gr.update(choices=names, value=names[0] if names else None)
     if access.open:
         return (project, "Local mode (no sign-in configured): type your name to start.", gr.update(visible=True),
-                *[gr.update(visible=True)] * 4)
+                *[gr.update(visible=True)] * N_ADMIN_TABS)
     try:
         who = access.identify(request)
     except AccessError:
         return (gr.update(choices=[], value=None), "Sign in first.", gr.update(visible=False),
-                *[gr.update(visible=False)] * 4)
+                *[gr.update(visible=False)] * N_ADMIN_TABS)
     return (project, f"Signed in as **{who.name}** ({who.role}) · [log out](logout)", gr.update(visible=False),
-            *[gr.update(visible=who.is_admin)] * 4)
+            *[gr.update(visible=who.is_admin)] * N_ADMIN_TABS)
 
 
 def create_app(store: Store, access: Access) -> gr.Blocks:
@@ -58,7 +59,9 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
                 llm.build(store, shell)
             with gr.Tab("Admin", id="admin", visible=access.open) as t_admin:
                 admin.build(store, shell)
-        shell.admin_tabs.extend([t_import, t_export, t_llm, t_admin])
+            with gr.Tab("Train", id="train", visible=access.open) as t_train:
+                train.build(store, shell)
+        shell.admin_tabs.extend([t_import, t_export, t_llm, t_admin, t_train])
         # The project value may not change on load, so the current tasks are shown explicitly after it.
         (demo.load(bind(on_load, store, access), None, [project, whoami, name, *shell.admin_tabs],
                    api_name="whoami", api_visibility="private")
