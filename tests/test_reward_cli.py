@@ -78,3 +78,20 @@ def test_score_rejects_a_directory_that_is_not_a_reward_model(cli, tmp_path):
     (tmp_path / "x.csv").write_text("instruction,input,response\na,,b\n")
     done = cli("score", "--model-dir", tmp_path, "--input", tmp_path / "x.csv", "--output", tmp_path / "o.csv")
     assert done.returncode == 2 and "reward_config.json" in done.stderr
+
+
+def test_a_full_fine_tune_reloads_and_scores_like_the_trainer_evaluated(tmp_path, tiny):
+    from sparse_feedback.reward.scoring import load_reward_model
+
+    feedback = toy_rankings(12)
+    feedback.to_csv(tmp_path / "rankings.csv", index=False)
+    results = train(RewardConfig(protocol="rankings", train=str(tmp_path / "rankings.csv"), output_dir=str(tmp_path / "full"),
+                                 model=str(tiny), max_steps=2, batch_size=4, lr=1e-3, full=True, eval_split=0.0,
+                                 eval=str(tmp_path / "rankings.csv")))
+    assert not (tmp_path / "full" / "adapter_config.json").exists()
+    pairs = rm_pairs(feedback)
+    rm = load_reward_model(tmp_path / "full")
+    ins, inp = feedback["instruction"], feedback["input"]
+    chosen = rm.score(ins, inp, [c for c in pairs["chosen"]])
+    rejected = rm.score(ins, inp, [r for r in pairs["rejected"]])
+    assert float((chosen > rejected).mean()) == pytest.approx(results["eval"]["accuracy"])

@@ -38,12 +38,18 @@ class _Stop:
     requested = False
 
     @classmethod
-    def install(cls) -> None:
+    def install(cls):
+        """Catch SIGTERM for this run; returns the previous handler (restored when the run ends)."""
         cls.requested = False
         try:
-            signal.signal(signal.SIGTERM, lambda *_: setattr(cls, "requested", True))
+            return signal.signal(signal.SIGTERM, lambda *_: setattr(cls, "requested", True))
         except ValueError:  # not the main thread (e.g. inside a test runner thread)
-            pass
+            return None
+
+    @classmethod
+    def restore(cls, previous) -> None:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def checkpoints(output_dir) -> list[Path]:
@@ -279,7 +285,13 @@ class Trainer:
     # ------------------------------------------------------------------ the run
 
     def run(self) -> dict:
-        _Stop.install()
+        previous = _Stop.install()
+        try:
+            return self._run()
+        finally:
+            _Stop.restore(previous)
+
+    def _run(self) -> dict:
         self._start()
         cfg, main = self.config, self.acc.is_main_process
         desc = f"train {cfg.protocol} RM"
