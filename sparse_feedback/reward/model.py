@@ -7,6 +7,7 @@ import warnings
 import torch
 from torch import nn
 
+from sparse_feedback.errors import InputError
 from sparse_feedback.models import load_sequence_classifier
 from sparse_feedback.reward.collate import block_causal_mask
 
@@ -50,7 +51,10 @@ def build_classifier(config, cuda: bool):
             kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
         else:
             warnings.warn("--load-in-8bit needs a GPU and LoRA; loading full-precision weights instead")
-    classifier, tokenizer = load_sequence_classifier(config.model, **kwargs)
+    try:
+        classifier, tokenizer = load_sequence_classifier(config.model, **kwargs)
+    except (OSError, ValueError) as err:  # no such model or path, or not a causal LM
+        raise InputError(config.model, f"cannot load the base model ({str(err).splitlines()[0]})") from None
     if kwargs:
         from peft import prepare_model_for_kbit_training
 

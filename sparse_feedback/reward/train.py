@@ -19,6 +19,7 @@ import warnings
 from contextlib import nullcontext
 from pathlib import Path
 
+from sparse_feedback.errors import InputError
 from sparse_feedback.progress import Progress
 from sparse_feedback.reward.collate import PackedCollator, length_grouped_batches, packed_length
 from sparse_feedback.reward.config import RewardConfig
@@ -116,7 +117,10 @@ class Trainer:
             other = load_feedback(OTHER[protocol], config.cross_eval)
             other = other[~other["prompt"].isin(set(self.train_table["prompt"]))].reset_index(drop=True)
             self.cross = (OTHER[protocol], other, group(other, OTHER[protocol]))
+        if not self.train_groups:
+            raise InputError(config.train, "no training examples left (after dropping 'equal' and the eval split)")
         self.lengths = [packed_length(g, config.max_length) for g in self.train_groups]
+        self._plans: dict[int, list[list[int]]] = {}
 
         self.world = self.acc.num_processes
         micro = math.ceil(len(self.train_groups) / (config.batch_size * self.world))
@@ -127,8 +131,9 @@ class Trainer:
         self.params = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(self.params, lr=config.lr, weight_decay=config.weight_decay)
         warmup = math.ceil(config.warmup_ratio * self.total)
+        decay = max(1, self.total - warmup)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(  # not prepared: it must step once per step
-            optimizer, lambda s: (s + 1) / (warmup + 1) if s < warmup else max(0.0, (self.total - s) / max(1, self.total - warmup)))
+            optimizer, lambda s: (s + 1) / (warmup + 1) if s < warmup else max(0.0, (self.total - s) / decay))
         self.model, self.optimizer = self.acc.prepare(model, optimizer)
         self.step = 0
 
@@ -137,7 +142,10 @@ class Trainer:
     def _micro_batches(self, step: int) -> list[list[int]]:
         """This process's share of the micro-batches of optimizer step ``step`` (same on every run)."""
         epoch, within = divmod(step, self.steps_per_epoch)
-        plan = length_grouped_batches(self.lengths, self.config.batch_size * self.world, self.config.seed + epoch)
+        if epoch not in self._plans:
+            self._plans = {epoch: length_grouped_batches(self.lengths, self.config.batch_size * self.world,
+                                                         self.config.seed + epoch)}
+        plan = self._plans[epoch]
         chosen = plan[within * self.config.grad_accum:(within + 1) * self.config.grad_accum] or plan[-1:]
         shares = []
         for batch in chosen:
