@@ -29,17 +29,25 @@ def test_length_grouped_batches_cover_every_example_once_and_group_similar_lengt
 
 
 @pytest.fixture(scope="module")
-def classifier(tmp_path_factory):
+def tiny_dir(tmp_path_factory):
+    return tiny_model(tmp_path_factory.mktemp("tiny") / "m")
+
+
+@pytest.fixture(scope="module")
+def classifier(tiny_dir):
     from sparse_feedback.models import load_sequence_classifier
 
-    model, tokenizer = load_sequence_classifier(str(tiny_model(tmp_path_factory.mktemp("tiny") / "m")))
+    model, tokenizer = load_sequence_classifier(str(tiny_dir))
     return model.eval(), tokenizer
 
 
-def test_packed_scores_equal_scores_of_separate_sequences(classifier):
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])  # boolean mask / additive mask
+def test_packed_scores_equal_scores_of_separate_sequences(tiny_dir, attention):
+    from sparse_feedback.models import load_sequence_classifier
     from sparse_feedback.reward.model import PackedRewardModel
 
-    model, tokenizer = classifier
+    model, tokenizer = load_sequence_classifier(str(tiny_dir), attn_implementation=attention)
+    model.eval()
     ids = lambda text, special=False: tokenizer(text, add_special_tokens=special)["input_ids"]  # noqa: E731
     prompt = ids("write a short story about numbers :", special=True)
     responses = [ids(" this answer is good"), ids(" bad"), ids(" the reply is poor and wrong !")]

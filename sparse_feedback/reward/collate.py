@@ -122,18 +122,24 @@ def rating_target(rating: int) -> float:
     return (rating - 1) / 6
 
 
-def block_causal_mask(segments: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """Additive (batch, 1, L, L) mask: causal, and a response attends only to the prompt and itself.
+def block_causal_mask(segments: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """(batch, 1, L, L) mask: causal, and a response attends only to the prompt and itself.
 
-    >>> block_causal_mask(torch.tensor([[0, 1, 1, 2]]), torch.float32).eq(0).int()[0, 0].tolist()
+    Boolean (True = may attend; what SDPA takes, and faster there) or, given a ``dtype``, additive
+    (0 or the dtype's minimum; what eager attention adds to its scores).
+
+    >>> block_causal_mask(torch.tensor([[0, 1, 1, 2]])).int()[0, 0].tolist()
     [[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [1, 0, 0, 1]]
+    >>> block_causal_mask(torch.tensor([[0, 1]]), torch.float32)[0, 0].tolist() == [[0, -3.4028234663852886e+38], [0, 0]]
+    True
     """
     length = segments.shape[1]
     causal = torch.ones(length, length, dtype=torch.bool, device=segments.device).tril()
     query, key = segments[:, :, None], segments[:, None, :]
-    allowed = causal & ((key == 0) | (key == query))
-    mask = torch.zeros(allowed.shape, dtype=dtype, device=segments.device)
-    return mask.masked_fill_(~allowed, torch.finfo(dtype).min)[:, None]
+    allowed = (causal & ((key == 0) | (key == query)))[:, None]
+    if dtype is None:
+        return allowed
+    return torch.zeros(allowed.shape, dtype=dtype, device=segments.device).masked_fill_(~allowed, torch.finfo(dtype).min)
 
 
 def length_grouped_batches(lengths, batch_size: int, seed: int, mega: int = 32) -> list[list[int]]:

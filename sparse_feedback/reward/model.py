@@ -31,14 +31,21 @@ class PackedRewardModel(nn.Module):
 
     def forward(self, input_ids, position_ids, segments, score_rows, score_cols, **_) -> torch.Tensor:
         backbone, head = _parts(self.classifier)
-        dtype = next(p for p in backbone.parameters() if p.is_floating_point()).dtype
-        if dtype not in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
-            dtype = torch.float32
-        if torch.is_autocast_enabled(input_ids.device.type):
-            dtype = torch.get_autocast_dtype(input_ids.device.type)
-        hidden = backbone(input_ids=input_ids, attention_mask=block_causal_mask(segments, dtype),
+        hidden = backbone(input_ids=input_ids, attention_mask=self._mask(backbone, segments),
                           position_ids=position_ids, use_cache=False).last_hidden_state
         return head(hidden[score_rows, score_cols]).squeeze(-1).float()
+
+
+    @staticmethod
+    def _mask(backbone, segments) -> torch.Tensor:
+        """Boolean for SDPA; additive in the compute dtype for eager attention."""
+        if getattr(backbone.config, "_attn_implementation", "sdpa") == "sdpa":
+            return block_causal_mask(segments)
+        device = segments.device.type
+        dtype = next(p for p in backbone.parameters() if p.is_floating_point()).dtype
+        if torch.is_autocast_enabled(device):
+            dtype = torch.get_autocast_dtype(device)
+        return block_causal_mask(segments, dtype if dtype.is_floating_point and dtype.itemsize >= 2 else torch.float32)
 
 
 def build_classifier(config, cuda: bool):
