@@ -146,22 +146,23 @@ def rankings_groups(pairs: pd.DataFrame, tokenizer, per_prompt: int = 4) -> list
     return groups
 
 
-def ratings_groups(ratings: pd.DataFrame, tokenizer, per_prompt: int = 4) -> list[Group]:
-    """A prompt's rated responses packed behind one copy of it, at most ``per_prompt`` per group."""
-    prompts = _prompt_ids(tokenizer, ratings["prompt"])
-    responses = _token_ids(tokenizer, [response_text(t) for t in ratings["response"]], special=False)
-    values = ratings["rating"].to_numpy()
+def response_groups(table: pd.DataFrame, tokenizer, per_prompt: int = 4) -> list[Group]:
+    """A prompt's responses (``prompt, response`` rows) packed behind one copy of it, at most ``per_prompt``
+    per group; with a ``rating`` column each response carries its rating."""
+    prompts = _prompt_ids(tokenizer, table["prompt"])
+    responses = _token_ids(tokenizer, [response_text(t) for t in table["response"]], special=False)
+    values = table["rating"].to_numpy() if "rating" in table.columns else None
     groups = []
-    for prompt, rows in ratings.groupby("prompt", sort=False).indices.items():
+    for prompt, rows in table.groupby("prompt", sort=False).indices.items():
         for chunk in _chunks([int(i) for i in rows], len, max(1, per_prompt)):
-            groups.append(Group(prompts[prompt], [responses[i] for i in chunk],
-                                ratings=[int(values[i]) for i in chunk], index=chunk))
+            groups.append(Group(prompts[prompt], [responses[i] for i in chunk], index=chunk,
+                                ratings=None if values is None else [int(values[i]) for i in chunk]))
     return groups
 
 
 def make_groups(protocol: str, table: pd.DataFrame, tokenizer, per_prompt: int = 4) -> list[Group]:
     if protocol == "ratings":
-        return ratings_groups(table, tokenizer, per_prompt)
+        return response_groups(table, tokenizer, per_prompt)
     return rankings_groups(table, tokenizer, per_prompt)
 
 

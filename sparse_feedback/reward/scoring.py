@@ -36,7 +36,7 @@ class RewardModel:
 
         ``progress``: a ``callback(done, total, desc)``, or True for a terminal progress bar.
         """
-        from sparse_feedback.reward.data import ratings_groups
+        from sparse_feedback.reward.data import response_groups
         from sparse_feedback.reward.model import score_groups
         from sparse_feedback.templates import alpaca_prompt
 
@@ -45,8 +45,7 @@ class RewardModel:
             return np.zeros(0, dtype=np.float32)
         table["input"] = table["input"].fillna("").astype(str)
         table["prompt"] = [alpaca_prompt(i, x) for i, x in zip(table["instruction"], table["input"])]
-        table["rating"] = 1  # unused: groups carry the row index back
-        groups = ratings_groups(table, self.tokenizer, per_prompt=PER_PROMPT)
+        groups = response_groups(table, self.tokenizer, per_prompt=PER_PROMPT)
         callback = progress if callable(progress) else None
         with Progress(len(table), "scoring", callback, disable=not progress, unit="response") as bar:
             flat = score_groups(self.model, groups, self.collator, batch_size=batch_size, device=self.device,
