@@ -8,7 +8,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from pages import Shell, admin, bind, export, imports, llm, rank, rate, train
+from pages import (
+    Shell, admin, agreement, bias, bind, consistency, disagreements, export, imports, llm, rank, rate, train, winrates,
+)
 from sparse_feedback.store import Store, configured_accounts
 from sparse_feedback.store.demo import ensure_demo
 from sparse_feedback.ui.access import Access, AccessError
@@ -18,23 +20,26 @@ from sparse_feedback.ui.uploads import max_upload_bytes
 ROOT = Path(__file__).resolve().parent
 DEMO_DIR = ROOT / "assets" / "demo"
 CSS_PATH = ROOT / "assets" / "style.css"
-N_ADMIN_TABS = 5  # Import, Export, LLM, Admin, Train: shown to admins only
 
 
-def on_load(store, access, request: gr.Request):
+RESEARCH_TABS = (("Consistency", consistency), ("Disagreements", disagreements), ("Agreement", agreement),
+                 ("Bias", bias), ("Win-rates", winrates))
+
+
+def on_load(store, access, n_admin_tabs: int, request: gr.Request):
     """Who is here, which projects exist, and which admin tabs to show."""
     names = [p.name for p in store.projects()]
     project = gr.update(choices=names, value=names[0] if names else None)
     if access.open:
         return (project, "Local mode (no sign-in configured): type your name to start.", gr.update(visible=True),
-                *[gr.update(visible=True)] * N_ADMIN_TABS)
+                *[gr.update(visible=True)] * n_admin_tabs)
     try:
         who = access.identify(request)
     except AccessError:
         return (gr.update(choices=[], value=None), "Sign in first.", gr.update(visible=False),
-                *[gr.update(visible=False)] * N_ADMIN_TABS)
+                *[gr.update(visible=False)] * n_admin_tabs)
     return (project, f"Signed in as **{who.name}** ({who.role}) · [log out](logout)", gr.update(visible=False),
-            *[gr.update(visible=who.is_admin)] * N_ADMIN_TABS)
+            *[gr.update(visible=who.is_admin)] * n_admin_tabs)
 
 
 def create_app(store: Store, access: Access) -> gr.Blocks:
@@ -59,12 +64,18 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
                 llm.build(store, shell)
             with gr.Tab("Admin", id="admin", visible=access.open) as t_admin:
                 admin.build(store, shell)
+            research = []
+            for title, page in RESEARCH_TABS:  # researcher dashboards: admins only
+                with gr.Tab(title, id=title.lower(), visible=access.open) as tab:
+                    page.build(store, shell)
+                research.append(tab)
             with gr.Tab("Train", id="train", visible=access.open) as t_train:
                 train.build(store, shell)
-        shell.admin_tabs.extend([t_import, t_export, t_llm, t_admin, t_train])
+        shell.admin_tabs.extend([t_import, t_export, t_llm, t_admin, *research, t_train])
         # The project value may not change on load, so the current tasks are shown explicitly after it.
-        (demo.load(bind(on_load, store, access), None, [project, whoami, name, *shell.admin_tabs],
-                   api_name="whoami", api_visibility="private")
+        loader = bind(on_load, store, access, len(shell.admin_tabs))
+        (demo.load(loader, None, [project, whoami, name, *shell.admin_tabs], api_name="whoami",
+                   api_visibility="private")
          .then(show_rate, [project, name], rate_outputs, api_visibility="private", api_name="rate_on_load")
          .then(show_rank, [project, name], rank_outputs, api_visibility="private", api_name="rank_on_load"))
     return demo

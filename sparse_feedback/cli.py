@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "sparse_feedback.formats.cli",
     "sparse_feedback.judge.cli",
     "sparse_feedback.analysis.cli",
+    "sparse_feedback.report.cli",
     "sparse_feedback.reward.cli",
 ]
 
@@ -41,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as err:  # an output path that cannot be written: also the user's to fix, also one line
+        print(f"error: {InputError(err.filename or '', err.strerror or str(err))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -21,4 +21,6 @@ class InputError(Exception):
 
     def __str__(self) -> str:
         loc = ", ".join(p for p in (self.where, f"column '{self.column}'" if self.column else None) if p)
-        return f"{self.path}: {loc + ': ' if loc else ''}{self.message}"
+        text = f"{self.path}: {loc + ': ' if loc else ''}{self.message}"
+        # One printable line: undecodable bytes (surrogates) are escaped, newlines in quoted values flattened.
+        return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\r", "\\r").replace("\n", "\\n")

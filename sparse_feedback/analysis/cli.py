@@ -43,6 +43,9 @@ def _consistency(args) -> int:
     if args.json:
         print(json.dumps(result.to_dict()))
     else:
+        if not result.n_pairs:
+            print("consistency undefined: no ranked pair has both responses rated")
+            return 0
         print(f"consistency {result.consistency:.2f} % over {result.n_pairs} pairs")
         print(format_confusion(result.confusion))
     return 0

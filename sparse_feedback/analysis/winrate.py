@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
-from sparse_feedback.analysis.keys import combine, text_hash
+from sparse_feedback.analysis.keys import combine, first_index, label_codes, text_hash
 
 RANKING_SCORE = {"(b)": 1.0, "equal": 0.5, "(a)": 0.0}  # output2 is the candidate
+_SCORE_BY_CODE = np.array([RANKING_SCORE["(a)"], RANKING_SCORE["(b)"], RANKING_SCORE["equal"]])
 
 
 @dataclass
@@ -22,9 +24,12 @@ class WinRate:
     losses: int
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain JSON-ready values; an undefined mean or interval (n = 0 or 1) is None, never NaN."""
+        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
 
     def __str__(self) -> str:
+        if not self.n:
+            return "win-rate undefined: nothing to compare (n=0)"
         return (f"win-rate {self.win_rate:.2f} ± {self.ci95:.2f} % (n={self.n}: "
                 f"{self.wins} wins, {self.ties} ties, {self.losses} losses)")
 
@@ -43,18 +48,22 @@ def summarize(scores) -> WinRate:
                    int((s == 0).sum()))
 
 
-def _first_by_context(frame: pd.DataFrame) -> pd.Series:
-    key = combine(text_hash(frame["instruction"]), text_hash(frame["input"]))
-    keep = ~pd.Series(key).duplicated(keep="first").to_numpy()
-    return pd.Series(frame["rating"].to_numpy()[keep], index=key[keep])
+def _first_by_context(frame: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
+    index, first = first_index(combine(text_hash(frame["instruction"]), text_hash(frame["input"])))
+    return index, frame["rating"].to_numpy()[first]
 
 
 def ratings_scores(reference: pd.DataFrame, candidate: pd.DataFrame) -> pd.DataFrame:
-    """Per-instruction ratings of both sides, matched on (instruction, input); first duplicate counts."""
-    ref, cand = _first_by_context(reference), _first_by_context(candidate)
-    both = ref.index.intersection(cand.index, sort=False)
-    r, c = ref.reindex(both).to_numpy(), cand.reindex(both).to_numpy()
-    return pd.DataFrame({"key": both, "reference": r, "candidate": c,
+    """Per-instruction ratings of both sides, matched on (instruction, input); first duplicate counts.
+
+    Rows follow the reference's order; instructions only one side rated are left out.
+    """
+    ref_keys, ref_ratings = _first_by_context(reference)
+    cand_keys, cand_ratings = _first_by_context(candidate)
+    pos = cand_keys.get_indexer(ref_keys)
+    matched = pos >= 0
+    r, c = ref_ratings[matched], cand_ratings[pos[matched]]
+    return pd.DataFrame({"key": ref_keys[matched], "reference": r, "candidate": c,
                          "score": np.where(c > r, 1.0, np.where(c == r, 0.5, 0.0))})
 
 
@@ -65,4 +74,4 @@ def win_rate_ratings(reference: pd.DataFrame, candidate: pd.DataFrame) -> WinRat
 
 def win_rate_rankings(feedback: pd.DataFrame) -> WinRate:
     """Rankings-protocol win-rate from pairwise feedback where output2 is the candidate."""
-    return summarize(feedback["feedback"].map(RANKING_SCORE).to_numpy())
+    return summarize(_SCORE_BY_CODE[label_codes(feedback["feedback"].to_numpy())])

@@ -21,10 +21,12 @@ def read_ranking_feedback(path, **kw):
 
 
 def read_rating_tasks(path, **kw):
+    """Rating tasks: ``instruction, input, response`` (a rating feedback file reads too, keeping ``rating``)."""
     return read_table(path, RATING_TASKS, **kw)
 
 
 def read_ranking_tasks(path, **kw):
+    """Ranking tasks: ``instruction, input, response1, response2`` (ranking feedback keeps ``feedback``)."""
     return read_table(path, RANKING_TASKS, **kw)
 
 

@@ -2,41 +2,45 @@
 
 from __future__ import annotations
 
+import json
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
 
 from sparse_feedback.errors import InputError
-from sparse_feedback.formats.readers import read_raw, read_table
+from sparse_feedback.formats.readers import apply_kind, read_raw, read_table, valid_utf8
 from sparse_feedback.formats.schema import INSTRUCTIONS
 from sparse_feedback.templates import alpaca_prompt
+
+
+def _responses(value) -> list | None:
+    """A generation row's responses as a list (parquet and HF give arrays; a CSV cell may hold a JSON list)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        try:
+            value = json.loads(value)
+        except (json.JSONDecodeError, RecursionError):
+            return None
+    return value if isinstance(value, list) else None
 
 
 def read_generation(path) -> pd.DataFrame:
     """A generation file: ``{instruction, input, responses: [...]}`` per row (JSON, JSONL, parquet, HF)."""
     raw = read_raw(path)
-    frame = raw.frame
-    if "responses" not in frame.columns:
+    if "responses" not in raw.frame.columns:
         raise InputError(raw.path, "missing column 'responses' (a list of response texts) for a generation file",
                          column="responses")
+    out = apply_kind(raw, INSTRUCTIONS, dedupe=False)
     rows = []
-    extras = [c for c in frame.columns if c not in ("instruction", "input", "responses")]
-    base = read_table(path, INSTRUCTIONS, dedupe=False) if "instruction" in frame.columns else None
-    if base is None:
-        raise InputError(raw.path, "missing column 'instruction'", column="instruction")
-    for i, responses in enumerate(frame["responses"].tolist()):
-        if isinstance(responses, np.ndarray):
-            responses = responses.tolist()
-        if not isinstance(responses, list) or not responses or not all(isinstance(r, str) for r in responses):
-            raise InputError(raw.path, "expected a non-empty list of response texts", where=raw.label(i),
-                             column="responses")
+    for i, value in enumerate(out["responses"].tolist()):
+        responses = _responses(value)
+        if not responses or not all(isinstance(r, str) and valid_utf8(r) for r in responses):
+            raise InputError(raw.path, "expected a non-empty list of response texts (valid UTF-8)",
+                             where=raw.label(i), column="responses")
         rows.append(responses)
-    out = base[["instruction", "input"]].copy()
-    out["responses"] = rows
-    for c in extras:
-        out[c] = frame[c].to_numpy()
-    out.attrs.update(source=str(raw.path))
+    out["responses"] = pd.Series(rows, index=out.index, dtype=object)
     return out
 
 
@@ -77,10 +81,13 @@ def rm_pairs(rankings: pd.DataFrame) -> pd.DataFrame:
 
 
 def rm_pairs_seed_json(pairs: pd.DataFrame) -> dict:
-    """TRL pairs → the original's ``{prompt: {"sentences": [[preferred, rejected], ...]}}``."""
+    """TRL pairs → the original's ``{prompt: {"sentences": [[preferred, rejected], ...]}}``.
+
+    The original's keys end in ``"### Response: "`` (one trailing space); kept so its trainer reads ours.
+    """
     out: dict[str, dict] = {}
     for prompt, chosen, rejected in pairs[["prompt", "chosen", "rejected"]].itertuples(index=False):
-        out.setdefault(prompt, {"sentences": []})["sentences"].append([chosen, rejected])
+        out.setdefault(prompt + " ", {"sentences": []})["sentences"].append([chosen, rejected])
     return out
 
 

@@ -51,4 +51,5 @@ KINDS = (RATING_FEEDBACK, RANKING_FEEDBACK, RATING_TASKS, RANKING_TASKS, INSTRUC
 KNOWN_HEADER_NAMES = frozenset(
     n for k in KINDS for c in k.columns for n in k.names_for(c)
 ) | {"responses", "dataset", "generator", "raw_answer", "chosen", "rejected", "prompt", "reward", "model",
-    "raw_answer_ab", "raw_answer_ba", "expected_rating", "position_ab", "position_ba", "error"}
+    "raw_answer_ab", "raw_answer_ba", "expected_rating", "position_ab", "position_ba", "error",
+    "annotator", "seconds", "shown_order"}  # human annotations (the store's export columns)

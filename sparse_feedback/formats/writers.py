@@ -57,7 +57,8 @@ def write_table(frame: pd.DataFrame, path, fmt: str | None = None) -> Path:
         return path
     with atomic_path(path) as tmp:
         if fmt in ("csv", "seed"):
-            frame.to_csv(tmp, index=False, header=fmt == "csv")
+            sep = "\t" if path.suffix.lower() == ".tsv" else ","  # the readers split .tsv on tabs
+            frame.to_csv(tmp, index=False, header=fmt == "csv", sep=sep)
         elif fmt == "json":
             tmp.write_text(json.dumps(frame.to_dict(orient="records"), ensure_ascii=False, indent=2), "utf-8")
         elif fmt == "jsonl":

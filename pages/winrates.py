@@ -1,0 +1,48 @@
+"""Win-rates tab: each candidate run against the reference under both protocols, with 95 % intervals."""
+
+import gradio as gr
+
+from pages.research import pickers, researcher
+from sparse_feedback.report import views
+from sparse_feedback.report.inputs import load_runs
+
+
+INTRO = ("Upload the reference's ratings, each candidate run's ratings and the pairwise feedback "
+         "(output1 = reference, output2 = candidate). Length-controlled: a logistic fit of the score "
+         "on the length gap, read at equal length.")
+
+
+def _paths(files) -> list[str]:
+    return [getattr(f, "name", f) for f in (files or [])]
+
+
+def show(store, project, reference, candidates, feedback_files, number=1):
+    """(flag, bars, length-controlled bars, win-rates, by length gap, per-instruction page, page line).
+
+    Runs are matched by file name order: the i-th feedback file belongs to the i-th candidate ratings file.
+    """
+    ref = _paths([reference])[0] if reference else None
+    runs = load_runs(ref, _paths(candidates), _paths(feedback_files))
+    flag, bars, lc_bars, table, by_length, rows, info = views.winrate_view(runs, number or 1)
+    return f"**{flag}**", bars, lc_bars, table, by_length, rows, info
+
+
+def build(store, shell=None):
+    access, name, project = pickers(shell, INTRO)
+    with gr.Row():
+        reference = gr.File(label="Reference ratings", file_count="single")
+        candidates = gr.File(label="Candidate ratings (one file per run)", file_count="multiple")
+        feedback_files = gr.File(label="Pairwise feedback (one file per run)", file_count="multiple")
+    with gr.Row():
+        number = gr.Number(1, label="Page", precision=0, minimum=1)
+        go = gr.Button("Compare", variant="primary", scale=0)
+    flag = gr.Markdown(elem_id="winrate-flag")
+    bars, lc_bars = gr.Plot(label="Win-rate"), gr.Plot(label="Length-controlled win-rate")
+    table = gr.Dataframe(label="Win-rates", interactive=False)
+    by_length = gr.Dataframe(label="Win-rate by length gap", interactive=False)
+    info = gr.Markdown()
+    rows = gr.Dataframe(label="Per instruction", interactive=False, wrap=True)
+    outputs = [flag, bars, lc_bars, table, by_length, rows, info]
+    run = researcher(show, store, access)
+    go.click(run, [name, project, reference, candidates, feedback_files, number], outputs, api_name="winrates")
+    return run, outputs

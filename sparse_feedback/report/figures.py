@@ -1,0 +1,86 @@
+"""Plotly figures for the dashboards and the HTML report; each takes an already aggregated result,
+so a figure holds a handful of marks however many pairs lie behind it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from sparse_feedback.analysis.bias import OUTCOMES, PositionBias
+from sparse_feedback.analysis.consistency import Consistency
+from sparse_feedback.formats.schema import LABELS
+
+PROTOCOL_COLOURS = {"ratings": "#4c72b0", "rankings": "#dd8452"}
+
+
+def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=dict(l=60, r=20, t=50, b=50), template="plotly_white")
+    return fig
+
+
+def consistency_heatmap(result: Consistency, title: str = "") -> go.Figure:
+    """Implied-by-ratings (rows) vs given-by-rankings (columns): counts and row percentages."""
+    counts = np.array([[result.confusion[i][f] for f in LABELS] for i in LABELS], dtype=float)
+    rows = counts.sum(axis=1, keepdims=True)
+    pct = np.divide(100 * counts, rows, out=np.zeros_like(counts), where=rows > 0)
+    text = [[f"{int(c)}<br>{p:.1f} %" for c, p in zip(cr, pr)] for cr, pr in zip(counts, pct)]
+    fig = go.Figure(go.Heatmap(z=pct, x=list(LABELS), y=list(LABELS), text=text, texttemplate="%{text}",
+                               colorscale="Blues", zmin=0, zmax=100, colorbar=dict(title="row %"),
+                               hovertemplate="implied %{y}, ranked %{x}: %{text}<extra></extra>"))
+    fig.update_xaxes(title="given by rankings", side="bottom")
+    fig.update_yaxes(title="implied by ratings", autorange="reversed")
+    head = f"consistency {result.consistency:.2f} % over {result.n_pairs} pairs"
+    return _layout(fig, f"{title}<br><sup>{head}</sup>" if title else head)
+
+
+def consistency_grid_figure(grid: pd.DataFrame) -> go.Figure:
+    """Consistency % of every (ratings source, rankings source) pairing, with the pair count."""
+    pct = grid.pivot(index="rating_source", columns="ranking_source", values="consistency")
+    n = grid.pivot(index="rating_source", columns="ranking_source", values="n_pairs").reindex_like(pct)
+    text = [[f"{p:.1f} %<br>n={int(c)}" if c == c and p == p else "" for p, c in zip(pr, cr)]
+            for pr, cr in zip(pct.to_numpy(), n.to_numpy())]
+    fig = go.Figure(go.Heatmap(z=pct.to_numpy(), x=list(pct.columns), y=list(pct.index), text=text,
+                               texttemplate="%{text}", colorscale="Viridis", zmin=0, zmax=100,
+                               colorbar=dict(title="consistency %")))
+    fig.update_xaxes(title="rankings from")
+    fig.update_yaxes(title="ratings from", autorange="reversed")
+    return _layout(fig, "Consistency of every source pairing")
+
+
+def winrate_figure(table: pd.DataFrame, value: str = "win_rate", ci: str = "ci95") -> go.Figure:
+    """Ratings- and rankings-protocol win-rates per candidate, side by side, with 95 % error bars."""
+    fig = go.Figure()
+    for protocol, colour in PROTOCOL_COLOURS.items():
+        part = table[table["protocol"] == protocol]
+        fig.add_bar(name=protocol, x=part["candidate"], y=part[value], marker_color=colour,
+                    error_y=dict(type="data", array=part[ci].fillna(0).to_numpy(), visible=True))
+    fig.add_hline(y=50, line_dash="dash", line_color="grey", annotation_text="reference (50 %)")
+    fig.update_yaxes(title="win-rate vs reference (%)", range=[0, 100])
+    kind = "length-controlled " if value.startswith("lc") else ""
+    return _layout(fig.update_layout(barmode="group"), f"{kind.capitalize()}win-rate per candidate")
+
+
+def length_bias_figure(bins: pd.DataFrame) -> go.Figure:
+    """Share of decisive pairs won by the longer response, per length-gap bin, one line per protocol · source."""
+    fig = go.Figure()
+    for (protocol, source), part in bins.groupby(["protocol", "source"], sort=False):
+        fig.add_scatter(x=part["gap_words"], y=part["longer_preferred"], mode="lines+markers",
+                        name=f"{protocol} · {source}", line=dict(color=PROTOCOL_COLOURS.get(protocol),
+                                                               dash="solid" if protocol == "ratings" else "dot"),
+                        customdata=part["pairs"], hovertemplate="%{y:.1f} % (pairs %{customdata})")
+    fig.add_hline(y=50, line_dash="dash", line_color="grey")
+    fig.update_xaxes(title="length gap (words)", type="category")
+    fig.update_yaxes(title="longer response preferred (%)", range=[0, 100])
+    return _layout(fig, "Length bias: preference vs length gap")
+
+
+def position_bias_figure(result: PositionBias) -> go.Figure:
+    """Pairs by how the two orders answered: consistent for one response, or following the position."""
+    counts = [result.counts.get(o, 0) for o in OUTCOMES]
+    colours = ["#4c72b0", "#55a868", "#c44e52", "#8172b2", "#999999"]
+    fig = go.Figure(go.Bar(x=list(OUTCOMES), y=counts, marker_color=colours, text=counts, textposition="auto"))
+    fig.update_yaxes(title="pairs")
+    title = (f"Position bias: {result.order_dependent:.1f} % order-dependent, first shown won "
+             f"{result.first_shown_won:.1f} % of those") if result.pairs else "Position bias: no raw answers"
+    return _layout(fig, title)

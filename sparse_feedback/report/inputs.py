@@ -1,0 +1,39 @@
+"""Reading the report's inputs from files (the CLI and the win-rates tab's uploads share it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sparse_feedback.analysis.candidates import per_instruction
+from sparse_feedback.analysis.sources import Feedback, feedback_from_frames
+from sparse_feedback.errors import InputError
+from sparse_feedback.formats import read_ranking_feedback, read_rating_feedback
+
+
+def _named(values: list[str], fallback: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for i, value in enumerate(values):
+        name, sep, path = value.partition("=")
+        if not sep or not name or Path(value).exists():
+            name, path = (fallback[i] if i < len(fallback) else Path(value).stem), value
+        out.append((name, path))
+    return out
+
+
+def load_runs(reference: str | None, candidates: list[str], feedback: list[str]) -> dict:
+    """Read the win-rate inputs into per-instruction tables, one per candidate run (by name)."""
+    named_c = _named(candidates, [])
+    named_f = _named(feedback, [n for n, _ in named_c])
+    if named_c and reference is None:
+        raise InputError(named_c[0][1], "--candidate-ratings needs --reference-ratings")
+    ref = read_rating_feedback(reference) if reference else None
+    ratings = {n: read_rating_feedback(p) for n, p in named_c}
+    rankings = {n: read_ranking_feedback(p) for n, p in named_f}
+    return {n: per_instruction(ref, ratings.get(n), rankings.get(n)) for n in dict.fromkeys([*ratings, *rankings])}
+
+
+def load_feedback(sets: list[tuple[str | None, str | None]]) -> Feedback:
+    """Read (ratings, rankings) file pairs into one bundle. Every row is read (no per-file dedupe), so a
+    human file keeps each annotator's answer; the bundle keeps the first per judge and annotator."""
+    return feedback_from_frames([(read_rating_feedback(r, dedupe=False) if r else None,
+                                  read_ranking_feedback(k, dedupe=False) if k else None) for r, k in sets])

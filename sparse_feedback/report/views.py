@@ -1,0 +1,144 @@
+"""What each dashboard tab shows, as plain functions of a feedback bundle (no Gradio, no files).
+
+The pages are thin callers of these; the report computes the same numbers through the same analyses.
+Tables come back one page at a time (``PAGE_SIZE`` rows) so a 100k-pair project stays responsive.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+import pandas as pd
+
+from sparse_feedback.analysis.agreement import agreement_summary, annotator_table, label_matrix, pairwise_kappas
+from sparse_feedback.analysis.bias import length_bias_table, position_bias
+from sparse_feedback.analysis.candidates import describe_flips, protocol_rank_flips, win_rate_by_length, win_rate_table
+from sparse_feedback.analysis.disagreement import disagreements, pair_details
+from sparse_feedback.analysis.sources import (
+    Feedback, consistency_between, consistency_grid, group_sources, source_rankings,
+)
+from sparse_feedback.report import figures
+
+PAGE_SIZE = 25
+SEP = " · "
+
+
+def page(frame: pd.DataFrame, number: int, size: int = PAGE_SIZE) -> tuple[pd.DataFrame, str]:
+    """Rows of page ``number`` (1-based, clamped) and a "page i of n (rows)" line.
+
+    >>> rows, info = page(pd.DataFrame({"x": range(60)}), 3, 25)
+    >>> len(rows), info
+    (10, 'page 3 of 3 · 60 rows')
+    """
+    pages = max(1, math.ceil(len(frame) / size))
+    number = min(max(1, int(number or 1)), pages)
+    return frame.iloc[(number - 1) * size: number * size].reset_index(drop=True), \
+        f"page {number} of {pages} · {len(frame)} rows"
+
+
+# ---------------------------------------------------------------- consistency
+
+def consistency_view(feedback: Feedback, rating_source: str, ranking_source: str):
+    """(headline markdown, heatmap, Consistency) for one ratings source against one rankings source."""
+    result, _ = consistency_between(feedback, rating_source, ranking_source)
+    title = f"{rating_source} ratings vs {ranking_source} rankings"
+    headline = (f"**{title}**: consistency **{result.consistency:.2f} %** over **{result.n_pairs}** pairs"
+                if result.n_pairs else f"**{title}**: no pair is both ranked and rated by these sources.")
+    return headline, figures.consistency_heatmap(result, title), result
+
+
+def grid_view(feedback: Feedback):
+    """(figure, table) of the consistency of every pairing of LLM, all humans and majority sources."""
+    grid = consistency_grid(feedback, group_sources(feedback))
+    return figures.consistency_grid_figure(grid), grid
+
+
+# ---------------------------------------------------------------- disagreements
+
+def judgement_choices(feedback: Feedback) -> list[str]:
+    """``"ratings · LLM"``, ``"rankings · majority of humans"``, ... for the explorer's two pickers."""
+    return [f"{p}{SEP}{s}" for s in feedback.source_names() for p in ("ratings", "rankings")]
+
+
+def parse_judgement(choice: str) -> tuple[str, str]:
+    protocol, _, source = choice.partition(SEP)
+    return protocol, source
+
+
+def filtered_disagreements(feedback: Feedback, a: str, b: str, search: str = "", min_score: float = 0.0):
+    """Disagreements of two judgements, filtered by text (instruction or either response) and minimum size."""
+    found = disagreements(feedback, parse_judgement(a), parse_judgement(b))
+    if search:
+        hay = found["instruction"] + "\n" + found["output1"] + "\n" + found["output2"]
+        found = found[hay.str.contains(search, case=False, regex=False)]
+    return found[found["score"] >= float(min_score or 0)].reset_index(drop=True)
+
+
+def clip(text: str, n: int = 120) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def disagreement_page(feedback: Feedback, a: str, b: str, search: str = "", min_score: float = 0.0,
+                      number: int = 1) -> tuple[pd.DataFrame, str]:
+    """One page of the explorer's table (largest disagreement first) and its page line."""
+    rows, info = page(filtered_disagreements(feedback, a, b, search, min_score), number)
+    table = pd.DataFrame({"size": rows["score"].round(3), a: rows["label_a"], b: rows["label_b"],
+                          "instruction": rows["instruction"].map(clip), "output1": rows["output1"].map(clip),
+                          "output2": rows["output2"].map(clip)})
+    return table, info
+
+
+def _frame_html(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, escape=True, na_rep="–", border=0, float_format=lambda v: f"{v:g}")
+
+
+def detail_html(feedback: Feedback, a: str, b: str, search: str, min_score: float, number: int, row: int) -> str:
+    """The selected pair: instruction, both responses side by side, every rating and ranking (escaped HTML)."""
+    rows, _ = page(filtered_disagreements(feedback, a, b, search, min_score), number)
+    if not 0 <= row < len(rows):
+        return "<p>Select a row.</p>"
+    r = rows.iloc[row]
+    d = pair_details(feedback, r["instruction"], r["input"], r["output1"], r["output2"])
+    esc = lambda s: html.escape(str(s)).replace("\n", "<br>")  # noqa: E731
+    side = "".join(f"<div style='flex:1;border:1px solid #ccc;padding:.5rem'><b>{name}</b><br>{esc(d[name])}</div>"
+                   for name in ("output1", "output2"))
+    return (f"<div><b>Instruction</b><br>{esc(d['instruction'])}</div>"
+            + (f"<div><b>Input</b><br>{esc(d['input'])}</div>" if d["input"] else "")
+            + f"<div style='display:flex;gap:1rem;margin:.5rem 0'>{side}</div>"
+            + f"<p><b>{esc(a)}</b>: {r['label_a']} · <b>{esc(b)}</b>: {r['label_b']} · size {r['score']:.3f}</p>"
+            + "<b>Ratings</b>" + _frame_html(d["ratings"]) + "<b>Rankings (raw judge answers as asked)</b>"
+            + _frame_html(d["rankings"]))
+
+
+# ---------------------------------------------------------------- agreement and bias
+
+def agreement_view(feedback: Feedback, number: int = 1):
+    """(per-protocol summary, page of annotator-pair κ, per-annotator table)."""
+    kappas = pd.concat([pairwise_kappas(label_matrix(feedback, p)).assign(protocol=p)
+                        for p in ("ratings", "rankings")], ignore_index=True)
+    return agreement_summary(feedback), page(kappas, number)[0], annotator_table(feedback)
+
+
+def bias_view(feedback: Feedback):
+    """(length-bias figure, its summary table, {llm: (position figure, PositionBias)})."""
+    summary, bins = length_bias_table(feedback, group_sources(feedback))
+    position = {}
+    for llm in feedback.llm_names():
+        result = position_bias(source_rankings(feedback, llm))
+        position[llm] = (figures.position_bias_figure(result), result)
+    return figures.length_bias_figure(bins), summary, position
+
+
+# ---------------------------------------------------------------- win-rates
+
+def winrate_view(runs: dict[str, pd.DataFrame], number: int = 1):
+    """(flag sentence, bar chart, length-controlled bar chart, win-rate table, by-length table,
+    page of the per-instruction table, its page line)."""
+    table = win_rate_table(runs)
+    flag = describe_flips(protocol_rank_flips(table)) if len(table) else "No candidate runs."
+    long = pd.concat([t.assign(candidate=name) for name, t in runs.items()], ignore_index=True) if runs \
+        else pd.DataFrame()
+    rows, info = page(long, number)
+    return (flag, figures.winrate_figure(table), figures.winrate_figure(table, "lc_win_rate", "lc_ci95"), table,
+            win_rate_by_length(runs), rows, info)

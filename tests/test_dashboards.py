@@ -1,0 +1,170 @@
+"""The dashboards show the numbers the report CLI prints for the same data: a real store, real
+annotators submitting through it, the page handlers on one side and ``report --json`` on the other."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from dash_files import candidate_files, generation_of, judge_order_rows
+
+from pages import agreement, bias, consistency, disagreements, winrates
+from pages.research import researcher
+from sparse_feedback.analysis.synthetic import synthetic_feedback
+from sparse_feedback.formats import RANKING_FEEDBACK, RATING_FEEDBACK, write_table
+from sparse_feedback.report.views import PAGE_SIZE
+from sparse_feedback.store import Store
+
+ANNOTATORS = ("ann1", "ann2", "ann3")
+
+
+def _annotate(store, project, rng):
+    """Each annotator answers every task the store assigns them (ratings 1-7, rankings left/right/equal)."""
+    for who in ANNOTATORS:
+        for protocol in ("ratings", "rankings"):
+            while (task := store.next_task(project, who, protocol)) is not None:
+                if protocol == "ratings":
+                    choice = int(np.clip(round(len(task.response.split()) / 20 + rng.normal(0, 1)), 1, 7))
+                else:
+                    gap = len(task.left.split()) - len(task.right.split()) + rng.normal(0, 15)
+                    choice = "left" if gap > 5 else "right" if gap < -5 else "equal"
+                store.submit(who, task.assignment_id, choice)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """(store, project name, paths of the same feedback as files)."""
+    tmp = tmp_path_factory.mktemp("dash")
+    store = Store(f"sqlite:///{tmp / 'store.db'}")
+    frames = synthetic_feedback(n_instructions=6, n_responses=4, annotators=())
+    store.create_project_from_generation(generation_of(frames["llm_ratings"]), "study", overlap=len(ANNOTATORS))
+    store.import_llm_ratings("study", frames["llm_ratings"], "judge-model")
+    store.import_llm_rankings("study", judge_order_rows(frames["llm_rankings"]), "judge-model")
+    _annotate(store, "study", np.random.default_rng(7))
+    paths = {"llm_ratings": tmp / "llm_ratings.csv", "llm_rankings": tmp / "llm_rankings.csv",
+             "human_ratings": tmp / "human_ratings.csv", "human_rankings": tmp / "human_rankings.csv"}
+    write_table(frames["llm_ratings"], paths["llm_ratings"])
+    write_table(frames["llm_rankings"], paths["llm_rankings"])  # as `judge rankings` writes it
+    human = ["annotator", "seconds"]  # what the analyses need besides the canonical columns
+    write_table(store.human_ratings("study")[[*RATING_FEEDBACK.columns, *human]], paths["human_ratings"])
+    write_table(store.human_rankings("study")[[*RANKING_FEEDBACK.columns, *human]], paths["human_rankings"])
+    paths.update(candidate_files(tmp))
+    yield store, "study", paths
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def cli_numbers(project, tmp_path_factory):
+    from conftest import run_cli
+
+    _, _, p = project
+    out = tmp_path_factory.mktemp("out") / "report.html"
+    done = run_cli("report", "--ratings", p["llm_ratings"], "--rankings", p["llm_rankings"],
+                   "--ratings2", p["human_ratings"], "--rankings2", p["human_rankings"],
+                   "--reference-ratings", p["reference"], "--candidate-ratings", p["long_ratings"], p["short_ratings"],
+                   "--winrate-feedback", p["long_feedback"], p["short_feedback"], "--output", out, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return json.loads(frame.to_json(orient="records"))
+
+
+def test_consistency_tab_shows_the_cli_numbers_for_every_source_pairing(project, cli_numbers):
+    store, name, _ = project
+    for row in cli_numbers["consistency"]:
+        picked = consistency.show(store, name, row["rating_source"], row["ranking_source"])
+        headline = picked[2]
+        assert f"**{row['consistency']:.2f} %** over **{row['n_pairs']}** pairs" in headline
+    grid = picked[5]
+    assert _records(grid) == cli_numbers["consistency"]
+    assert {"LLM", "all humans", "majority of humans", "annotator: ann2"} <= set(picked[0]["choices"])
+    one, _, head, heatmap, _, _ = consistency.show(store, name, "annotator: ann2", "LLM")
+    assert one["value"] == "annotator: ann2" and len(heatmap.data[0].z) == 3
+
+
+def test_agreement_tab_shows_the_cli_numbers(project, cli_numbers):
+    store, name, _ = project
+    summary, pairs, annotators = agreement.show(store, name)
+    for ui, cli in zip(_records(summary), cli_numbers["agreement"]):
+        for key, value in cli.items():
+            assert ui[key] == (pytest.approx(value, nan_ok=True) if isinstance(value, float) else value), key
+    assert [r["annotator"] for r in _records(annotators)] == [r["annotator"] for r in cli_numbers["annotators"]]
+    for ui, cli in zip(_records(annotators), cli_numbers["annotators"]):
+        assert {k: v for k, v in ui.items() if k != "median_seconds"} == pytest.approx(
+            {k: v for k, v in cli.items() if k != "median_seconds"}, nan_ok=True)
+    assert len(pairs) == 6 and len(pairs) <= PAGE_SIZE  # 3 annotator pairs x 2 protocols
+    assert cli_numbers["agreement"][0]["annotators"] == 3
+
+
+def test_bias_tab_shows_the_cli_numbers(project, cli_numbers):
+    store, name, _ = project
+    _, summary, position_figure, position = bias.show(store, name)
+    assert [(r["protocol"], r["source"], r["pairs"]) for r in _records(summary)] == \
+        [(r["protocol"], r["source"], r["pairs"]) for r in cli_numbers["length_bias"]]
+    for ui, cli in zip(_records(summary), cli_numbers["length_bias"]):
+        assert ui["longer_preferred"] == pytest.approx(cli["longer_preferred"], nan_ok=True)
+        assert ui["equal"] == pytest.approx(cli["equal"], nan_ok=True)
+    ui = _records(position)[0]
+    cli = cli_numbers["position_bias"]["LLM"]
+    assert ui["judge"] == "LLM" and ui["pairs"] == cli["pairs"] == 36  # 6 items x 6 pairs
+    assert ui["order_dependent"] == pytest.approx(cli["order_dependent"])
+    assert ui["first_shown_won"] == pytest.approx(cli["first_shown_won"])
+
+
+def test_disagreement_explorer_counts_match_and_pages_stay_small(project, cli_numbers):
+    store, name, _ = project
+    for label, count in cli_numbers["disagreements"].items():
+        a, b = label.split(" vs ")
+        (pa, sa), (pb, sb) = (x.rsplit(" ", 1)[::-1] for x in (a, b))
+        _, _, rows, info = disagreements.table(store, name, f"{pa} · {sa}", f"{pb} · {sb}", "", 0, 1)
+        assert info.endswith(f"· {count} rows") and len(rows) <= PAGE_SIZE
+    _, _, rows, _ = disagreements.table(store, name, "ratings · LLM", "rankings · LLM", "", 0, 1)
+    assert list(rows["size"]) == sorted(rows["size"], reverse=True)
+    html = disagreements.detail(store, name, "ratings · LLM", "rankings · LLM", "", 0, 1, 0)
+    assert "raw_answer_ab" in html and "Output (" in html and "ann1" in html and "ann3" in html
+
+
+def test_winrates_tab_shows_the_cli_numbers_and_the_protocol_flip(project, cli_numbers):
+    store, name, p = project
+    flag, bars, lc_bars, table, by_length, rows, info = winrates.show(
+        store, name, str(p["reference"]), [str(p["long_ratings"]), str(p["short_ratings"])],
+        [str(p["long_feedback"]), str(p["short_feedback"])])
+    assert _records(table) == cli_numbers["win_rates"]
+    assert cli_numbers["protocol_rank_flips"] and flag.startswith("**The protocols disagree")
+    assert len(bars.data) == 2 and len(rows) <= PAGE_SIZE and "60 rows" in info
+
+
+def test_dashboards_are_for_researchers_only(project):
+    from sparse_feedback.ui.access import AccessError
+    import gradio as gr
+
+    store, name, _ = project
+
+    class Annotator:
+        def admin(self, request, typed_name):
+            raise AccessError("only an admin can do this")
+
+    handler = researcher(consistency.show, store, Annotator())
+    with pytest.raises(gr.Error):
+        handler("someone", name, "LLM", "LLM", None)
+    assert all(isinstance(u, dict) for u in researcher(consistency.show, store, Annotator(), quiet=6)(
+        "someone", name, "LLM", "LLM", None))
+
+
+def test_dashboard_endpoints_answer_a_researcher_and_refuse_an_annotator(tmp_path):
+    from gradio_client import Client
+
+    from sparse_feedback.store.demo import load_demo
+    from tests.appserver import ROOT, running_app
+
+    with running_app(tmp_path, setup=lambda store: load_demo(store, ROOT / "assets" / "demo")) as (url, _):
+        admin = Client(url, auth=("root", "root-pw"), verbose=False)
+        out = admin.predict("", "demo", None, None, api_name="/consistency")
+        assert "consistency" in out[2] and "over **40** pairs" in out[2]
+        rows = admin.predict("", "demo", None, None, "", 0, 1, api_name="/disagreements")
+        assert rows[3].startswith("page 1 of")
+        annotator = Client(url, auth=("alice", "alice-pw"), verbose=False)
+        with pytest.raises(Exception, match="admin"):
+            annotator.predict("", "demo", None, None, api_name="/consistency")
