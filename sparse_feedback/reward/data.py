@@ -42,7 +42,7 @@ def _seed_json_pairs(path: Path) -> pd.DataFrame | None:
         for i, pair in enumerate(value["sentences"]):
             if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(t, str) for t in pair)):
                 raise InputError(path, "expected [preferred, rejected] texts", where=f"prompt {prompt[:40]!r} pair {i}")
-            rows.append((prompt, *pair))
+            rows.append((prompt.rstrip(" "), *pair))  # its keys end "### Response: "; the template adds the space
     return pd.DataFrame(rows, columns=["prompt", "chosen", "rejected"], dtype=object)
 
 
