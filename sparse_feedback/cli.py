@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "sparse_feedback.judge.cli",
     "sparse_feedback.analysis.cli",
     "sparse_feedback.report.cli",
+    "sparse_feedback.reward.cli",
 ]
 
 
