@@ -9,7 +9,7 @@ from pathlib import Path
 import gradio as gr
 
 from pages import (
-    Shell, admin, agreement, bias, bind, consistency, disagreements, export, imports, llm, rank, rate, winrates,
+    Shell, admin, agreement, bias, bind, consistency, disagreements, export, imports, llm, rank, rate, train, winrates,
 )
 from sparse_feedback.store import Store, configured_accounts
 from sparse_feedback.store.demo import ensure_demo
@@ -70,7 +70,9 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
                 with gr.Tab(title, id=title.lower(), visible=access.open) as tab:
                     page.build(store, shell)
                 research.append(tab)
-        shell.admin_tabs.extend([t_import, t_export, t_llm, t_admin, *research])
+            with gr.Tab("Train", id="train", visible=access.open) as t_train:
+                train.build(store, shell)
+        shell.admin_tabs.extend([t_import, t_export, t_llm, t_admin, *research, t_train])
         # The project value may not change on load, so the current tasks are shown explicitly after it.
         loader = bind(on_load, store, access, len(shell.admin_tabs))
         (demo.load(loader, None, [project, whoami, name, *shell.admin_tabs], api_name="whoami",

@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "sparse_feedback.store.cli",
     "sparse_feedback.analysis.cli",
     "sparse_feedback.report.cli",
+    "sparse_feedback.reward.cli",
 ]
 
 
