@@ -10,7 +10,7 @@ import gradio as gr
 
 from pages import (
     Shell, admin, agreement, best_of_n, bias, bind, consistency, disagreements, export, imports, llm, rank, rate,
-    winrates,
+    train, winrates,
 )
 from sparse_feedback.store import Store, configured_accounts
 from sparse_feedback.store.demo import ensure_demo
@@ -47,8 +47,9 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
     with gr.Blocks(title="sparse-feedback") as demo:
         with gr.Row(equal_height=True):
             gr.Markdown("## ⚖️ sparse-feedback")
-            project = gr.Dropdown([p.name for p in store.projects()], label="Project", scale=2, elem_id="project",
-                                  allow_custom_value=True)
+            # No choices until on_load has checked who is here: the page served before sign-in (with its
+            # API description) must not carry project names.
+            project = gr.Dropdown([], value=None, label="Project", scale=2, elem_id="project", allow_custom_value=True)
             name = gr.Textbox(label="Your name", scale=1, visible=access.open, elem_id="annotator-name")
         whoami = gr.Markdown(elem_id="whoami")
         shell = Shell(access, project, name, [])
@@ -63,8 +64,6 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
                 export.build(store, shell)
             with gr.Tab("LLM", id="llm", visible=access.open) as t_llm:
                 llm.build(store, shell)
-            with gr.Tab("Best-of-n", id="best_of_n", visible=access.open) as t_best_of_n:
-                best_of_n.build(store, shell)
             with gr.Tab("Admin", id="admin", visible=access.open) as t_admin:
                 admin.build(store, shell)
             research = []
@@ -72,7 +71,11 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
                 with gr.Tab(title, id=title.lower(), visible=access.open) as tab:
                     page.build(store, shell)
                 research.append(tab)
-        shell.admin_tabs.extend([t_import, t_export, t_llm, t_best_of_n, t_admin, *research])
+            with gr.Tab("Train", id="train", visible=access.open) as t_train:
+                train.build(store, shell)
+            with gr.Tab("Best-of-n", id="best_of_n", visible=access.open) as t_best_of_n:
+                best_of_n.build(store, shell)
+        shell.admin_tabs.extend([t_import, t_export, t_llm, t_admin, *research, t_train, t_best_of_n])
         # The project value may not change on load, so the current tasks are shown explicitly after it.
         loader = bind(on_load, store, access, len(shell.admin_tabs))
         (demo.load(loader, None, [project, whoami, name, *shell.admin_tabs], api_name="whoami",
@@ -85,7 +88,9 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
 def launch_kwargs(access: Access) -> dict:
     css = CSS_PATH.read_text("utf-8") if CSS_PATH.exists() else None
     return dict(auth=access.gradio_auth(), auth_message="Sign in to annotate.", show_error=True,
-                max_file_size=max_upload_bytes(), head=head_script(), css=css, footer_links=["api"])
+                max_file_size=max_upload_bytes(), head=head_script(), css=css, footer_links=["api"],
+                # Run history would keep every call's inputs (an API key typed in the LLM tab) in the browser.
+                run_history=False)
 
 
 def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:

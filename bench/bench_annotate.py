@@ -1,4 +1,4 @@
-"""50 concurrent annotators × 20 items through the app's HTTP API (gradio_client), against ``python app.py``.
+"""50 concurrent annotators × 20 items through the app's HTTP API, against ``python app.py``.
 
 Prints p50/p95 submit latency (goal: p95 ≤ 150 ms), the baseline of the same submits straight into
 the store (no HTTP) measured in the same run, and checks stored rows == acknowledged submissions.
@@ -6,6 +6,10 @@ the store (no HTTP) measured in the same run, and checks stored rows == acknowle
 click); ``--think 0`` is a closed-loop stress test where latency is bounded by throughput.
 
     python bench/bench_annotate.py [--annotators 50] [--items 20] [--think 1.0]
+    python bench/bench_annotate.py --minutes 5      # each annotator keeps going for 5 minutes
+    python bench/bench_annotate.py --synchronous NORMAL   # the store's SQLite durability setting
+
+The machine's load average is printed with the figures: on a shared 2-core machine, other work moves them.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -37,6 +42,45 @@ def _generation(n_items: int, n_responses: int = 5) -> pd.DataFrame:
 
 def _p(values, q):
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000 if len(values) > 1 else values[0] * 1000
+
+
+class GradioAnnotator:
+    """One annotator through gradio_client."""
+
+    def __init__(self, url: str, user: str, password: str):
+            self.client = Client(url, auth=(user, password), verbose=False)
+
+    def call(self, api_name: str, *data):
+        return self.client.predict(*data, api_name=f"/{api_name}")
+
+
+class HttpAnnotator:
+    """One annotator as a browser tab: signed-in cookie, one Gradio session, queue/join + event stream."""
+
+    def __init__(self, url: str, user: str, password: str):
+        from tests.reliability.rawhttp import signed_in
+
+        self.http = signed_in(url, user, password)
+        self.session = uuid.uuid4().hex
+        self.fn_index = {d["api_name"]: d["id"] for d in self.http.get("/config").json()["dependencies"]}
+
+    def call(self, api_name: str, *data):
+        from tests.reliability.rawhttp import queue_call
+
+        result = queue_call(self.http, self.fn_index[api_name], list(data), self.session)
+        if not result.get("success"):
+            raise RuntimeError(f"{api_name}: {result}")
+        return result["data"]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _load(avg) -> str:
+    return "/".join(f"{x:.1f}" for x in avg)
 
 
 def _store_baseline(home: Path, annotators: int, items: int) -> list[float]:
@@ -77,9 +121,17 @@ def main(argv=None) -> int:
     ap.add_argument("--annotators", type=int, default=50)
     ap.add_argument("--items", type=int, default=20)
     ap.add_argument("--think", type=float, default=1.0, help="mean seconds between an annotator's answers")
+    ap.add_argument("--minutes", type=float, default=0.0,
+                    help="run for this long instead of --items answers per annotator")
+    ap.add_argument("--client", choices=("http", "gradio"), default="http",
+                    help="http: Gradio's protocol spoken with httpx, one session per annotator as a browser does "
+                         "(light); gradio: one gradio_client.Client per annotator (about 4x the server's CPU "
+                         "per submit, on the same cores)")
+    ap.add_argument("--synchronous", choices=("FULL", "NORMAL"), default=None,
+                    help="SQLite synchronous setting for the app's store (default: the app's own, FULL)")
     args = ap.parse_args(argv)
-    from gradio_client import Client
-
+    if args.minutes:  # enough tasks for everyone to keep answering the whole time
+        args.items = int(args.minutes * 60 / max(args.think * 0.5, 0.05)) + 10
     home = Path(tempfile.mkdtemp(prefix="sf-bench-"))
     users = ",".join(f"u{i}:pw{i}:annotator" for i in range(args.annotators))
     store = Store(f"sqlite:///{home / 'sparse_feedback.db'}")
@@ -91,12 +143,17 @@ def main(argv=None) -> int:
         port = s.getsockname()[1]
     env = {**os.environ, "SPARSE_FEEDBACK_HOME": str(home), "SPARSE_FEEDBACK_USERS": users,
            "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    if args.synchronous:
+        env["SPARSE_FEEDBACK_SQLITE_SYNCHRONOUS"] = args.synchronous
+    load_before = os.getloadavg()
+    server_log = open(home / "app.log", "w+")  # a file, not a pipe: a full pipe would stall the server
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=server_log, text=True)
     try:
         _wait_port(port, proc)
         url = f"http://127.0.0.1:{port}/"
-        clients = [Client(url, auth=(f"u{i}", f"pw{i}"), verbose=False) for i in range(args.annotators)]
+        make = GradioAnnotator if args.client == "gradio" else HttpAnnotator
+        clients = [make(url, f"u{i}", f"pw{i}") for i in range(args.annotators)]
         lat, acked, errors, lock = [], 0, [], threading.Lock()
         barrier = threading.Barrier(args.annotators)
 
@@ -104,13 +161,16 @@ def main(argv=None) -> int:
             nonlocal acked
             c = clients[i]
             try:
-                view = c.predict("bench", "", api_name="/rate_show")
+                view = c.call("rate_show", "bench", "")
                 barrier.wait()
+                deadline = time.monotonic() + args.minutes * 60 if args.minutes else None
                 for _ in range(args.items):
+                    if deadline is not None and time.monotonic() >= deadline:
+                        break
                     if args.think:
                         time.sleep(random.uniform(0.5, 1.5) * args.think)
                     start = time.perf_counter()
-                    view = c.predict("bench", "", view[5], "5", api_name="/rate_submit")
+                    view = c.call("rate_submit", "bench", "", view[5], "5")
                     with lock:
                         lat.append(time.perf_counter() - start)
                         acked += 1
@@ -118,24 +178,35 @@ def main(argv=None) -> int:
                 with lock:
                     errors.append(f"u{i}: {err!r}")
 
-        t0 = time.perf_counter()
+        t0, server_cpu0, client_cpu0 = time.perf_counter(), _cpu_seconds(proc.pid), sum(os.times()[:2])
         threads = [threading.Thread(target=annotate, args=(i,)) for i in range(args.annotators)]
         [t.start() for t in threads]
         [t.join() for t in threads]
         wall = time.perf_counter() - t0
+        server_cpu, client_cpu = _cpu_seconds(proc.pid) - server_cpu0, sum(os.times()[:2]) - client_cpu0
     finally:
+        load_after = os.getloadavg()
         proc.terminate()
-        stderr = proc.communicate(timeout=30)[1]
+        proc.wait(30)
+        server_log.seek(0)
+        stderr = server_log.read()
     store = Store(f"sqlite:///{home / 'sparse_feedback.db'}")
     stored = len(store.human_ratings("bench"))
     store.close()
-    base = _store_baseline(home, args.annotators, args.items)
+    base = _store_baseline(home, args.annotators, min(args.items, 20))
     locked = stderr.count("database is locked")
-    print(f"annotators={args.annotators} items={args.items} think={args.think}s submits={len(lat)} wall={wall:.1f}s "
-          f"throughput={len(lat) / wall:.1f}/s")
+    print(f"machine: {os.cpu_count()} CPUs, load average (1/5/15 min) before {_load(load_before)}, "
+          f"at the end {_load(load_after)}; store synchronous={args.synchronous or 'FULL (default)'}; "
+          f"client={args.client}")
+    print(f"annotators={args.annotators} think={args.think}s "
+          + (f"minutes={args.minutes:g}" if args.minutes else f"items={args.items}")
+          + f" submits={len(lat)} wall={wall:.1f}s throughput={len(lat) / wall:.1f}/s")
     if lat:
         print(f"app submit latency: p50={_p(lat, 50):.1f} ms  p95={_p(lat, 95):.1f} ms  max={max(lat) * 1000:.1f} ms "
               f"(goal p95 <= 150 ms: {'met' if _p(lat, 95) <= 150 else 'NOT met'})")
+    if lat:
+        print(f"CPU per submit: app server {server_cpu / len(lat) * 1000:.1f} ms, "
+              f"benchmark clients {client_cpu / len(lat) * 1000:.1f} ms (both on the same cores)")
     print(f"baseline store.submit (no HTTP, same threads): p50={_p(base, 50):.1f} ms  p95={_p(base, 95):.1f} ms"
           + (f"  ratio app/store p95={_p(lat, 95) / _p(base, 95):.1f}x" if lat else ""))
     print(f"acknowledged={acked} stored={stored} {'OK' if acked == stored else 'MISMATCH'}  errors={len(errors)}  "

@@ -1,5 +1,9 @@
 """Import tab (admin): upload any format the foundation reads, preview it, create a project."""
 
+import logging
+import re
+from pathlib import Path
+
 import gradio as gr
 
 from pages import Shell, bind, guarded
@@ -7,10 +11,22 @@ from sparse_feedback.errors import InputError
 from sparse_feedback.store import importing
 from sparse_feedback.ui.uploads import upload_path
 
+log = logging.getLogger(__name__)
+_ABSOLUTE = re.compile(r"(/[^\s'\"/]+)+/([^\s'\"/]+)")  # server paths in a message: keep the file name only
+
 
 def _read(path, kind):
-    with upload_path(path) as local:
-        return importing.read_upload(local, kind or "auto")
+    """Read an upload; any failure becomes an InputError naming the file only (not the server's temp path)."""
+    try:
+        with upload_path(path) as local:
+            return importing.read_upload(local, kind or "auto")
+    except InputError as err:
+        upload, inner = Path(str(path)).name, Path(err.path).name
+        where = upload if inner == upload else f"{upload} ({inner})"  # a folder inside an uploaded zip
+        raise InputError(where, _ABSOLUTE.sub(r"\2", err.message), err.where, err.column) from None
+    except Exception as err:  # a reader's blind spot must still read as a refusal, not a traceback
+        log.exception("unexpected failure reading an upload")
+        raise InputError(Path(str(path)).name, f"could not read this file ({type(err).__name__})") from None
 
 
 @guarded

@@ -9,23 +9,27 @@ from sparse_feedback.ui.llm import run_llm_judge
 @guarded
 def run(store, access, name, project, protocol, base_url, model, api_key, request: gr.Request,
         progress=gr.Progress()):
+    """Judge the project's tasks with live progress; returns (summary, cleared key box)."""
     access.admin(request, name)
     if not project:
-        return "Choose a project first."
-    callback = lambda done, total, desc: progress((done, total), desc=desc)  # noqa: E731
-    return "✅ " + run_llm_judge(store, project, protocol, (base_url or "").strip(), (model or "").strip(),
-                                 api_key or None, callback)
+        return "Choose a project first.", gr.update()
+    callback = lambda done, total, desc: progress((done, total), desc=desc, unit="tasks")  # noqa: E731
+    summary = run_llm_judge(store, project, protocol, (base_url or "").strip(), (model or "").strip(),
+                            (api_key or "").strip() or None, callback)
+    # The key box is emptied once the run is over, so the key stays no longer than the call needed it.
+    return "✅ " + summary, ""
 
 
 def build(store, shell: Shell):
     gr.Markdown("Ask an OpenAI-compatible server to rate every response (1–7) or rank every pair in both orders. "
-                "Answers are cached, so a rerun pays only for what is missing. The key is used for this run only.")
+                "Answers are cached, so a rerun pays only for what is missing. The key is used for this run only "
+                "and is never stored: enter it again for the next run.")
     with gr.Row():
         base_url = gr.Textbox("http://127.0.0.1:8000/v1", label="Base URL")
         model = gr.Textbox(label="Model")
-        api_key = gr.Textbox(label="API key", type="password")
+        api_key = gr.Textbox(label="API key", type="password", elem_id="llm-key")
     protocol = gr.Radio(["ratings", "rankings"], value="ratings", label="Protocol")
     button = gr.Button("Run judge", variant="primary")
     message = gr.Markdown(elem_id="llm-message")
     button.click(bind(run, store, shell.access), [shell.name, shell.project, protocol, base_url, model, api_key],
-                 message, api_name="llm_run")
+                 [message, api_key], api_name="llm_run")

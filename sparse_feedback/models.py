@@ -129,12 +129,16 @@ def load_causal_lm(name: str, dtype=None):
     return model.eval(), tokenizer
 
 
-def load_sequence_classifier(name: str, dtype=None):
-    """(model, tokenizer): a one-output ``AutoModelForSequenceClassification`` over a causal LM backbone."""
+def load_sequence_classifier(name: str, dtype=None, **kwargs):
+    """(model, tokenizer): a one-output ``AutoModelForSequenceClassification`` over a causal LM backbone.
+
+    ``kwargs`` go to ``from_pretrained`` (e.g. a ``quantization_config`` on a GPU).
+    """
     from transformers import AutoModelForSequenceClassification
 
     tokenizer = load_tokenizer(name)
-    model = AutoModelForSequenceClassification.from_pretrained(resolve(name), num_labels=1, dtype=dtype)
-    clear_quantizer(model)
+    model = AutoModelForSequenceClassification.from_pretrained(resolve(name), num_labels=1, dtype=dtype, **kwargs)
+    if "quantization_config" not in kwargs:  # a real (bitsandbytes) quantizer must stay
+        clear_quantizer(model)
     model.config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer

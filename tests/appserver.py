@@ -35,8 +35,9 @@ def small_generation(n_items: int = 2, n_responses: int = 3, xss: bool = False) 
 
 
 @contextlib.contextmanager
-def running_app(tmp_path, users: str | None = USERS, setup=None):
-    """Yield (url, store). ``setup(store)`` runs before launch (create projects, feedback)."""
+def running_app(tmp_path, users: str | None = USERS, setup=None, blocks_out: list | None = None):
+    """Yield (url, store). ``setup(store)`` runs before launch (create projects, feedback); the launched
+    ``gr.Blocks`` is appended to ``blocks_out`` when given (its routes, its config)."""
     import app as app_module
     from sparse_feedback.store import Store
 
@@ -53,6 +54,8 @@ def running_app(tmp_path, users: str | None = USERS, setup=None):
         kwargs = app_module.launch_kwargs(access)
         _, url, _ = blocks.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
                                   quiet=True, **kwargs)
+        if blocks_out is not None:
+            blocks_out.append(blocks)
         try:
             yield url, store
         finally:

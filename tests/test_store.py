@@ -119,3 +119,38 @@ def test_demo_project_loads_with_llm_feedback(tmp_path):
     counts = load_demo(s, ROOT / "assets" / "demo")
     assert counts["items"] >= 3 and counts["llm_ratings"] == 5 * counts["items"]
     assert counts["llm_rankings"] == 20 * counts["items"]  # 10 pairs x both orders
+
+
+def test_queue_counts_follow_assign_submit_skip_and_undo(store):
+    """Each task's ``active`` equals its open or done assignments, whatever the annotators do."""
+    for who in ("a", "b", "c"):
+        t = store.next_task("p", who, "ratings")
+        store.submit(who, t.assignment_id, 4)
+        store.skip(who, store.next_task("p", who, "ratings").assignment_id)
+        store.next_task("p", who, "rankings")
+    store.undo_last("p", "a", "ratings")
+    with store.db.read() as conn:
+        for table, protocol in (("rating_tasks", "ratings"), ("pair_tasks", "rankings")):
+            rows = conn.exec_driver_sql(
+                f"SELECT t.active, (SELECT COUNT(*) FROM assignments a WHERE a.protocol = '{protocol}' AND "
+                f"a.task_id = t.id AND a.status IN ('open', 'done')) FROM {table} t").all()
+            assert all(active == real for active, real in rows) and sum(a for a, _ in rows) > 0
+        never_had = conn.exec_driver_sql(
+            "SELECT COUNT(*) FROM rating_tasks t WHERE t.active < 1 AND NOT EXISTS (SELECT 1 FROM assignments x "
+            "WHERE x.protocol = 'ratings' AND x.task_id = t.id AND x.annotator = 'a')").scalar_one()
+    assert store.progress("p", "a", "ratings").available == never_had == 3
+
+
+def test_a_job_under_our_own_pid_from_before_this_process_started_is_interrupted(store):
+    """A restarted container often gives the app the same pid: a job left running under it is stale."""
+    import os
+    from datetime import timedelta
+
+    from sparse_feedback.store.jobs import _PROCESS_STARTED
+    from sparse_feedback.store.schema import jobs
+
+    stale, current = store.start_job("judge", pid=os.getpid()), store.start_job("judge", pid=os.getpid())
+    with store.db.write() as conn:
+        conn.execute(jobs.update().where(jobs.c.id == stale).values(created_at=_PROCESS_STARTED - timedelta(hours=1)))
+    assert store.mark_interrupted() == 1
+    assert store.job(stale)["status"] == "interrupted" and store.job(current)["status"] == "running"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pandas as pd
 from sqlalchemy import insert, select, text, update
@@ -105,26 +106,29 @@ class AnnotateMixin:
         """The annotator's open task (resumed after a reload or an undo), else a newly assigned one; None
         when their queue is empty."""
         _check_protocol(protocol)
-        now = utcnow()
         with self.db.write() as conn:
-            proj = self._project_row(conn, project)
-            row = conn.execute(select(assignments).where(
-                assignments.c.project_id == proj.id, assignments.c.protocol == protocol,
-                assignments.c.annotator == annotator, assignments.c.status == "open",
-            ).order_by(assignments.c.updated_at.desc(), assignments.c.id.desc()).limit(1)).first()
-            if row is not None:
-                conn.execute(update(assignments).where(assignments.c.id == row.id).values(shown_at=now))
-            else:
-                task_id = conn.execute(text(_NEXT_SQL.format(table=_TASK_TABLE[protocol]) + " LIMIT 1"), dict(
-                    pid=proj.id, protocol=protocol, who=annotator, k=proj.overlap)).scalar()
-                if task_id is None:
-                    return None
-                values = dict(project_id=proj.id, protocol=protocol, task_id=task_id, annotator=annotator,
-                              status="open", swapped=protocol == "rankings" and random.random() < 0.5,
-                              serve_token=uuid.uuid4().hex, shown_at=now, updated_at=now)
-                aid = conn.execute(insert(assignments).values(**values)).inserted_primary_key[0]
-                row = conn.execute(select(assignments).where(assignments.c.id == aid)).first()
-            return self._task_view(conn, row, project)
+            return self._next_task(conn, self._project_row(conn, project), annotator, protocol, utcnow())
+
+    def _next_task(self, conn, proj, annotator: str, protocol: str, now) -> Task | None:
+        row = conn.execute(select(assignments).where(
+            assignments.c.project_id == proj.id, assignments.c.protocol == protocol,
+            assignments.c.annotator == annotator, assignments.c.status == "open",
+        ).order_by(assignments.c.updated_at.desc(), assignments.c.id.desc()).limit(1)).first()
+        if row is not None:
+            conn.execute(update(assignments).where(assignments.c.id == row.id).values(shown_at=now))
+        else:
+            table = _TASK_TABLE[protocol]
+            task_id = conn.execute(text(_NEXT_SQL.format(table=table)), dict(
+                pid=proj.id, protocol=protocol, who=annotator, k=proj.overlap)).scalar()
+            if task_id is None:
+                return None
+            conn.execute(text(f"UPDATE {table} SET active = active + 1 WHERE id = :id"), dict(id=task_id))
+            values = dict(project_id=proj.id, protocol=protocol, task_id=task_id, annotator=annotator,
+                          status="open", swapped=protocol == "rankings" and random.random() < 0.5,
+                          serve_token=uuid.uuid4().hex, shown_at=now, updated_at=now)
+            aid = conn.execute(insert(assignments).values(**values)).inserted_primary_key[0]
+            row = SimpleNamespace(id=aid, **values)
+        return self._task_view(conn, row, proj.name)
 
     def _task_view(self, conn, a, project: str) -> Task:
         table = rating_tasks if a.protocol == "ratings" else pair_tasks
@@ -141,24 +145,37 @@ class AnnotateMixin:
     def submit(self, annotator: str, assignment_id: int, choice, submit_id: str | None = None) -> Submission:
         """Store one answer, committed before this returns. ``choice``: 1-7 for ratings; 'left', 'right'
         or 'equal' (as shown) for rankings. Repeating a ``submit_id`` returns the stored answer again."""
+        with self.db.write() as conn:
+            return self._submit(conn, annotator, assignment_id, choice, submit_id, utcnow())
+
+    def submit_and_next(self, project: str, annotator: str, protocol: str, assignment_id: int, choice,
+                        submit_id: str | None = None) -> tuple[Submission, Task | None]:
+        """:meth:`submit` and :meth:`next_task` in one transaction: one commit per answer, not two."""
+        _check_protocol(protocol)
         now = utcnow()
         with self.db.write() as conn:
-            if submit_id:
-                prev = conn.execute(select(annotations).where(annotations.c.submit_id == submit_id)).first()
-                if prev is not None:
-                    if prev.annotator != annotator:
-                        raise PermissionError("that submission belongs to someone else")
-                    return _submission(prev, duplicate=True)
-            a = _open_assignment(conn, annotator, assignment_id)
-            value, shown = _parse_choice(a.protocol, choice, bool(a.swapped))
-            seconds = max(0.0, (now - a.shown_at).total_seconds())
-            aid = conn.execute(insert(annotations).values(
-                project_id=a.project_id, assignment_id=a.id, protocol=a.protocol, task_id=a.task_id,
-                annotator=annotator, value=value, swapped=bool(a.swapped), seconds=seconds, created_at=now,
-                submit_id=submit_id or a.serve_token, undone=False)).inserted_primary_key[0]
-            conn.execute(update(assignments).where(assignments.c.id == a.id).values(status="done", updated_at=now))
-            row = conn.execute(select(annotations).where(annotations.c.id == aid)).first()
-        return _submission(row, duplicate=False, shown=shown)
+            sub = self._submit(conn, annotator, assignment_id, choice, submit_id, now, protocol)
+            return sub, self._next_task(conn, self._project_row(conn, project), annotator, protocol, now)
+
+    def _submit(self, conn, annotator: str, assignment_id, choice, submit_id: str | None, now,
+                protocol: str | None = None) -> Submission:
+        if submit_id:
+            prev = conn.execute(select(annotations).where(annotations.c.submit_id == submit_id)).first()
+            if prev is not None:
+                if prev.annotator != annotator:
+                    raise PermissionError("that submission belongs to someone else")
+                return _submission(prev, duplicate=True)
+        a = _open_assignment(conn, annotator, assignment_id)
+        if protocol is not None and a.protocol != protocol:
+            raise StoreError(f"that task is a {a.protocol} task")
+        value, shown = _parse_choice(a.protocol, choice, bool(a.swapped))
+        seconds = max(0.0, (now - a.shown_at).total_seconds())
+        values = dict(project_id=a.project_id, assignment_id=a.id, protocol=a.protocol, task_id=a.task_id,
+                      annotator=annotator, value=value, swapped=bool(a.swapped), seconds=seconds, created_at=now,
+                      submit_id=submit_id or a.serve_token, undone=False)
+        aid = conn.execute(insert(annotations).values(**values)).inserted_primary_key[0]
+        conn.execute(update(assignments).where(assignments.c.id == a.id).values(status="done", updated_at=now))
+        return _submission(SimpleNamespace(id=aid, **values), duplicate=False, shown=shown)
 
     def undo_last(self, project: str, annotator: str, protocol: str) -> Submission | None:
         """Withdraw the annotator's latest answer (kept, flagged undone) and reopen its task for them."""
@@ -183,6 +200,8 @@ class AnnotateMixin:
             a = _open_assignment(conn, annotator, assignment_id)
             conn.execute(update(assignments).where(assignments.c.id == a.id).values(
                 status="skipped", updated_at=utcnow()))
+            conn.execute(text(f"UPDATE {_TASK_TABLE[a.protocol]} SET active = active - 1 WHERE id = :id"),
+                         dict(id=a.task_id))
 
     def progress(self, project: str, annotator: str, protocol: str) -> Progress:
         _check_protocol(protocol)
@@ -191,9 +210,14 @@ class AnnotateMixin:
             counts = dict(conn.execute(text(
                 "SELECT status, COUNT(*) FROM assignments WHERE project_id=:pid AND protocol=:protocol "
                 "AND annotator=:who GROUP BY status"), dict(pid=proj.id, protocol=protocol, who=annotator)).all())
-            available = conn.execute(text(
-                f"SELECT COUNT(*) FROM ({_NEXT_SQL.format(table=_TASK_TABLE[protocol])}) q"),
-                dict(pid=proj.id, protocol=protocol, who=annotator, k=proj.overlap)).scalar_one()
+            table, args = _TASK_TABLE[protocol], dict(pid=proj.id, protocol=protocol, who=annotator, k=proj.overlap)
+            # Tasks still short of k answers, less those this annotator already had (any status).
+            open_to_all = conn.execute(text(
+                f"SELECT COUNT(*) FROM {table} WHERE project_id = :pid AND active < :k"), args).scalar_one()
+            had = conn.execute(text(
+                f"SELECT COUNT(*) FROM assignments a JOIN {table} t ON t.id = a.task_id WHERE a.annotator = :who "
+                "AND a.project_id = :pid AND a.protocol = :protocol AND t.active < :k"), args).scalar_one()
+            available = open_to_all - had
         return Progress(counts.get("done", 0), counts.get("skipped", 0), counts.get("open", 0), available)
 
     def everyone_progress(self, project: str) -> pd.DataFrame:
@@ -225,16 +249,14 @@ class AnnotateMixin:
         return out
 
 
-# Tasks this annotator may still get, fewest active (open or done) assignments first.
+# The next task for this annotator: fewest active (open or done) assignments first, one they never had.
+# ``active`` is kept per task (see schema v3), so this walks the (project_id, active, id) index.
 _NEXT_SQL = """
 SELECT t.id FROM {table} t
-LEFT JOIN (SELECT task_id, COUNT(*) AS n FROM assignments
-           WHERE project_id = :pid AND protocol = :protocol AND status IN ('open', 'done')
-           GROUP BY task_id) c ON c.task_id = t.id
-WHERE t.project_id = :pid AND COALESCE(c.n, 0) < :k
+WHERE t.project_id = :pid AND t.active < :k
   AND NOT EXISTS (SELECT 1 FROM assignments x
                   WHERE x.protocol = :protocol AND x.task_id = t.id AND x.annotator = :who)
-ORDER BY COALESCE(c.n, 0), t.id
+ORDER BY t.active, t.id LIMIT 1
 """
 
 

@@ -3,6 +3,11 @@
 SQLite allows one writer at a time. Writes take the lock up front (``BEGIN IMMEDIATE``) and are
 serialised in-process by a lock, so concurrent annotators queue for a few milliseconds instead of
 failing with "database is locked"; ``busy_timeout`` covers writers in other processes (CLI jobs).
+
+Durability is ``$SPARSE_FEEDBACK_SQLITE_SYNCHRONOUS``: ``FULL`` (default) syncs the WAL to disk at every
+commit, so an acknowledged answer survives a process kill and a power cut; ``NORMAL`` leaves the sync to
+checkpoints, which still survives a process kill (the commit is in the OS's file cache) but may lose the
+last commits on a power cut or kernel crash, in exchange for no disk flush under the write lock.
 """
 
 from __future__ import annotations
@@ -15,9 +20,19 @@ from typing import Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from sparse_feedback.errors import InputError
 from sparse_feedback.settings import home
 
 BUSY_TIMEOUT_MS = 30_000
+SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")  # OFF is not offered: it risks a corrupt store on a power cut
+
+
+def sqlite_synchronous() -> str:
+    """``$SPARSE_FEEDBACK_SQLITE_SYNCHRONOUS`` (FULL, NORMAL or EXTRA; default FULL)."""
+    value = os.environ.get("SPARSE_FEEDBACK_SQLITE_SYNCHRONOUS", "FULL").strip().upper() or "FULL"
+    if value not in SYNCHRONOUS:
+        raise InputError("SPARSE_FEEDBACK_SQLITE_SYNCHRONOUS", f"expected one of {', '.join(SYNCHRONOUS)}, not {value!r}")
+    return value
 
 
 def default_url() -> str:
@@ -43,6 +58,7 @@ def make_engine(url: str) -> Engine:
     path = _sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+    synchronous = sqlite_synchronous()
     engine = create_engine(url, future=True, pool_size=16, max_overflow=48, pool_timeout=60,
                            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
 
@@ -52,8 +68,7 @@ def make_engine(url: str) -> Engine:
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA journal_mode=WAL")
-        # FULL: a commit is on disk before we acknowledge it, even across a power cut.
-        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 

@@ -22,9 +22,16 @@ def redact(args: dict) -> dict:
     return {k: v for k, v in args.items() if not any(w in k.lower() for w in _SECRET_WORDS)}
 
 
-def _alive(pid: int | None) -> bool:
+# A job recorded under this very pid before this process started belongs to an earlier process that had
+# the same pid (a container restarted: the app is often pid 1 again), so it is not alive.
+_PROCESS_STARTED = utcnow()
+
+
+def _alive(pid: int | None, created_at=None) -> bool:
     if not pid:
         return False
+    if pid == os.getpid():
+        return created_at is None or created_at >= _PROCESS_STARTED
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -71,8 +78,8 @@ class JobsMixin:
     def mark_interrupted(self) -> int:
         """Jobs recorded as running whose process is gone become ``interrupted``; returns how many."""
         with self.db.write() as conn:
-            rows = conn.execute(select(jobs.c.id, jobs.c.pid).where(jobs.c.status == "running")).all()
-            dead = [r.id for r in rows if not _alive(r.pid)]
+            rows = conn.execute(select(jobs.c.id, jobs.c.pid, jobs.c.created_at).where(jobs.c.status == "running")).all()
+            dead = [r.id for r in rows if not _alive(r.pid, r.created_at)]
             if dead:
                 conn.execute(update(jobs).where(jobs.c.id.in_(dead)).values(
                     status="interrupted", updated_at=utcnow(), message="process ended without finishing"))

@@ -60,6 +60,7 @@ rating_tasks = Table(
     Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
     Column("response_index", Integer, nullable=False),
+    Column("active", Integer, nullable=False, default=0, server_default="0"),  # open or done assignments
     UniqueConstraint("item_id", "response_index"),
 )
 
@@ -70,6 +71,7 @@ pair_tasks = Table(
     Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
     Column("index1", Integer, nullable=False),  # (a) in stored, un-randomised terms
     Column("index2", Integer, nullable=False),  # (b)
+    Column("active", Integer, nullable=False, default=0, server_default="0"),  # open or done assignments
     UniqueConstraint("item_id", "index1", "index2"),
 )
 
@@ -146,8 +148,21 @@ def _v2_indexes(conn) -> None:
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_llm_task ON llm_feedback (project_id, protocol, task_id)")
 
 
+def _v3_queue_counts(conn) -> None:
+    """Each task counts its active (open or done) assignments, indexed, so the next task of a queue is an
+    index walk instead of a count over every assignment of the project at every answer."""
+    for table in ("rating_tasks", "pair_tasks"):
+        if "active" not in {c["name"] for c in inspect(conn).get_columns(table)}:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN active INTEGER NOT NULL DEFAULT 0")
+        protocol = "ratings" if table == "rating_tasks" else "rankings"
+        conn.exec_driver_sql(
+            f"UPDATE {table} SET active = (SELECT COUNT(*) FROM assignments a WHERE a.protocol = '{protocol}' "
+            f"AND a.task_id = {table}.id AND a.status IN ('open', 'done'))")
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_{table}_queue ON {table} (project_id, active, id)")
+
+
 # Append only: a migration, once released, never changes.
-MIGRATIONS: list[Callable] = [_v1_initial, _v2_indexes]
+MIGRATIONS: list[Callable] = [_v1_initial, _v2_indexes, _v3_queue_counts]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

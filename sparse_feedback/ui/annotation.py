@@ -18,7 +18,7 @@ from sparse_feedback.ui.render import quoted, safe_markdown
 class View:
     """Everything a Rate or Rank tab shows. ``ticket`` identifies the task on screen for the next answer."""
 
-    guideline: str = ""
+    guideline: str | None = ""  # None: unchanged (not sent again)
     progress: str = ""
     instruction: str = ""
     input: str = ""
@@ -31,7 +31,7 @@ class View:
 
 def _progress_line(store: Store, who: Identity, project: str, protocol: str) -> str:
     p = store.progress(project, who.name, protocol)
-    return (f"**{who.name}** · {protocol}: **{p.done} done / {p.assigned} assigned**"
+    return (f"**{safe_markdown(who.name)}** · {protocol}: **{p.done} done / {p.assigned} assigned**"
             + (f" · {p.skipped} skipped" if p.skipped else ""))
 
 
@@ -41,7 +41,10 @@ def show(store: Store, who: Identity, project: str | None, protocol: str, result
         return View(progress="No project yet: an admin can create one in the Import tab.", result=result)
     proj = store.project(project)
     view = View(guideline=proj.guideline, progress=_progress_line(store, who, project, protocol), result=result)
-    task = store.next_task(project, who.name, protocol)
+    return _fill(view, store.next_task(project, who.name, protocol), protocol)
+
+
+def _fill(view: View, task: Task | None, protocol: str) -> View:
     if task is None:
         view.instruction = "🎉 **Your queue is empty** — nothing left to " + ("rate." if protocol == "ratings" else "rank.")
         return view
@@ -82,12 +85,15 @@ def comparison(store: Store, sub) -> str:
 
 
 def answer(store: Store, who: Identity, project: str, protocol: str, ticket: dict, choice) -> View:
-    """Store the answer (committed before this returns), then show the next task and the comparison."""
+    """Store the answer and take the next task in one transaction (committed before this returns), then
+    show the next task and the comparison. The guideline is left as it is on screen (``None``)."""
     assignment_id, submit_id = _ticket_ids(ticket)
-    sub = store.submit(who.name, assignment_id, choice, submit_id=submit_id)
-    if sub.protocol != protocol:
-        raise StoreError(f"that task is a {sub.protocol} task")
-    return show(store, who, project, protocol, result="Previous item — " + comparison(store, sub))
+    if not project:
+        raise StoreError("choose a project first")
+    sub, task = store.submit_and_next(project, who.name, protocol, assignment_id, choice, submit_id=submit_id)
+    view = View(guideline=None, progress=_progress_line(store, who, project, protocol),
+                result="Previous item — " + comparison(store, sub))
+    return _fill(view, task, protocol)
 
 
 def undo(store: Store, who: Identity, project: str, protocol: str) -> View:

@@ -6,14 +6,30 @@ the job record (``store.redact`` drops it from the job's arguments; errors are s
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 import pandas as pd
 
-from sparse_feedback import formats
+from sparse_feedback import formats, judge
 from sparse_feedback.store import Store, StoreError
 
 
 def _scrub(text: str, secret: str | None) -> str:
     return text.replace(secret, "***") if secret else text
+
+
+def public_url(url: str) -> str:
+    """The URL without any user:password part, as it may be stored in a job record.
+
+    >>> public_url("https://user:sk-1@judge.example.com:8443/v1?key=x")
+    'https://judge.example.com:8443/v1'
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def judge_frames(kind: str, judgements) -> pd.DataFrame:
@@ -34,29 +50,32 @@ def judge_frames(kind: str, judgements) -> pd.DataFrame:
 
 
 def run_llm_judge(store: Store, project: str, protocol: str, base_url: str, model: str, api_key: str | None = None,
-                  callback=None) -> str:
-    """Judge every ``protocol`` task of ``project`` with an OpenAI-compatible server; returns a summary line."""
-    try:
-        from sparse_feedback import judge
-    except ImportError:
-        raise StoreError("the judge engine (sparse_feedback.judge) is not part of this build yet") from None
+                  callback=None, config: judge.JudgeConfig | None = None, cache_path=None) -> str:
+    """Judge every ``protocol`` task of ``project`` with an OpenAI-compatible server; returns a summary line.
+
+    Answers go through the judge's answer cache (``judge_cache.db`` under the data home), so a rerun after
+    a crash or a failure asks only what is missing."""
     if protocol not in ("ratings", "rankings"):
         raise StoreError("protocol must be ratings or rankings")
     if not model or not base_url:
         raise StoreError("enter the server's base URL and the model name")
     generation = store.items_frame(project)
     tasks = formats.rating_tasks(generation) if protocol == "ratings" else formats.ranking_tasks(generation)
-    job = store.start_job("judge", {"project": project, "protocol": protocol, "base_url": base_url, "model": model})
+    job = store.start_job("judge", {"project": project, "protocol": protocol, "base_url": public_url(base_url),
+                                   "model": model})
     try:
         backend = judge.make_backend("openai", model, base_url=base_url, api_key=api_key or None)
-        result = judge.judge(protocol, tasks, backend, callback=callback, show_progress=False)
+        with judge.AnswerCache(cache_path) as cache:
+            result = judge.judge(protocol, tasks, backend, cache, config=config, callback=callback,
+                                 show_progress=False)
         frame = judge_frames(protocol, result.judgements)
         stored = 0
         if not frame.empty:
             importer = store.import_llm_ratings if protocol == "ratings" else store.import_llm_rankings
             stored = importer(project, frame, model)
         failed = sum(1 for j in result.judgements if not j.answered)
-        summary = f"{protocol}: {stored} judgements stored from {model}, {failed} task(s) failed"
+        summary = (f"{protocol}: {stored} judgements stored from {model} ({result.stats.cached} of "
+                   f"{result.stats.total} tasks from cache), {failed} task(s) failed")
         store.finish_job(job, "done", summary)
         return summary
     except Exception as err:

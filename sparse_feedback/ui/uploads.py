@@ -17,12 +17,25 @@ def max_upload_bytes() -> int:
     return int(float(os.environ.get("SPARSE_FEEDBACK_MAX_UPLOAD_MB", "200")) * 1024 * 1024)
 
 
+def limit_text() -> str:
+    """The upload limit for messages.
+
+    >>> import os; os.environ["SPARSE_FEEDBACK_MAX_UPLOAD_MB"] = "0.05"; limit_text()
+    '51 KB'
+    >>> del os.environ["SPARSE_FEEDBACK_MAX_UPLOAD_MB"]; limit_text()
+    '200 MB'
+    """
+    n = max_upload_bytes()
+    return f"{n / 2**20:g} MB" if n >= 2**20 else f"{n / 1024:.0f} KB"
+
+
 @contextlib.contextmanager
 def upload_path(path) -> Iterator[Path]:
     """The path to read: the file itself, or the dataset folder inside a ``.zip`` (unpacked to a temp dir)."""
     path = Path(getattr(path, "name", path))
     if path.stat().st_size > max_upload_bytes():
-        raise InputError(path.name, f"larger than the upload limit of {max_upload_bytes() // 2**20} MB")
+        raise InputError(path.name, f"larger than the upload limit of {limit_text()} "
+                                    "(set SPARSE_FEEDBACK_MAX_UPLOAD_MB to change it)")
     if path.suffix.lower() != ".zip":
         yield path
         return

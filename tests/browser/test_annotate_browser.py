@@ -1,17 +1,14 @@
 """The app in Debian chromium (headless, Playwright): sign in, rate and rank with the keyboard, see the
 LLM's verdict, reload and keep progress, hostile text inert. Screenshots go to test-artifacts/."""
 
-import shutil
-
 import pytest
 
 from sparse_feedback import formats
 from tests.appserver import ROOT, running_app, small_generation
+from tests.browser.chromium import browser, signed_in_page  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 
 def _setup(store):
@@ -22,31 +19,13 @@ def _setup(store):
     store.import_llm_rankings("web", ranks.assign(feedback="(a)"), "judge-x")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    exe = shutil.which("chromium")
-    if exe is None:
-        pytest.fail("Debian chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 def test_annotate_with_the_keyboard_in_chromium(browser, tmp_path):
     from playwright.sync_api import expect
 
     ARTIFACTS.mkdir(exist_ok=True)
     dialogs = []
     with running_app(tmp_path, setup=_setup) as (url, store):
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.goto(url)
-        page.locator("input[name=username], input[type=text]").first.fill("alice")
-        page.locator("input[type=password]").first.fill("alice-pw")
-        page.keyboard.press("Enter")
+        page = signed_in_page(browser, url, "alice", dialogs)
         progress = page.locator("#rate-progress")
         expect(progress).to_contain_text("0 done", timeout=20_000)
 

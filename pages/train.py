@@ -1,0 +1,124 @@
+"""Train tab (admin): train a reward model on a project's human or LLM feedback as a background job.
+
+The job is a subprocess recorded in the store's jobs table, so it survives a page reload; the curve
+and the log tail are read back from its output directory every few seconds.
+"""
+
+import gradio as gr
+import plotly.graph_objects as go
+
+from pages import Shell, admin_only, bind, guarded
+from sparse_feedback.reward import jobs as training
+
+METRICS = ("eval_accuracy", "eval_implied_pairs_accuracy", "eval_spearman", "eval_mse")
+
+
+def job_choices(store) -> list[tuple[str, str]]:
+    """Dropdown entries for the training jobs, newest first."""
+    frame = training.training_jobs(store)
+    return [(f"#{r.id} {r.args.get('protocol', '')} · {r.args.get('project') or ''} {r.args.get('source') or ''}"
+             f" · {r.status}", str(r.id)) for r in frame.itertuples()]
+
+
+def curve(rows: list[dict]) -> go.Figure:
+    """Training loss per step, and evaluation metrics (right axis) where they were logged."""
+    fig = go.Figure()
+    steps = [r for r in rows if "loss" in r]
+    fig.add_trace(go.Scatter(x=[r["step"] for r in steps], y=[r["loss"] for r in steps], name="train loss",
+                             mode="lines"))
+    for key in METRICS:
+        points = [r for r in rows if r.get(key) is not None]
+        if points:
+            fig.add_trace(go.Scatter(x=[r["step"] for r in points], y=[r[key] for r in points], yaxis="y2",
+                                     name=key.removeprefix("eval_").replace("_", " "), mode="lines+markers"))
+    fig.update_layout(xaxis_title="step", yaxis_title="loss", margin=dict(l=40, r=40, t=30, b=40), height=320,
+                      yaxis2=dict(overlaying="y", side="right", title="eval"), legend=dict(orientation="h"))
+    return fig
+
+
+def job_view(store, job_id) -> tuple[str, go.Figure, str]:
+    """(status line, curve, log tail) of one training job."""
+    job = store.job(int(job_id)) if job_id else None
+    if job is None:
+        return "No training job selected.", curve([]), ""
+    out = job["args"].get("output_dir")
+    rows = training.read_log(out)
+    last = next((r for r in reversed(rows) if "loss" in r), None)
+    progress = f" · step {last['step']} · loss {last['loss']:.4f}" if last else ""
+    status = f"**#{job['id']}** {job['status']}{progress} · `{out}`" + (f" · {job['message']}" if job["message"] else "")
+    return status, curve(rows), training.log_tail(out)
+
+
+@guarded
+def start(store, access, name, project, source, protocol, model, epochs, batch_size, lr, max_length, lora_r, full,
+          request: gr.Request):
+    access.admin(request, name)
+    if not project:
+        return "Choose a project first.", gr.update()
+    job_id, out = training.start_project_training(
+        store, project, source, protocol, (model or "smollm2-135m").strip(), epochs=float(epochs),
+        batch_size=int(batch_size), lr=float(lr), max_length=int(max_length), lora_r=int(lora_r), full=bool(full))
+    return f"Started training job #{job_id} in `{out}`.", gr.update(choices=job_choices(store), value=str(job_id))
+
+
+@guarded
+def show(store, access, name, job_id, request: gr.Request):
+    access.admin(request, name)
+    return (*job_view(store, job_id), training.device_description())
+
+
+@guarded
+def stop(store, access, name, job_id, request: gr.Request):
+    access.admin(request, name)
+    if not job_id:
+        return "No training job selected."
+    return training.stop_training(store, int(job_id))
+
+
+@guarded
+def listing(store, access, name, request: gr.Request):
+    access.admin(request, name)
+    return gr.update(choices=job_choices(store)), training.trained_models()
+
+
+def build(store, shell: Shell):
+    access = shell.access
+    gr.Markdown("Train a reward model on this project's feedback. The run continues in the background; "
+                "Stop keeps its last checkpoint (the CLI's `--resume` continues it).")
+    device = gr.Markdown(elem_id="train-device")
+    with gr.Row():
+        source = gr.Radio(["human", "llm"], value="llm", label="Feedback source")
+        protocol = gr.Radio(["ratings", "rankings"], value="rankings", label="Protocol")
+        model = gr.Textbox("smollm2-135m", label="Base model (hub name, path or alias)")
+    with gr.Row():
+        epochs = gr.Number(1, label="Epochs", minimum=0.1)
+        batch_size = gr.Number(8, precision=0, minimum=1, label="Batch size")
+        lr = gr.Number(1e-4, label="Learning rate")
+        max_length = gr.Number(512, precision=0, minimum=16, label="Max length")
+        lora_r = gr.Number(32, precision=0, minimum=1, label="LoRA r")
+        full = gr.Checkbox(False, label="Full fine-tuning")
+    with gr.Row():
+        start_btn = gr.Button("Start", variant="primary")
+        stop_btn = gr.Button("Stop", variant="stop")
+        refresh = gr.Button("Refresh", size="sm")
+    message = gr.Markdown(elem_id="train-message")
+    job = gr.Dropdown([], label="Training job", allow_custom_value=True, elem_id="train-job")
+    status = gr.Markdown(elem_id="train-status")
+    plot = gr.Plot(label="Loss and evaluation")
+    tail = gr.Textbox(label="Log", lines=8, max_lines=8, interactive=False, autoscroll=True)
+    models = gr.Dataframe(label="Trained reward models", interactive=False)
+
+    start_btn.click(bind(start, store, access), [shell.name, shell.project, source, protocol, model, epochs,
+                                                 batch_size, lr, max_length, lora_r, full], [message, job],
+                    api_name="train_start")
+    stop_btn.click(bind(stop, store, access), [shell.name, job], message, api_name="train_stop")
+    viewer = bind(show, store, access)
+    lister = bind(listing, store, access)
+    job.change(viewer, [shell.name, job], [status, plot, tail, device], api_name="train_show")
+    refresh.click(lister, [shell.name], [job, models], api_name="train_list").then(
+        viewer, [shell.name, job], [status, plot, tail, device], api_visibility="private", api_name="train_refresh")
+    timer = gr.Timer(3.0)
+    timer.tick(admin_only(viewer, 4), [shell.name, job], [status, plot, tail, device], api_visibility="private",
+               api_name="train_tick", show_progress="hidden")
+    shell.project.change(admin_only(lister, 2), [shell.name], [job, models], api_visibility="private",
+                         api_name="train_on_project")

@@ -1,0 +1,54 @@
+"""CLI: ``train ratings|rankings`` (a reward model per protocol) and ``score`` (add a reward column)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from sparse_feedback.reward.config import PROTOCOLS, add_arguments
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    t = sub.add_parser("train", help="train a reward model on ratings or rankings feedback (LoRA by default)",
+                       description="Works as is under `accelerate launch --num_processes N -m sparse_feedback train ...`.")
+    tsub = t.add_subparsers(dest="protocol", required=True)
+    for protocol in PROTOCOLS:
+        p = tsub.add_parser(protocol, help=f"reward model from {protocol} feedback")
+        add_arguments(p)
+        p.set_defaults(func=_train)
+
+    s = sub.add_parser("score", help="add a reward column to a rating/ranking task or feedback file")
+    s.add_argument("--model-dir", required=True, help="a directory written by `train`")
+    s.add_argument("--input", required=True, help="rating tasks/feedback (→ reward) or ranking tasks/feedback "
+                   "(→ reward1, reward2)")
+    s.add_argument("--output", required=True, help="output table (.csv, .json, .jsonl, .parquet or a directory)")
+    s.add_argument("--batch-size", type=int, default=16, help="responses per forward pass")
+    s.set_defaults(func=_score)
+
+
+def _train(args) -> int:
+    from sparse_feedback.reward.config import RewardConfig
+    from sparse_feedback.reward.train import train
+
+    results = train(RewardConfig.from_args(args, protocol=args.protocol))
+    if results.get("stopped") or int(os.environ.get("RANK", "0")) != 0:  # one report per launch
+        return 0
+    print(json.dumps({k: v for k, v in results.items() if k in ("eval", "cross_protocol", "step")}, indent=1))
+    print(f"saved the reward model to {args.output_dir}")
+    return 0
+
+
+def _score(args) -> int:
+    from sparse_feedback.reward.scoring import load_reward_model, scorable_table
+
+    table, out, columns = scorable_table(args.input)
+    model = load_reward_model(args.model_dir)
+    for response_column, reward_column in columns.items():
+        out[reward_column] = model.score(table["instruction"], table["input"], table[response_column],
+                                         batch_size=args.batch_size, progress=True)
+    from sparse_feedback.formats import write_table
+
+    write_table(out, args.output)
+    print(f"scored {len(table)} rows with the {model.protocol} reward model; wrote {args.output}")
+    return 0

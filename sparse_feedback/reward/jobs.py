@@ -1,0 +1,164 @@
+"""Training as a background job: a ``python -m sparse_feedback train`` subprocess recorded in the store's jobs table.
+
+The job row keeps the pid and the output directory, so a reloaded page (or a restarted app) finds the
+run again; its state is read back from the output directory (``log.jsonl``, ``eval_results.json``).
+Stop sends SIGTERM: the trainer finishes the step, checkpoints, and exits (``--resume`` continues).
+This module stays free of torch so the app imports it cheaply.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from sparse_feedback.settings import home
+
+LOG_FILE, RESULTS_FILE, STDOUT_FILE = "log.jsonl", "eval_results.json", "train.log"
+JOB_KIND = "train"
+
+
+def read_log(output_dir) -> list[dict]:
+    """The JSON lines a run has logged so far (step, loss, lr, eval metrics); a half-written last line is skipped."""
+    path = Path(output_dir) / LOG_FILE
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return rows
+
+
+def log_tail(output_dir, lines: int = 20) -> str:
+    """The last lines of the run's console output (progress bars collapsed to their latest state)."""
+    path = Path(output_dir) / STDOUT_FILE
+    if not path.exists():
+        return ""
+    text = path.read_text(errors="replace")[-20000:]
+    return "\n".join(part.split("\r")[-1] for part in text.splitlines()[-lines:])
+
+
+def runs_dir() -> Path:
+    return home() / "reward_models"
+
+
+def new_run_dir(*parts: str) -> Path:
+    """A fresh directory name under the runs directory, e.g. ``demo-human-rankings-20240101-120000``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return runs_dir() / "-".join(re.sub(r"[^A-Za-z0-9_.]+", "_", p) for p in (*parts, stamp) if p)
+
+
+def training_command(protocol: str, train_file, output_dir, model: str, **options) -> list[str]:
+    """The CLI call for a run; ``options`` are config fields (``lora_r=8`` → ``--lora-r 8``; True → a flag).
+
+    >>> training_command("rankings", "t.csv", "out", "smollm2-135m", epochs=2, full=True, eval=None)[3:]
+    ['train', 'rankings', '--train', 't.csv', '--output-dir', 'out', '--model', 'smollm2-135m', '--epochs', '2', '--full']
+    """
+    cmd = [sys.executable, "-m", "sparse_feedback", "train", protocol, "--train", str(train_file),
+           "--output-dir", str(output_dir), "--model", model]
+    for key, value in options.items():
+        if value is None or value is False:
+            continue
+        cmd.append("--" + key.replace("_", "-"))
+        if value is not True:
+            cmd.append(str(value))
+    return cmd
+
+
+def _finish_when_done(store, job_id: int, proc: subprocess.Popen, output_dir: Path) -> None:
+    """Reap the process (no zombie) and record how it ended, unless Stop already recorded ``stopped``."""
+    code = proc.wait()
+    job = store.job(job_id)
+    if job is None or job["status"] != "running":
+        return
+    done = (output_dir / RESULTS_FILE).exists()
+    message = "model saved" if done else (log_tail(output_dir, 3) or f"exit status {code}")[-500:]
+    store.finish_job(job_id, "done" if code == 0 and done else "failed", message)
+
+
+def start_training(store, protocol: str, train_file, model: str = "smollm2-135m", output_dir=None,
+                   project: str | None = None, source: str | None = None, **options) -> tuple[int, Path]:
+    """Launch a training subprocess and record it as a ``train`` job; returns (job id, output directory)."""
+    output_dir = Path(output_dir) if output_dir else new_run_dir(project or "file", source or "", protocol)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    cmd = training_command(protocol, train_file, output_dir, model, **options)
+    with open(output_dir / STDOUT_FILE, "ab") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    args = {"project": project, "source": source, "protocol": protocol, "model": model,
+            "output_dir": str(output_dir), "train_file": str(train_file), **options}
+    job_id = store.start_job(JOB_KIND, args, log_path=str(output_dir / LOG_FILE), pid=proc.pid)
+    threading.Thread(target=_finish_when_done, args=(store, job_id, proc, output_dir), daemon=True).start()
+    return job_id, output_dir
+
+
+def start_project_training(store, project: str, source: str, protocol: str, model: str = "smollm2-135m",
+                           **options) -> tuple[int, Path]:
+    """Export a project's ``source`` (human / llm) feedback of ``protocol`` and train on it in the background."""
+    from sparse_feedback.formats import write_table
+
+    feedback = store.feedback(project, protocol, source)
+    if feedback.empty:
+        from sparse_feedback.store import StoreError
+
+        raise StoreError(f"project {project!r} has no {source} {protocol} feedback yet")
+    output_dir = new_run_dir(project, source, protocol)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    train_file = write_table(feedback, output_dir / f"{protocol}_feedback.csv")
+    return start_training(store, protocol, train_file, model, output_dir, project=project, source=source, **options)
+
+
+def stop_training(store, job_id: int) -> str:
+    """Ask a running job to stop: it checkpoints after the current step and exits (``--resume`` continues)."""
+    job = store.job(job_id)
+    if job is None or job["status"] != "running":
+        return "That job is not running."
+    try:
+        os.kill(job["pid"], signal.SIGTERM)
+    except ProcessLookupError:
+        store.finish_job(job_id, "failed", "process was gone")
+        return "The process had already ended."
+    store.finish_job(job_id, "stopped", "stopped by request; the last checkpoint is kept")
+    return "Stopping after the current step; the last checkpoint is kept."
+
+
+def training_jobs(store) -> pd.DataFrame:
+    """Training jobs, newest first, with the output directory unpacked from their arguments."""
+    jobs = store.jobs(JOB_KIND)
+    jobs["output_dir"] = [a.get("output_dir") if isinstance(a, dict) else None for a in jobs["args"]]
+    return jobs
+
+
+def trained_models(root=None) -> pd.DataFrame:
+    """Every finished reward model under ``root`` (default: the runs directory) with its headline metrics."""
+    rows = []
+    for results_path in sorted(Path(root or runs_dir()).glob(f"*/{RESULTS_FILE}")):
+        r = json.loads(results_path.read_text())
+        ev, cross = r.get("eval") or {}, next(iter((r.get("cross_protocol") or {}).values()), {})
+        rows.append({"model_dir": str(results_path.parent), "protocol": r.get("protocol"), "base": r.get("model"),
+                     "steps": r.get("step"), "n_train": r.get("n_train"),
+                     "accuracy": ev.get("accuracy", (ev.get("implied_pairs") or {}).get("accuracy")),
+                     "mse": ev.get("mse"), "spearman": ev.get("spearman"),
+                     "cross_accuracy": cross.get("accuracy", (cross.get("implied_pairs") or {}).get("accuracy"))})
+    columns = ["model_dir", "protocol", "base", "steps", "n_train", "accuracy", "mse", "spearman", "cross_accuracy"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def device_description() -> str:
+    """Where training runs: the GPU's name, or the CPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"GPU: {torch.cuda.get_device_name()} (bf16 {'on' if torch.cuda.is_bf16_supported() else 'off'})"
+    return f"CPU ({os.cpu_count()} cores, float32)"

@@ -1,0 +1,223 @@
+"""Every endpoint checks who is calling. With sign-in on, all of the app's handlers (every ``fn_index`` in the
+config, hidden ones included) are called by an anonymous client and by an annotator trying to reach
+another annotator's data or an admin action, through raw HTTP and through gradio_client."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from gradio_client import Client
+
+from tests.appserver import running_app, small_generation
+from tests.reliability.rawhttp import named_call, queue_call, signed_in
+
+pytestmark = [pytest.mark.reliability, pytest.mark.timeout(180)]
+PROJECT = "proj-7c1e"  # distinctive, so a leak of the name is found by a plain text search
+
+TRAIN = {"train_start", "train_stop", "train_show", "train_list"}  # reward-model jobs
+ADMIN_ONLY = {"import_preview", "import_create", "export", "llm_run", "admin_load", "admin_save", *TRAIN,
+              "train_refresh"}
+# Fired for everyone (a project change, a timer): a no-op for others.
+ADMIN_NOOP = {"export_sources", "admin_on_project", "train_on_project", "train_tick"}
+OWN_VIEW = {f"{p}_{e}" for p in ("rate", "rank") for e in ("show", "show_on_name", "on_load", "undo")}
+NOT_YOURS = ({f"rate_submit{s}" for s in ("", "_2", "_3", "_4", "_5", "_6", "_7")}
+             | {"rank_submit", "rank_submit_equal", "rank_submit_right", "rate_skip", "rank_skip"})
+WHOAMI = {"whoami"}
+RESEARCH = {"consistency", "disagreements", "agreement", "bias", "winrates"}  # researcher dashboards: admins only
+# The dashboards' hidden handlers (project change, paging, row select), found by the module that defines them.
+RESEARCH_MODULES = {f"pages.{m}" for m in RESEARCH} | {"pages.research"}
+PUBLIC = {"rate_submit", "rate_undo", "rate_skip", "rate_show", "rank_submit", "rank_undo", "rank_skip", "rank_show",
+          "import_preview", "import_create", "export", "llm_run", "admin_load", "admin_save", *RESEARCH, *TRAIN}
+# Anonymous routes that carry no app data: the login page and its assets, Gradio's own meta endpoints.
+ANONYMOUS_OK = re.compile(r"^/(|login/?|logout|favicon\.ico|theme\.css|robots\.txt|manifest\.json|openapi\.json|"
+                          r"svelte/.*|static/.*|assets/.*|pwa_icon.*|monitoring/\{key\}|"
+                          r"gradio_api/(user|token|app_id|startup-events|theme\.css|runs|heartbeat/.*|reset|cancel|"
+                          r"stream/.*|custom_component/.*|vibe-.*|undo-vibe-edit)/?)$")
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """Project ``PROJECT`` where bob has answered one rating and holds an open rating and ranking task; yields
+    (url, store, blocks, context): bob's tickets, each handler's default inputs, the dashboards' hidden handlers."""
+    blocks = []
+
+    def setup(store):
+        store.create_project_from_generation(small_generation(2, 3), PROJECT, overlap=2)
+        done = store.next_task(PROJECT, "bob", "ratings")
+        store.submit("bob", done.assignment_id, 6, submit_id=done.submit_id)
+
+    with running_app(tmp_path_factory.mktemp("access"), setup=setup, blocks_out=blocks) as (url, store):
+        bob_rating, bob_ranking = store.next_task(PROJECT, "bob", "ratings"), store.next_task(PROJECT, "bob", "rankings")
+        answered = _bob_row(store)
+        tickets = {"done": {"assignment_id": answered["assignment_id"], "submit_id": answered["submit_id"],
+                            "task_id": answered["task_id"]},
+                   "ratings": _ticket(bob_rating), "rankings": _ticket(bob_ranking)}
+        tickets["defaults"] = _defaults(blocks[0])
+        tickets["research_hidden"] = _research_hidden(blocks[0])
+        yield url, store, blocks[0], tickets
+
+
+def _bob_row(store) -> dict:
+    from sparse_feedback.store.schema import annotations
+
+    with store.db.read() as conn:
+        return dict(conn.execute(annotations.select().where(annotations.c.annotator == "bob")).first()._mapping)
+
+
+def _ticket(task) -> dict:
+    return {"assignment_id": task.assignment_id, "submit_id": task.submit_id, "task_id": task.task_id}
+
+
+def _handlers(blocks) -> dict[str, int]:
+    """Every handler of the app: api_name → fn_index (hidden ones included)."""
+    return {d["api_name"]: d["id"] for d in blocks.config["dependencies"]}
+
+
+def _research_hidden(blocks) -> set[str]:
+    """Hidden handlers of the researcher dashboards."""
+    return {d["api_name"] for d in blocks.config["dependencies"] if d["api_name"] not in RESEARCH
+            and getattr(blocks.fns[d["id"]].fn, "__module__", "") in RESEARCH_MODULES}
+
+
+def _defaults(blocks) -> dict[str, list]:
+    """Each handler's inputs at their initial values, the name box empty and the project set: what a
+    dashboard button sends."""
+    values = {c["id"]: c.get("props", {}).get("value") for c in blocks.config["components"]}
+    out = {}
+    for d in blocks.config["dependencies"]:
+        data = [values.get(i) for i in d["inputs"]]
+        out[d["api_name"]] = ["", PROJECT, *data[2:]] if len(data) >= 2 else data
+    return out
+
+
+def _calls(api_name: str, tickets: dict) -> list[list]:
+    """What a hostile annotator (alice) sends: bob's name, bob's tickets, admin actions."""
+    protocol = "ratings" if api_name.startswith("rate") else "rankings"
+    if api_name in NOT_YOURS and "submit" in api_name:
+        choice = "5" if protocol == "ratings" else "left"
+        return [[PROJECT, "bob", tickets[protocol], choice], [PROJECT, "bob", tickets["done"], choice]]
+    return {
+        "rate_skip": [[PROJECT, "bob", tickets["ratings"]]], "rank_skip": [[PROJECT, "bob", tickets["rankings"]]],
+        "import_preview": [["bob", None, "auto"]], "import_create": [["", None, "auto", "x", 1, "llm"]],
+        "export": [["", PROJECT, "ratings", "human", "csv"]], "export_sources": [["", PROJECT]],
+        "llm_run": [["", PROJECT, "ratings", "http://127.0.0.1:9/v1", "m", "sk-x"]],
+        "admin_load": [["", PROJECT]], "admin_on_project": [["", PROJECT]], "admin_save": [["", PROJECT, "hacked", 5]],
+        "whoami": [[]],
+    }.get(api_name) or ([[PROJECT, "bob"]] if api_name in OWN_VIEW else [tickets["defaults"][api_name]])
+
+
+def _check(api_name: str, result: dict, tickets: dict) -> None:
+    """The annotator's result: refused, a no-op, or their own view — never bob's or anyone else's data."""
+    text = json.dumps(result, ensure_ascii=False)
+    assert "bob" not in text and tickets["ratings"]["submit_id"] not in text, (api_name, text)
+    assert "Question number" not in text or api_name in OWN_VIEW, (api_name, text)
+    if api_name in ADMIN_ONLY or api_name in RESEARCH:
+        assert not result["success"] and "only an admin" in str(result["error"]), (api_name, result)
+    elif api_name in NOT_YOURS:
+        assert not result["success"], (api_name, result)
+        assert re.search("not assigned to you|belongs to someone else", str(result["error"])), (api_name, result)
+    elif api_name in ADMIN_NOOP:
+        assert result["success"] and all(set(u) == {"__type__"} for u in result["data"]), (api_name, result)
+    elif api_name in OWN_VIEW:
+        assert result["success"] and result["data"][1].startswith("**alice**"), (api_name, result)
+    elif api_name in tickets["research_hidden"]:  # refused, or no-op updates for events everyone fires
+        refused = not result["success"] and result["error"]
+        assert refused or all(set(u) == {"__type__"} for u in result["data"]), (api_name, result)
+    elif api_name in WHOAMI:
+        data = result["data"]
+        assert "**alice** (annotator)" in data[1] and all(u.get("visible") is False for u in data[3:]), data
+    else:
+        raise AssertionError(f"handler {api_name} has no access expectation: add it to this test")
+
+
+def _unchanged(store) -> None:
+    """Nothing of bob's moved, nothing was imported, guideline intact, no job, alice answered nothing."""
+    bob = store.human_ratings(PROJECT, "bob")
+    assert bob["rating"].tolist() == [6] and store.human_rankings(PROJECT, "bob").empty
+    assert store.progress(PROJECT, "bob", "ratings").open == 1 and store.progress(PROJECT, "bob", "rankings").open == 1
+    assert [p.name for p in store.projects()] == [PROJECT] and "hacked" not in store.project(PROJECT).guideline
+    assert store.project(PROJECT).overlap == 2 and store.jobs().empty
+    assert store.human_ratings(PROJECT, "alice").empty and store.human_rankings(PROJECT, "alice").empty
+
+
+def test_every_handler_has_an_access_expectation(app):
+    _, _, blocks, _ = app
+    names = set(_handlers(blocks))
+    assert names == ADMIN_ONLY | ADMIN_NOOP | OWN_VIEW | NOT_YOURS | WHOAMI | RESEARCH | _research_hidden(blocks)
+
+
+def test_an_anonymous_client_gets_nothing_from_any_route(app):
+    url, store, blocks, _ = app
+    anon = signed_in(url)
+    for fn_index in _handlers(blocks).values():
+        assert queue_call(anon, fn_index, [PROJECT, ""])["status"] in (401, 403)
+    for api_name in _handlers(blocks):
+        assert named_call(anon, api_name, [PROJECT, ""])["status"] in (401, 403)
+    for path, methods in _routes(blocks.server_app.routes):
+        if "heartbeat" in path:
+            continue  # an event stream that never ends; it carries no data
+        concrete = re.sub(r"\{[^}]+\}", "x", path)
+        for method in methods:
+            body = {"data": [], "fn_index": 0, "session_hash": "x", "event_id": "x"}  # nothing a 422 could echo
+            r = anon.request(method, concrete, json=body if method == "POST" else None)
+            assert PROJECT not in r.text and "Question number" not in r.text and "alice" not in r.text, (method, path)
+            if r.status_code == 200 and not ANONYMOUS_OK.match(path):
+                raise AssertionError(f"anonymous {method} {path} answered 200: {r.text[:200]}")
+    with pytest.raises(Exception):
+        Client(url, verbose=False)
+    _unchanged(store)
+
+
+def _routes(routes, prefix: str = ""):
+    for r in routes:
+        if hasattr(r, "original_router"):  # an included router (FastAPI ≥ 0.120)
+            yield from _routes(r.original_router.routes, prefix + (getattr(r.include_context, "prefix", "") or ""))
+        elif hasattr(r, "path"):
+            yield prefix + r.path, sorted(set(getattr(r, "methods", None) or ["GET"]) - {"HEAD", "OPTIONS"})
+
+
+def test_an_annotator_reaches_only_their_own_data_through_queue_join(app):
+    url, store, blocks, tickets = app
+    alice = signed_in(url, "alice", "alice-pw")
+    for api_name, fn_index in _handlers(blocks).items():
+        for data in _calls(api_name, tickets):
+            _check(api_name, queue_call(alice, fn_index, data), tickets)
+    _unchanged(store)
+
+
+def test_an_annotator_reaches_only_their_own_data_through_named_calls(app):
+    url, store, blocks, tickets = app
+    alice = signed_in(url, "alice", "alice-pw")
+    for api_name in _handlers(blocks):
+        for data in _calls(api_name, tickets):
+            result = named_call(alice, api_name, data)
+            # Hidden handlers are left out of the API description and gradio_client, but the page itself
+            # calls them over HTTP, so they answer here too: with the same checks as the public ones.
+            assert result["status"] == 200, (api_name, result)
+            _check(api_name, result, tickets)
+    _unchanged(store)
+
+
+def test_an_annotator_reaches_only_their_own_data_through_gradio_client(app):
+    url, store, blocks, tickets = app
+    alice = Client(url, auth=("alice", "alice-pw"), verbose=False)
+    for api_name in sorted(PUBLIC):
+        for data in _calls(api_name, tickets):
+            try:
+                result = {"success": True, "data": list(alice.predict(*data, api_name=f"/{api_name}")), "error": None}
+            except Exception as err:
+                result = {"success": False, "data": None, "error": str(err)}
+            _check(api_name, result, tickets)
+    _unchanged(store)
+
+
+def test_hidden_handlers_are_not_in_the_public_api(app):
+    url, _, blocks, _ = app
+    alice = Client(url, auth=("alice", "alice-pw"), verbose=False)
+    listed = {name.lstrip("/") for name in alice.view_api(print_info=False, return_format="dict")["named_endpoints"]}
+    assert listed == PUBLIC
+    for hidden in set(_handlers(blocks)) - PUBLIC:
+        with pytest.raises(Exception):
+            alice.predict(PROJECT, "bob", api_name=f"/{hidden}")

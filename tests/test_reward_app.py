@@ -1,0 +1,43 @@
+"""The Train tab through the app's HTTP API: admins only, clear refusals, trained models listed."""
+
+import pytest
+
+from tests.appserver import running_app, small_generation
+from tests.test_app_client import client
+
+pytestmark = pytest.mark.timeout(180)
+START = ("ratings", "smollm2-135m", 1, 8, 1e-4, 512, 32, False)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app with one project and no feedback yet."""
+    setup = lambda store: store.create_project_from_generation(small_generation(2, 3), "p")  # noqa: E731
+    with running_app(tmp_path_factory.mktemp("app"), setup=setup) as (url, store):
+        yield url, store
+
+
+def test_annotators_cannot_start_or_stop_training(server):
+    url, store = server
+    alice = client(url, "alice")
+    with pytest.raises(Exception, match="only an admin"):
+        alice.predict("", "p", "llm", *START, api_name="/train_start")
+    with pytest.raises(Exception, match="only an admin"):
+        alice.predict("", "1", api_name="/train_stop")
+    assert store.jobs("train").empty
+
+
+def test_training_without_feedback_is_refused_with_a_reason(server):
+    url, store = server
+    with pytest.raises(Exception, match="no llm ratings feedback"):
+        client(url, "root").predict("", "p", "llm", *START, api_name="/train_start")
+    assert store.jobs("train").empty
+
+
+def test_admin_sees_the_device_and_an_empty_model_list(server):
+    url, _ = server
+    root = client(url, "root")
+    jobs, models = root.predict("", api_name="/train_list")
+    assert models["data"] in ([], [[]]) or not any(models["data"])
+    status, _, _, device = root.predict("", None, api_name="/train_show")
+    assert "No training job" in status and ("CPU" in device or "GPU" in device)
