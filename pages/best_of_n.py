@@ -7,7 +7,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from pages import Shell, bind, guarded
+from pages import Shell, admin_only, bind, guarded
 from sparse_feedback import formats
 from sparse_feedback.store import StoreError
 from sparse_feedback.ui import best_of_n as bon
@@ -24,6 +24,13 @@ def _instructions(store, source: str, project: str | None, limit: int):
             raise StoreError("choose a project, or the built-in demo instructions")
         frame = store.items_frame(project)
     return frame.head(int(limit or len(frame)))
+
+
+def _job_id(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise StoreError(f"no best-of-n job {value!r}") from None
 
 
 def _job_choices(store) -> list[tuple[str, int]]:
@@ -48,15 +55,17 @@ def stop(store, access, name, job_id, request: gr.Request):
     access.admin(request, name)
     if not job_id:
         return "Choose a job."
-    return bon.stop_job(store, int(job_id))
+    return bon.stop_job(store, _job_id(job_id))
 
 
-def status(store, job_id):
-    """Polled by a timer: the job's state and progress (no access check: it reveals only counts)."""
+@guarded
+def status(store, access, name, job_id, request: gr.Request):
+    """Polled by a timer: the job's state and progress (a no-op for anyone but an admin)."""
+    access.admin(request, name)
     if not job_id:
         return ""
     try:
-        return bon.describe_status(bon.job_status(store, int(job_id)))
+        return bon.describe_status(bon.job_status(store, _job_id(job_id)))
     except StoreError as err:
         return str(err)
 
@@ -67,7 +76,7 @@ def browse(store, access, name, job_id, only_differ, request: gr.Request):
     access.admin(request, name)
     if not job_id:
         return gr.update(choices=[], value=None), "Choose a job."
-    result = bon.load_result(bon.job_dir(store, int(job_id)))
+    result = bon.load_result(bon.job_dir(store, _job_id(job_id)))
     keep = result.disagreements() if only_differ else range(len(result.instructions))
     choices = [(f"{i + 1}. {result.instructions[i][:80]}", i) for i in keep]
     summary = (f"{len(result.instructions)} instructions; the reward models disagree on "
@@ -81,7 +90,7 @@ def show(store, access, name, job_id, index, request: gr.Request):
     access.admin(request, name)
     if not job_id or index is None:
         return ""
-    return bon.render_instruction(bon.load_result(bon.job_dir(store, int(job_id))), int(index))
+    return bon.render_instruction(bon.load_result(bon.job_dir(store, _job_id(job_id))), _job_id(index))
 
 
 def build(store, shell: Shell):
@@ -106,7 +115,8 @@ def build(store, shell: Shell):
     with gr.Row():
         start_btn = gr.Button("Start", variant="primary")
         stop_btn = gr.Button("Stop", variant="stop")
-    job = gr.Dropdown(_job_choices(store), label="Job", allow_custom_value=False)
+    # Custom values reach the handlers, so the access check (not the dropdown) answers a forged job id.
+    job = gr.Dropdown(_job_choices(store), label="Job", allow_custom_value=True)
     message = gr.Markdown(elem_id="bon-message")
     progress = gr.Markdown(elem_id="bon-progress")
     timer = gr.Timer(2.0)
@@ -114,14 +124,15 @@ def build(store, shell: Shell):
         only_differ = gr.Checkbox(label="Only where the two RMs pick differently")
         load_btn = gr.Button("Browse results", size="sm")
     summary = gr.Markdown()
-    instruction = gr.Dropdown([], label="Instruction")
+    instruction = gr.Dropdown([], label="Instruction", allow_custom_value=True)
     view = gr.HTML(elem_id="bon-view")
 
     start_btn.click(bind(start, store, access),
                     [shell.name, shell.project, source, limit, policy, n, max_new_tokens, rm1, rm2, reference],
                     [message, job], api_name="best_of_n_start")
     stop_btn.click(bind(stop, store, access), [shell.name, job], message, api_name="best_of_n_stop")
-    timer.tick(bind(status, store), job, progress, api_visibility="private", api_name="best_of_n_status")
+    timer.tick(admin_only(bind(status, store, access), 1), [shell.name, job], progress, api_visibility="private",
+               api_name="best_of_n_status")
     loader = bind(browse, store, access)
     load_btn.click(loader, [shell.name, job, only_differ], [instruction, summary], api_name="best_of_n_browse")
     only_differ.change(loader, [shell.name, job, only_differ], [instruction, summary], api_visibility="private",

@@ -17,10 +17,11 @@ pytestmark = [pytest.mark.reliability, pytest.mark.timeout(180)]
 PROJECT = "proj-7c1e"  # distinctive, so a leak of the name is found by a plain text search
 
 TRAIN = {"train_start", "train_stop", "train_show", "train_list"}  # reward-model jobs
+BEST_OF_N = {"best_of_n_start", "best_of_n_stop", "best_of_n_browse", "best_of_n_show"}  # best-of-n jobs
 ADMIN_ONLY = {"import_preview", "import_create", "export", "llm_run", "admin_load", "admin_save", *TRAIN,
-              "train_refresh"}
+              "train_refresh", *BEST_OF_N, "best_of_n_filter"}
 # Fired for everyone (a project change, a timer): a no-op for others.
-ADMIN_NOOP = {"export_sources", "admin_on_project", "train_on_project", "train_tick"}
+ADMIN_NOOP = {"export_sources", "admin_on_project", "train_on_project", "train_tick", "best_of_n_status"}
 OWN_VIEW = {f"{p}_{e}" for p in ("rate", "rank") for e in ("show", "show_on_name", "on_load", "undo")}
 NOT_YOURS = ({f"rate_submit{s}" for s in ("", "_2", "_3", "_4", "_5", "_6", "_7")}
              | {"rank_submit", "rank_submit_equal", "rank_submit_right", "rate_skip", "rank_skip"})
@@ -29,7 +30,8 @@ RESEARCH = {"consistency", "disagreements", "agreement", "bias", "winrates"}  # 
 # The dashboards' hidden handlers (project change, paging, row select), found by the module that defines them.
 RESEARCH_MODULES = {f"pages.{m}" for m in RESEARCH} | {"pages.research"}
 PUBLIC = {"rate_submit", "rate_undo", "rate_skip", "rate_show", "rank_submit", "rank_undo", "rank_skip", "rank_show",
-          "import_preview", "import_create", "export", "llm_run", "admin_load", "admin_save", *RESEARCH, *TRAIN}
+          "import_preview", "import_create", "export", "llm_run", "admin_load", "admin_save", *RESEARCH, *TRAIN,
+          *BEST_OF_N}
 # Anonymous routes that carry no app data: the login page and its assets, Gradio's own meta endpoints.
 ANONYMOUS_OK = re.compile(r"^/(|login/?|logout|favicon\.ico|theme\.css|robots\.txt|manifest\.json|openapi\.json|"
                           r"svelte/.*|static/.*|assets/.*|pwa_icon.*|monitoring/\{key\}|"
