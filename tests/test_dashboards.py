@@ -11,7 +11,10 @@ from dash_files import candidate_files, generation_of, judge_order_rows
 from pages import agreement, bias, consistency, disagreements, winrates
 from pages.research import researcher
 from sparse_feedback.analysis.synthetic import synthetic_feedback
-from sparse_feedback.formats import RANKING_FEEDBACK, RATING_FEEDBACK, write_table
+from sparse_feedback import analysis
+from sparse_feedback.formats import (
+    RANKING_FEEDBACK, RATING_FEEDBACK, read_ranking_feedback, read_rating_feedback, write_table,
+)
 from sparse_feedback.report.views import PAGE_SIZE
 from sparse_feedback.store import Store
 
@@ -162,7 +165,10 @@ def test_dashboard_endpoints_answer_a_researcher_and_refuse_an_annotator(tmp_pat
     with running_app(tmp_path, setup=lambda store: load_demo(store, ROOT / "assets" / "demo")) as (url, _):
         admin = Client(url, auth=("root", "root-pw"), verbose=False)
         out = admin.predict("", "demo", None, None, api_name="/consistency")
-        assert "consistency" in out[2] and "over **40** pairs" in out[2]
+        demo = ROOT / "assets" / "demo"
+        expected = analysis.consistency(read_rating_feedback(demo / "llm_ratings.csv"),
+                               read_ranking_feedback(demo / "llm_rankings.csv"))
+        assert f"**{expected.consistency:.2f} %** over **{expected.n_pairs}** pairs" in out[2]
         rows = admin.predict("", "demo", None, None, "", 0, 1, api_name="/disagreements")
         assert rows[3].startswith("page 1 of")
         annotator = Client(url, auth=("alice", "alice-pw"), verbose=False)

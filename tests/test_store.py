@@ -118,7 +118,10 @@ def test_demo_project_loads_with_llm_feedback(tmp_path):
     s = Store(f"sqlite:///{tmp_path / 'd.db'}")
     counts = load_demo(s, ROOT / "assets" / "demo")
     assert counts["items"] >= 3 and counts["llm_ratings"] == 5 * counts["items"]
-    assert counts["llm_rankings"] == 20 * counts["items"]  # 10 pairs x both orders
+    assert counts["llm_rankings"] == 20 * counts["items"]  # 10 pairs x both orders, each stored with its answer
+    task = s.next_task("demo", "x", "rankings")
+    judged = s.llm_feedback_for("rankings", task.task_id)
+    assert sorted(j["reversed"] for j in judged) == [False, True] and all(j["raw_answers"] for j in judged)
 
 
 def test_queue_counts_follow_assign_submit_skip_and_undo(store):

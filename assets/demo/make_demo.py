@@ -5,8 +5,9 @@
 Runs, in order (each an ordinary CLI call, so the demo is exactly what a user would get):
 ``generate`` (SmolLM2-135M-Instruct, offline) on ``instructions.jsonl`` → ``generation.json``;
 then the local judge (``--backend transformers``, rankings asked in both orders) through the same
-``EngineJudge`` the pipeline uses, calibrated as the pipeline does for a 135M judge (its raw answers are
-kept in ``raw_rating`` / ``raw_feedback``) → ``llm_ratings.csv``, ``llm_rankings.csv``. About 2 minutes
+``EngineJudge`` the pipeline uses, calibrated for a 135M judge (``sparse_feedback.evaluate.calibrate``:
+ratings by quantile, each ranking order against the judge's median preference for the first position;
+raw answers and positions kept) → ``llm_ratings.csv``, ``llm_rankings.csv``. About 2 minutes
 on 2 CPU cores.
 """
 
@@ -45,13 +46,14 @@ def main(argv=None) -> None:
 def judge_demo(out: Path, model: str, cache: Path) -> None:
     sys.path.insert(0, str(ROOT))
     from sparse_feedback import formats
-    from sparse_feedback.evaluate.calibrate import calibrate_ratings
+    from sparse_feedback.evaluate.calibrate import calibrate_orders, calibrate_ratings
     from sparse_feedback.evaluate.judging import EngineJudge, judge_backend
 
     generation = formats.read_generation(out / "generation.json")
-    with EngineJudge(judge_backend(model, "transformers"), cache, calibrate=True) as judge:
+    with EngineJudge(judge_backend(model, "transformers"), cache) as judge:
         ratings = calibrate_ratings(judge.ratings(formats.rating_tasks(generation)))[0]
         rankings = judge.rankings(formats.ranking_tasks(generation))
+        rankings = calibrate_orders(rankings, judge.backend, judge.cache)
     formats.write_table(ratings, out / "llm_ratings.csv")
     formats.write_table(rankings, out / "llm_rankings.csv")
     print(f"wrote {len(ratings)} LLM ratings and {len(rankings)} LLM rankings to {out}")

@@ -60,26 +60,58 @@ def preference_from_probs(p_ab_a: float, p_ba_a: float, tie_margin: float = TIE_
     return "(a)" if first > second else "(b)"
 
 
-def calibrate_rankings(feedback: pd.DataFrame, backend, cache, tie_margin: float = TIE_MARGIN) -> pd.DataFrame:
-    """Ranking feedback with ``feedback`` decided from both orders' cached choice probabilities."""
+def choice_probabilities(feedback: pd.DataFrame, backend, cache) -> tuple[np.ndarray, np.ndarray]:
+    """P("Output (a)") for each pair asked as (output1, output2) and as (output2, output1), from the cache."""
     from sparse_feedback.judge import cache_key, protocol
 
     proto = protocol("rankings")
     choice_a = proto.choices[0]
 
-    def p_a(instruction, input, a, b) -> float | None:
+    def p_a(instruction, input, a, b) -> float:
         messages = proto.messages(instruction=instruction, input=input, output_a=a, output_b=b)
         hit = cache.get(cache_key(backend.name, backend.model, messages, backend.params))
-        return hit.probs.get(choice_a) if hit is not None and hit.probs else None
-
-    labels = []
-    for row in feedback.itertuples(index=False):
-        ab, ba = p_a(row.instruction, row.input, row.output1, row.output2), p_a(row.instruction, row.input,
-                                                                              row.output2, row.output1)
-        if ab is None or ba is None:
+        if hit is None or not hit.probs or choice_a not in hit.probs:
             raise ValueError("calibration needs choice probabilities (a judge backend that scores the answer tokens)")
-        labels.append(preference_from_probs(ab, ba, tie_margin))
+        return hit.probs[choice_a]
+
+    rows = list(feedback[["instruction", "input", "output1", "output2"]].itertuples(index=False))
+    ab = np.array([p_a(i, x, o1, o2) for i, x, o1, o2 in rows], dtype=float)
+    ba = np.array([p_a(i, x, o2, o1) for i, x, o1, o2 in rows], dtype=float)
+    return ab, ba
+
+
+def calibrate_rankings(feedback: pd.DataFrame, backend, cache, tie_margin: float = TIE_MARGIN) -> pd.DataFrame:
+    """Ranking feedback with ``feedback`` decided from both orders' cached choice probabilities."""
+    ab, ba = choice_probabilities(feedback, backend, cache)
     out = feedback.copy()
     out["raw_feedback"] = out["feedback"]
-    out["feedback"] = labels
+    out["feedback"] = [preference_from_probs(x, y, tie_margin) for x, y in zip(ab, ba)]
+    return out
+
+
+def centred_positions(p_a) -> np.ndarray:
+    """Each answer's position against the judge's median P("Output (a)"): a constant position bias cancels.
+
+    >>> centred_positions([0.91, 0.95, 0.93, 0.90]).tolist()
+    ['(b)', '(a)', '(a)', '(b)']
+    """
+    p_a = np.asarray(p_a, dtype=float)
+    return np.where(p_a > np.median(p_a), "(a)", "(b)").astype(object)
+
+
+def calibrate_orders(feedback: pd.DataFrame, backend, cache) -> pd.DataFrame:
+    """Judge output with each order's position re-decided by :func:`centred_positions` over both orders; the
+    pair's feedback then follows the rankings protocol (both orders pick the same response, else ``equal``).
+    The judge's own positions are kept in ``raw_position_ab`` / ``raw_position_ba``."""
+    ab, ba = choice_probabilities(feedback, backend, cache)
+    positions = centred_positions(np.concatenate([ab, ba]))
+    pos_ab, pos_ba = positions[: len(ab)], positions[len(ab):]
+    out = feedback.copy()
+    for order, pos in (("ab", pos_ab), ("ba", pos_ba)):
+        out[f"raw_position_{order}"] = out[f"position_{order}"]
+        out[f"position_{order}"] = pos
+    out["raw_feedback"] = out["feedback"]
+    # order ab picks output1 with (a); order ba picks output1 with (b)
+    out["feedback"] = np.where((pos_ab == "(a)") & (pos_ba == "(b)"), "(a)",
+                               np.where((pos_ab == "(b)") & (pos_ba == "(a)"), "(b)", "equal"))
     return out

@@ -25,6 +25,24 @@ class StoreError(ValueError):
     """A request the store refuses (unknown project, task already answered, ...); safe to show a user."""
 
 
+def per_order_rows(feedback: pd.DataFrame) -> pd.DataFrame:
+    """One row per order asked from the judge's one-row-per-pair rankings; other frames pass unchanged.
+
+    The second order's row swaps the outputs and carries the position chosen in that order.
+    """
+    if "position_ab" not in feedback.columns:
+        return feedback
+    rows = []
+    for rec in feedback.to_dict(orient="records"):
+        for first, second, order in ((rec["output1"], rec["output2"], "ab"), (rec["output2"], rec["output1"], "ba")):
+            label = rec.get(f"position_{order}")
+            if isinstance(label, str) and label:
+                rows.append({"instruction": rec["instruction"], "input": rec["input"], "output1": first,
+                             "output2": second, "feedback": label, "model": rec.get("model"),
+                             "raw_answer": rec.get(f"raw_answer_{order}")})
+    return pd.DataFrame(rows, columns=["instruction", "input", "output1", "output2", "feedback", "model", "raw_answer"])
+
+
 @dataclass(frozen=True)
 class Project:
     id: int
@@ -137,8 +155,11 @@ class ProjectsMixin:
         return self._import_llm(name, feedback, "ratings", source_model)
 
     def import_llm_rankings(self, name: str, feedback: pd.DataFrame, source_model: str = "llm") -> int:
-        """Store ranking feedback (``instruction, input, output1, output2, feedback``), either order."""
-        return self._import_llm(name, feedback, "rankings", source_model)
+        """Store ranking feedback (``instruction, input, output1, output2, feedback``), either order.
+
+        The judge's own output (one row per pair with ``position_ab``/``position_ba``) is stored as the two
+        orders it asked, each with its raw answer."""
+        return self._import_llm(name, per_order_rows(feedback), "rankings", source_model)
 
     def _import_llm(self, name: str, feedback: pd.DataFrame, protocol: str, source_model: str) -> int:
         pid = self.project(name).id

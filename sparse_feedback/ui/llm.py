@@ -33,20 +33,14 @@ def public_url(url: str) -> str:
 
 
 def judge_frames(kind: str, judgements) -> pd.DataFrame:
-    """Judge results → feedback rows for the store; rankings give one row per order asked."""
-    rows = []
-    for j in judgements:
-        if kind == "ratings":
-            if j.rating is not None:
-                rows.append({"instruction": j.instruction, "input": j.input, "output": j.output, "rating": j.rating,
-                             "model": j.model, "raw_answer": j.raw_answer})
-            continue
-        for first, second, label, raw in ((j.output1, j.output2, j.position_ab, j.raw_answer_ab),
-                                          (j.output2, j.output1, j.position_ba, j.raw_answer_ba)):
-            if label:
-                rows.append({"instruction": j.instruction, "input": j.input, "output1": first, "output2": second,
-                             "feedback": label, "model": j.model, "raw_answer": raw})
-    return pd.DataFrame(rows)
+    """Judge results → feedback rows for the store (rankings: one row per pair, split per order on import)."""
+    if kind == "ratings":
+        return pd.DataFrame([{"instruction": j.instruction, "input": j.input, "output": j.output, "rating": j.rating,
+                              "model": j.model, "raw_answer": j.raw_answer} for j in judgements if j.rating is not None])
+    return pd.DataFrame([{"instruction": j.instruction, "input": j.input, "output1": j.output1, "output2": j.output2,
+                          "feedback": j.feedback, "model": j.model, "position_ab": j.position_ab,
+                          "position_ba": j.position_ba, "raw_answer_ab": j.raw_answer_ab,
+                          "raw_answer_ba": j.raw_answer_ba} for j in judgements])
 
 
 def run_llm_judge(store: Store, project: str, protocol: str, base_url: str, model: str, api_key: str | None = None,
