@@ -4,10 +4,13 @@ import gradio as gr
 
 from pages.research import pickers, researcher
 from sparse_feedback.report import views
-from sparse_feedback.report.inputs import load_runs
+from sparse_feedback.errors import InputError
+from sparse_feedback.report.inputs import evaluated_runs, load_evaluated_runs, load_runs
+from sparse_feedback.settings import home
 
 
-INTRO = ("Upload the reference's ratings, each candidate run's ratings and the pairwise feedback "
+INTRO = ("Pick runs evaluated by `evaluate` or the pipeline under the data home (e.g. best-of-n outputs), "
+         "and/or upload the reference's ratings, each candidate run's ratings and the pairwise feedback "
          "(output1 = reference, output2 = candidate). Length-controlled: a logistic fit of the score "
          "on the length gap, read at equal length.")
 
@@ -16,19 +19,29 @@ def _paths(files) -> list[str]:
     return [getattr(f, "name", f) for f in (files or [])]
 
 
-def show(store, project, reference, candidates, feedback_files, number=1):
+def show(store, project, reference, candidates, feedback_files, number=1, evaluated=None):
     """(flag, bars, length-controlled bars, win-rates, by length gap, per-instruction page, page line).
 
     Runs are matched by file name order: the i-th feedback file belongs to the i-th candidate ratings file.
     """
     ref = _paths([reference])[0] if reference else None
     runs = load_runs(ref, _paths(candidates), _paths(feedback_files))
+    runs.update(load_evaluated_runs(home(), list(evaluated or [])))
+    if not runs:
+        raise InputError("win-rates", "pick an evaluated run or upload candidate files")
     flag, bars, lc_bars, table, by_length, rows, info = views.winrate_view(runs, number or 1)
     return f"**{flag}**", bars, lc_bars, table, by_length, rows, info
 
 
+def _choices(store, project):
+    return gr.update(choices=evaluated_runs(home()))
+
+
 def build(store, shell=None):
     access, name, project = pickers(shell, INTRO)
+    with gr.Row():
+        evaluated = gr.Dropdown(evaluated_runs(home()), multiselect=True, label="Evaluated runs (under the data home)")
+        refresh = gr.Button("↻", scale=0)
     with gr.Row():
         reference = gr.File(label="Reference ratings", file_count="single")
         candidates = gr.File(label="Candidate ratings (one file per run)", file_count="multiple")
@@ -44,5 +57,7 @@ def build(store, shell=None):
     rows = gr.Dataframe(label="Per instruction", interactive=False, wrap=True)
     outputs = [flag, bars, lc_bars, table, by_length, rows, info]
     run = researcher(show, store, access)
-    go.click(run, [name, project, reference, candidates, feedback_files, number], outputs, api_name="winrates")
+    go.click(run, [name, project, reference, candidates, feedback_files, number, evaluated], outputs,
+             api_name="winrates")
+    refresh.click(researcher(_choices, store, access), [name, project], evaluated, api_name="winrate_runs")
     return run, outputs

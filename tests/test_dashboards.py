@@ -15,6 +15,8 @@ from sparse_feedback import analysis
 from sparse_feedback.formats import (
     RANKING_FEEDBACK, RATING_FEEDBACK, read_ranking_feedback, read_rating_feedback, write_table,
 )
+from sparse_feedback.errors import InputError
+from sparse_feedback.report.inputs import EVALUATION_FILES, evaluated_runs
 from sparse_feedback.report.views import PAGE_SIZE
 from sparse_feedback.store import Store
 
@@ -174,3 +176,32 @@ def test_dashboard_endpoints_answer_a_researcher_and_refuse_an_annotator(tmp_pat
         annotator = Client(url, auth=("alice", "alice-pw"), verbose=False)
         with pytest.raises(Exception, match="admin"):
             annotator.predict("", "demo", None, None, api_name="/consistency")
+
+
+def test_winrates_tab_reads_runs_that_evaluate_wrote_under_the_data_home(tmp_path, monkeypatch, cli):
+    """Best-of-n outputs, once evaluated, are offered in the tab and give the winrate CLI's numbers."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("SPARSE_FEEDBACK_HOME", str(home))
+    files = candidate_files(tmp_path)
+    run = home / "best_of_n" / "job-1" / "eval_long"
+    run.mkdir(parents=True)
+    for target, source in zip(EVALUATION_FILES, ("reference", "long_ratings", "long_feedback")):
+        (run / target).write_bytes(files[source].read_bytes())
+    (run / "winrates.json").write_text("{}")
+    (home / "stray").mkdir()
+    (home / "stray" / "winrates.json").write_text("{}")  # no feedback files: not offered
+
+    assert evaluated_runs(home) == ["best_of_n/job-1/eval_long"]
+    _, _, _, table, _, _, _ = winrates.show(None, None, None, [], [], 1, ["best_of_n/job-1/eval_long"])
+    rows = {r["protocol"]: r for r in _records(table)}
+    expected = {}
+    for protocol, args in (("ratings", ["--reference", files["reference"], "--candidate", files["long_ratings"]]),
+                           ("rankings", ["--feedback", files["long_feedback"]])):
+        out = cli("winrate", protocol, *args, "--json")
+        assert out.returncode == 0, out.stderr
+        expected[protocol] = json.loads(out.stdout)["win_rate"]
+    assert {r["candidate"] for r in rows.values()} == {"best_of_n/job-1/eval_long"}
+    assert rows["ratings"]["win_rate"] == pytest.approx(expected["ratings"])
+    assert rows["rankings"]["win_rate"] == pytest.approx(expected["rankings"])
+    with pytest.raises(InputError):
+        winrates.show(None, None, None, [], [], 1, ["../outside"])

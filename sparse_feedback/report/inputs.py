@@ -32,6 +32,33 @@ def load_runs(reference: str | None, candidates: list[str], feedback: list[str])
     return {n: per_instruction(ref, ratings.get(n), rankings.get(n)) for n in dict.fromkeys([*ratings, *rankings])}
 
 
+# What ``evaluate`` (and each RM's evaluation in the pipeline) writes next to its ``winrates.json``.
+EVALUATION_FILES = ("feedback_ratings_reference.csv", "feedback_ratings_candidate.csv", "feedback_rankings.csv")
+
+
+def evaluated_runs(root) -> list[str]:
+    """Folders under ``root`` written by ``evaluate`` or the pipeline, as paths relative to ``root``."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(str(p.parent.relative_to(root)) for p in root.rglob("winrates.json")
+                  if all((p.parent / f).exists() for f in EVALUATION_FILES))
+
+
+def load_evaluated_runs(root, runs: list[str]) -> dict:
+    """Per-instruction win-rate tables of evaluated runs, each against its own reference ratings."""
+    root = Path(root).resolve()
+    out = {}
+    for run in runs:
+        folder = (root / run).resolve()
+        if root not in folder.parents:
+            raise InputError(run, "not an evaluated run under the data home")
+        reference, candidate, pairwise = (folder / f for f in EVALUATION_FILES)
+        out[run] = per_instruction(read_rating_feedback(reference), read_rating_feedback(candidate),
+                                   read_ranking_feedback(pairwise))
+    return out
+
+
 def load_feedback(sets: list[tuple[str | None, str | None]]) -> Feedback:
     """Read (ratings, rankings) file pairs into one bundle. Every row is read (no per-file dedupe), so a
     human file keeps each annotator's answer; the bundle keeps the first per judge and annotator."""

@@ -26,7 +26,7 @@ OWN_VIEW = {f"{p}_{e}" for p in ("rate", "rank") for e in ("show", "show_on_name
 NOT_YOURS = ({f"rate_submit{s}" for s in ("", "_2", "_3", "_4", "_5", "_6", "_7")}
              | {"rank_submit", "rank_submit_equal", "rank_submit_right", "rate_skip", "rank_skip"})
 WHOAMI = {"whoami"}
-RESEARCH = {"consistency", "disagreements", "agreement", "bias", "winrates"}  # researcher dashboards: admins only
+RESEARCH = {"consistency", "disagreements", "agreement", "bias", "winrates", "winrate_runs"}  # researcher dashboards: admins only
 # The dashboards' hidden handlers (project change, paging, row select), found by the module that defines them.
 RESEARCH_MODULES = {f"pages.{m}" for m in RESEARCH} | {"pages.research"}
 PUBLIC = {"rate_submit", "rate_undo", "rate_skip", "rate_show", "rank_submit", "rank_undo", "rank_skip", "rank_show",
