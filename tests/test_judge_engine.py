@@ -133,6 +133,35 @@ def test_results_are_yielded_as_they_complete(cache):
     assert seen[0][0] - start < 0.25 < seen[-1][0] - start  # the first came long before the last
 
 
+def test_every_yielded_answer_is_already_on_disk_and_answers_are_committed_in_groups(cache, tmp_path):
+    tasks, commits = rating_tasks(40), []
+    put_many = cache.put_many
+    cache.put_many = lambda rows: (commits.append(len(rows)), put_many(rows))[1]
+
+    async def collect(server):
+        judge, on_disk = backend(server), []
+        async for j in iter_ratings(tasks, judge, cache, config=JudgeConfig(concurrency=40)):
+            with AnswerCache(tmp_path / "cache.db") as other:  # a second connection, as after a kill
+                on_disk.append(len(other))
+        await judge.aclose()
+        return on_disk
+
+    with FakeJudgeServer(latency=0.05) as server:
+        on_disk = asyncio.run(collect(server))
+    assert all(n >= k for k, n in enumerate(on_disk, start=1))
+    assert sum(commits) == 40 and len(commits) < 40  # replies that land together share a commit
+
+
+def test_a_failing_commit_fails_the_run_and_acknowledges_nothing(cache):
+    def broken(rows):
+        raise OSError("disk full")
+
+    cache.put_many = broken
+    with FakeJudgeServer() as server:
+        with pytest.raises(OSError, match="disk full"):
+            judge_ratings(rating_tasks(5), backend(server), cache=cache, config=FAST, show_progress=False)
+
+
 def test_bad_key_stops_the_run_without_caching(cache):
     with FakeJudgeServer(fault=lambda p, a: "401") as server:
         with pytest.raises(JudgeAborted, match="401"):

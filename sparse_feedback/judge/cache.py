@@ -59,9 +59,20 @@ class AnswerCache:
         return CachedAnswer(row[0], json.loads(row[1]) if row[1] else None) if row else None
 
     def put(self, key: str, model: str, text: str, probs: dict | None = None) -> None:
+        self.put_many([(key, model, text, probs)])
+
+    def put_many(self, answers) -> None:
+        """Commit ``(key, model, text, probs)`` answers in one transaction (all or none)."""
+        now = time.time()
+        rows = [(key, model, text, json.dumps(probs) if probs else None, now) for key, model, text, probs in answers]
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?)",
-                             (key, model, text, json.dumps(probs) if probs else None, time.time()))
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?)", rows)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def __len__(self) -> int:
         with self._lock:

@@ -60,6 +60,32 @@ def redact(text: str | None, secrets) -> str | None:
     return text
 
 
+class _GroupCommit:
+    """Answers that arrive in the same turn of the event loop are committed in one transaction; each
+    ``put`` returns only once its answer is on disk, so nothing is reported that a kill could lose."""
+
+    def __init__(self, cache: AnswerCache):
+        self.cache = cache
+        self.batch: list[tuple] = []
+        self.done: asyncio.Future | None = None
+
+    async def put(self, key: str, model: str, text: str, probs: dict | None) -> None:
+        if self.done is None:
+            self.done = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(self._flush)
+        self.batch.append((key, model, text, probs))
+        await asyncio.shield(self.done)
+
+    def _flush(self) -> None:
+        batch, done, self.batch, self.done = self.batch, self.done, [], None
+        try:
+            self.cache.put_many(batch)
+        except Exception as err:  # every waiter of this batch sees the failure
+            done.set_exception(err)
+        else:
+            done.set_result(None)
+
+
 class _Asker:
     """Asks one question at a time per call, sharing a semaphore, the cache and the request count."""
 
@@ -70,6 +96,7 @@ class _Asker:
         self.semaphore = asyncio.Semaphore(config.concurrency)
         self.inflight: dict[str, asyncio.Task] = {}
         self.aborted: str | None = None
+        self.commits = _GroupCommit(cache)
 
     async def ask(self, messages: list[dict]) -> Answer:
         key = cache_key(self.backend.name, self.backend.model, messages, self.backend.params)
@@ -106,7 +133,7 @@ class _Asker:
                     text = redact(completion.text, self.secrets)
                     value = self.proto.parse(text)
                     if value is not None:
-                        self.cache.put(key, self.backend.model, text, completion.probs)
+                        await self.commits.put(key, self.backend.model, text, completion.probs)
                         return Answer(value, text, completion.probs)
                     error, wait = f"unparsable answer: {text[:200]!r}", 0.0
             if attempt < self.config.max_retries:
@@ -149,18 +176,33 @@ async def iter_judgements(kind: str, tasks: pd.DataFrame, backend: Backend, cach
     proto = template if isinstance(template, JudgeProtocol) else protocol(kind, template)
     stats = stats if stats is not None else RunStats()
     stats.total += len(tasks)
-    ask = _Asker(backend, cache, proto, config or JudgeConfig(), stats)
+    config = config or JudgeConfig()
+    ask = _Asker(backend, cache, proto, config, stats)
     judge: Callable[..., Awaitable[Judgement]] = _JUDGE[kind]
-    pending = [asyncio.ensure_future(judge(ask, i, row)) for i, row in enumerate(_row_values(tasks))]
+    todo = iter(enumerate(_row_values(tasks)))  # shared: each worker takes the next task
+    finished: asyncio.Queue = asyncio.Queue()
+
+    async def worker() -> None:
+        try:
+            for i, row in todo:
+                finished.put_nowait(await judge(ask, i, row))
+        except Exception as err:  # JudgeAborted and the like end the run, reported by the reader below
+            finished.put_nowait(err)
+
+    # As many workers as requests may be in flight: the first requests leave at once, and a task is
+    # looked up in the cache only when a worker is free to ask it.
+    workers = [asyncio.ensure_future(worker()) for _ in range(max(1, min(config.concurrency, len(tasks))))]
     try:
-        for next_done in asyncio.as_completed(pending):
-            judgement = await next_done
+        for _ in range(len(tasks)):
+            judgement = await finished.get()
+            if isinstance(judgement, Exception):
+                raise judgement
             stats.add(judgement)
             yield judgement
     finally:
-        for task in (*pending, *ask.inflight.values()):
+        for task in (*workers, *ask.inflight.values()):
             task.cancel()
-        await asyncio.gather(*pending, *ask.inflight.values(), return_exceptions=True)
+        await asyncio.gather(*workers, *ask.inflight.values(), return_exceptions=True)
 
 
 def iter_ratings(tasks, backend, cache, **kw) -> AsyncIterator[Judgement]:
