@@ -41,7 +41,8 @@ def on_load(store, access, n_admin_tabs: int, request: gr.Request):
     try:
         who = access.identify(request)
     except AccessError:
-        return (gr.update(choices=[], value=None), "Sign in first.", gr.update(visible=False),
+        hint = "Sign in with Hugging Face (button above)." if access.oauth else "Sign in first."
+        return (gr.update(choices=[], value=None), hint, gr.update(visible=False),
                 *[gr.update(visible=False)] * n_admin_tabs)
     return (project, f"Signed in as **{who.name}** ({who.role}) · [log out](logout)", gr.update(visible=False),
             *[gr.update(visible=who.is_admin)] * n_admin_tabs)
@@ -55,6 +56,8 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
             # API description) must not carry project names.
             project = gr.Dropdown([], value=None, label="Project", scale=2, elem_id="project", allow_custom_value=True)
             name = gr.Textbox(label="Your name", scale=1, visible=access.open, elem_id="annotator-name")
+            if access.oauth:  # on a Space with hf_oauth: Gradio serves /login/huggingface for this button
+                gr.LoginButton(scale=0, elem_id="hf-login")
         whoami = gr.Markdown(elem_id="whoami")
         shell = Shell(access, project, name, [])
         with gr.Tabs():

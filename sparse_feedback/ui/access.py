@@ -7,6 +7,7 @@ field the client fills in. Open local mode (no users configured) trusts a typed 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
 from sparse_feedback.store import Account, check_password
@@ -34,6 +35,8 @@ def _oauth_username(request) -> str | None:
         info = request.session.get("oauth_info") or {}
     except Exception:  # no session middleware: OAuth is off
         return None
+    if info.get("expires_at") is not None and info["expires_at"] < time.time():
+        return None  # a sign-in whose token has expired counts as none
     return (info.get("userinfo") or {}).get("preferred_username")
 
 
@@ -48,7 +51,9 @@ class Access:
 
     @classmethod
     def from_env(cls, store, accounts: list[Account]) -> "Access":
-        oauth = not accounts and bool(os.environ.get("SPACE_ID")) and bool(os.environ.get("OAUTH_CLIENT_ID"))
+        # Spaces set SYSTEM=spaces and, with ``hf_oauth: true``, the OAUTH_* variables (as Gradio checks).
+        on_space = os.environ.get("SYSTEM") == "spaces" and bool(os.environ.get("SPACE_ID"))
+        oauth = not accounts and on_space and bool(os.environ.get("OAUTH_CLIENT_ID"))
         admins = tuple(a.strip() for a in os.environ.get("SPARSE_FEEDBACK_ADMINS", "").split(",") if a.strip())
         return cls(store, accounts, oauth, admins)
 
