@@ -75,6 +75,11 @@ class BestOfNSettings:
             raise StoreError("give the judge's API key in the key field, not in its URL")
 
 
+def _settings(directory: Path) -> BestOfNSettings:
+    """A job's ``settings.json`` (a job from before a setting existed gets its default)."""
+    return BestOfNSettings(**json.loads((directory / "settings.json").read_text("utf-8")))
+
+
 def jobs_root() -> Path:
     return home() / "best_of_n"
 
@@ -102,10 +107,9 @@ def rm_label(rm_dir: str) -> str:
 
 def _spawn(store, job_id: int, directory: Path, api_key: str | None) -> None:
     """Start the job's process on ``directory``; the API key goes into its environment and nowhere else."""
-    settings = json.loads((directory / "settings.json").read_text("utf-8"))
     env = {**os.environ, "SPARSE_FEEDBACK_DB": store.url}
     if api_key:
-        env[settings["judge_api_key_env"]] = api_key
+        env[_settings(directory).judge_api_key_env] = api_key
     with open(directory / "log.txt", "ab") as log:
         process = subprocess.Popen([sys.executable, "-m", "sparse_feedback.ui.best_of_n", str(directory), str(job_id)],
                                    stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -256,14 +260,10 @@ def _evaluate(directory: Path, settings: BestOfNSettings) -> None:
             evaluate(pairs, judge, directory / f"best_of_n_{k}.eval")
 
 
-def run_job(directory: Path) -> None:
-    """Generate the candidates (and the greedy reference), rerank them with each reward model, then (with a
-    judge) evaluate each RM's choices. A rerun skips every finished step."""
+def _sample(directory: Path, settings: BestOfNSettings) -> None:
+    """``candidates.json`` then ``reference.json``; each generation resumes from its log of finished instructions."""
     from sparse_feedback.generate import SamplingConfig, generate, make_backend
-    from sparse_feedback.rerank import default_generator, rerank
-    from sparse_feedback.reward import load_reward_model
 
-    settings = BestOfNSettings(**json.loads((directory / "settings.json").read_text("utf-8")))
     instructions = formats.read_instructions(directory / "instructions.json")
     backend = make_backend("transformers", settings.policy)
     sampling = SamplingConfig(n=settings.n, max_new_tokens=settings.max_new_tokens, temperature=settings.temperature,
@@ -280,6 +280,17 @@ def run_job(directory: Path) -> None:
         formats.write_json([{"instruction": r["instruction"], "input": r["input"], "output": r["responses"][0],
                              "generator": f"{Path(settings.policy).name}-greedy"} for r in records],
                            directory / "reference.json")
+
+
+def run_job(directory: Path) -> None:
+    """Generate the candidates (and the greedy reference), rerank them with each reward model, then (with a
+    judge) evaluate each RM's choices. A rerun skips every finished step."""
+    from sparse_feedback.rerank import default_generator, rerank
+    from sparse_feedback.reward import load_reward_model
+
+    settings = _settings(directory)
+    if not (directory / "reference.json").exists():  # written after the candidates: both are complete
+        _sample(directory, settings)
     candidates = formats.read_generation(directory / "candidates.json")
     for k, rm_dir in enumerate(settings.reward_models, start=1):
         if (directory / f"best_of_n_{k}.json").exists():  # written last: that RM's reranking is complete
@@ -295,9 +306,9 @@ def main(argv: list[str] | None = None) -> int:
 
     directory, job_id = Path(argv[0]), int(argv[1])
     store = Store(os.environ.get("SPARSE_FEEDBACK_DB"))
-    key_env = json.loads((directory / "settings.json").read_text("utf-8")).get("judge_api_key_env", "")
-    key = os.environ.get(key_env) if key_env else None
+    key = None
     try:
+        key = os.environ.get(_settings(directory).judge_api_key_env)
         run_job(directory)
     except Exception as err:  # the job row says why; the log has the traceback (neither shows the key)
         import traceback
@@ -337,9 +348,8 @@ class BestOfNResult:
 
 def evaluations(directory: Path) -> list[tuple[str, dict]]:
     """Each evaluated RM's label and its ``winrates.json`` (both protocols' win-rates with 95% intervals)."""
-    settings = json.loads((directory / "settings.json").read_text("utf-8"))
     out = []
-    for k, rm_dir in enumerate(settings["reward_models"], start=1):
+    for k, rm_dir in enumerate(_settings(directory).reward_models, start=1):
         path = directory / f"best_of_n_{k}.eval" / "winrates.json"
         if path.exists():
             out.append((rm_label(rm_dir), json.loads(path.read_text("utf-8"))))
@@ -353,15 +363,14 @@ def describe_evaluations(directory: Path) -> str:
     found = evaluations(directory)
     if not found:
         return ""
-    lines = [f"**{label}** vs the reference ({result['instructions']} instructions):\n```\n{format_result(result)}\n```"
-             for label, result in found]
+    lines = [f"**{label}** vs the reference ({result['instructions']} instructions):\n"
+             f"```\n{format_result(result)}\n```" for label, result in found]
     return "\n\n".join(lines) + "\n\nThese evaluations are now in the **Win-rates** tab."
 
 
 def load_result(directory: Path) -> BestOfNResult:
-    settings = json.loads((directory / "settings.json").read_text("utf-8"))
     scored, labels = [], []
-    for k, rm_dir in enumerate(settings["reward_models"], start=1):
+    for k, rm_dir in enumerate(_settings(directory).reward_models, start=1):
         path = directory / f"best_of_n_{k}.scores.json"
         if not path.exists():
             raise StoreError("this job has not finished reranking yet")
