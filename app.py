@@ -6,17 +6,21 @@ serves on ``$GRADIO_SERVER_NAME:$GRADIO_SERVER_PORT`` (Gradio's defaults otherwi
 
 from pathlib import Path
 
-import gradio as gr
+from sparse_feedback.ui.serving import tune_gradio
 
-from pages import (
+tune_gradio()  # before Gradio reads its settings
+
+import gradio as gr  # noqa: E402
+
+from pages import (  # noqa: E402
     Shell, admin, agreement, best_of_n, bias, bind, consistency, disagreements, export, imports, llm, rank, rate,
     train, winrates,
 )
-from sparse_feedback.store import Store, configured_accounts
-from sparse_feedback.store.demo import ensure_demo
-from sparse_feedback.ui.access import Access, AccessError
-from sparse_feedback.ui.keyboard import head_script
-from sparse_feedback.ui.uploads import max_upload_bytes
+from sparse_feedback.store import Store, configured_accounts  # noqa: E402
+from sparse_feedback.store.demo import ensure_demo  # noqa: E402
+from sparse_feedback.ui.access import Access, AccessError  # noqa: E402
+from sparse_feedback.ui.keyboard import head_script  # noqa: E402
+from sparse_feedback.ui.uploads import max_upload_bytes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 DEMO_DIR = ROOT / "assets" / "demo"

@@ -83,17 +83,20 @@ def _load(avg) -> str:
     return "/".join(f"{x:.1f}" for x in avg)
 
 
-def _store_baseline(home: Path, annotators: int, items: int) -> list[float]:
-    """The same workload straight into a separate store: the floor the HTTP path adds to."""
+def _store_baseline(home: Path, annotators: int, items: int, think: float) -> list[float]:
+    """The same workload (same annotators, pauses and answers) straight into a separate store, no HTTP:
+    the floor the app adds to."""
     store = Store(f"sqlite:///{home / 'baseline.db'}")
     store.create_project_from_generation(_generation(max(1, annotators * items // 5)), "bench", overlap=5)
     lat, lock = [], threading.Lock()
 
     def work(who):
+        task = store.next_task("bench", who, "ratings")
         for _ in range(items):
-            t = store.next_task("bench", who, "ratings")
-            start = time.perf_counter()
-            store.submit(who, t.assignment_id, 4, submit_id=t.submit_id)
+            if think:
+                time.sleep(random.uniform(0.5, 1.5) * think)
+            start = time.perf_counter()  # what the app's submit does: store the answer, take the next task
+            _, task = store.submit_and_next("bench", who, "ratings", task.assignment_id, "4", submit_id=task.submit_id)
             with lock:
                 lat.append(time.perf_counter() - start)
 
@@ -193,7 +196,7 @@ def main(argv=None) -> int:
     store = Store(f"sqlite:///{home / 'sparse_feedback.db'}")
     stored = len(store.human_ratings("bench"))
     store.close()
-    base = _store_baseline(home, args.annotators, min(args.items, 20))
+    base = _store_baseline(home, args.annotators, min(args.items, 20), args.think)
     locked = stderr.count("database is locked")
     print(f"machine: {os.cpu_count()} CPUs, load average (1/5/15 min) before {_load(load_before)}, "
           f"at the end {_load(load_after)}; store synchronous={args.synchronous or 'FULL (default)'}; "
@@ -207,7 +210,7 @@ def main(argv=None) -> int:
     if lat:
         print(f"CPU per submit: app server {server_cpu / len(lat) * 1000:.1f} ms, "
               f"benchmark clients {client_cpu / len(lat) * 1000:.1f} ms (both on the same cores)")
-    print(f"baseline store.submit (no HTTP, same threads): p50={_p(base, 50):.1f} ms  p95={_p(base, 95):.1f} ms"
+    print(f"baseline store.submit (no HTTP, same annotators and pauses): p50={_p(base, 50):.1f} ms  p95={_p(base, 95):.1f} ms"
           + (f"  ratio app/store p95={_p(lat, 95) / _p(base, 95):.1f}x" if lat else ""))
     print(f"acknowledged={acked} stored={stored} {'OK' if acked == stored else 'MISMATCH'}  errors={len(errors)}  "
           f"'database is locked' in server log: {locked}")

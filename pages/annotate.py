@@ -10,8 +10,8 @@ from sparse_feedback.ui.render import safe_markdown
 
 def _outputs(view: annotation.View, protocol: str) -> tuple:
     texts = (view.response,) if protocol == "ratings" else (view.left, view.right)
-    guideline = gr.update() if view.guideline is None else safe_markdown(view.guideline)
-    return (guideline, view.progress, view.instruction, view.input, *texts, view.ticket,
+    # A plain value for every output: an update (gr.update()) makes Gradio build a component per call.
+    return (safe_markdown(view.guideline), view.progress, view.instruction, view.input, *texts, view.ticket,
             view.result)
 
 

@@ -112,6 +112,14 @@ class ProjectsMixin:
             return Project(row.id, row.name, row.guideline, row.overlap, count(items), count(rating_tasks),
                            count(pair_tasks))
 
+    def guideline(self, name: str) -> str:
+        """The project's guideline alone (one indexed read; :meth:`project` also counts its tasks)."""
+        with self.db.read() as conn:
+            text = conn.execute(select(projects.c.guideline).where(projects.c.name == name)).scalar()
+        if text is None:
+            raise StoreError(f"no project named {name!r}")
+        return text
+
     def set_guideline(self, name: str, guideline: str) -> None:
         self._update_project(name, guideline=guideline)
 

@@ -18,7 +18,7 @@ from sparse_feedback.ui.render import quoted, safe_markdown
 class View:
     """Everything a Rate or Rank tab shows. ``ticket`` identifies the task on screen for the next answer."""
 
-    guideline: str | None = ""  # None: unchanged (not sent again)
+    guideline: str = ""
     progress: str = ""
     instruction: str = ""
     input: str = ""
@@ -39,8 +39,7 @@ def show(store: Store, who: Identity, project: str | None, protocol: str, result
     """The annotator's current task (resumed if one is open) with guideline and progress."""
     if not project:
         return View(progress="No project yet: an admin can create one in the Import tab.", result=result)
-    proj = store.project(project)
-    view = View(guideline=proj.guideline, progress=_progress_line(store, who, project, protocol), result=result)
+    view = View(guideline=store.guideline(project), progress=_progress_line(store, who, project, protocol), result=result)
     return _fill(view, store.next_task(project, who.name, protocol), protocol)
 
 
@@ -86,12 +85,12 @@ def comparison(store: Store, sub) -> str:
 
 def answer(store: Store, who: Identity, project: str, protocol: str, ticket: dict, choice) -> View:
     """Store the answer and take the next task in one transaction (committed before this returns), then
-    show the next task and the comparison. The guideline is left as it is on screen (``None``)."""
+    show the next task and the comparison."""
     assignment_id, submit_id = _ticket_ids(ticket)
     if not project:
         raise StoreError("choose a project first")
     sub, task = store.submit_and_next(project, who.name, protocol, assignment_id, choice, submit_id=submit_id)
-    view = View(guideline=None, progress=_progress_line(store, who, project, protocol),
+    view = View(guideline=store.guideline(project), progress=_progress_line(store, who, project, protocol),
                 result="Previous item — " + comparison(store, sub))
     return _fill(view, task, protocol)
 
