@@ -1,5 +1,6 @@
 """Best-of-n tab (admin): sample n responses per instruction with a policy, rerank them with one or two trained
-reward models in a background job, and browse each instruction's candidates by each RM's score."""
+reward models in a background job, evaluate each RM's choices with a judge (both win-rates, which then appear in
+the Win-rates tab), and browse each instruction's candidates by each RM's score."""
 
 import json
 from importlib import resources
@@ -41,13 +42,26 @@ def _job_choices(store) -> list[tuple[str, int]]:
 
 @guarded
 def start(store, access, name, project, source, limit, policy, n, max_new_tokens, rm1, rm2, reference,
-          request: gr.Request):
+          judge_model, judge_base_url, judge_key, request: gr.Request):
     access.admin(request, name)
+    base_url = (judge_base_url or "").strip() or None
     settings = bon.BestOfNSettings(policy=(policy or "").strip(), n=int(n), max_new_tokens=int(max_new_tokens),
                                    reward_models=[r.strip() for r in (rm1, rm2) if r and r.strip()],
-                                   reference=(reference or "").strip() or None)
-    job_id = bon.start_job(store, _instructions(store, source, project, limit), settings)
+                                   reference=(reference or "").strip() or None,
+                                   judge_model=(judge_model or "").strip() or None, judge_base_url=base_url,
+                                   judge_backend="openai" if base_url else "transformers")
+    job_id = bon.start_job(store, _instructions(store, source, project, limit), settings,
+                           api_key=(judge_key or "").strip() or None)
     return f"Started job #{job_id}.", gr.update(choices=_job_choices(store), value=job_id)
+
+
+@guarded
+def resume(store, access, name, job_id, judge_key, request: gr.Request):
+    access.admin(request, name)
+    if not job_id:
+        return "Choose a job.", gr.update()
+    message = bon.resume_job(store, _job_id(job_id), api_key=(judge_key or "").strip() or None)
+    return message, gr.update(choices=_job_choices(store), value=_job_id(job_id))
 
 
 @guarded
@@ -82,6 +96,8 @@ def browse(store, access, name, job_id, only_differ, request: gr.Request):
     summary = (f"{len(result.instructions)} instructions; the reward models disagree on "
                f"{len(result.disagreements())}." if len(result.labels) == 2 else
                f"{len(result.instructions)} instructions.")
+    evaluated = bon.describe_evaluations(bon.job_dir(store, _job_id(job_id)))
+    summary += f"\n\n{evaluated}" if evaluated else ""
     return gr.update(choices=choices, value=choices[0][1] if choices else None), summary
 
 
@@ -96,8 +112,10 @@ def show(store, access, name, job_id, index, request: gr.Request):
 def build(store, shell: Shell):
     access = shell.access
     gr.Markdown("Sample **n** responses per instruction from a policy, let one or two trained reward models pick "
-                "the best, and compare. The job runs in the background; its outputs (AlpacaEval format) are what "
-                "the win-rates take. Reward models come from `train ratings|rankings` or a pipeline run.")
+                "the best, and compare. The job runs in the background and, with a judge, evaluates each RM's "
+                "choices against the reference (both win-rates; they then appear in the Win-rates tab). Reward "
+                "models come from `train ratings|rankings` or a pipeline run. An interrupted, stopped or failed "
+                "job resumes where it was.")
     gr.HTML(f"<style>{bon.BEST_OF_N_CSS}</style>")
     found = bon.find_reward_models()
     with gr.Row():
@@ -112,9 +130,14 @@ def build(store, shell: Shell):
         rm2 = gr.Dropdown(found, value=found[1] if len(found) > 1 else None, allow_custom_value=True,
                           label="Reward model 2 (optional)")
         reference = gr.Textbox(label="Reference outputs file (optional; default: the policy's greedy output)")
+    with gr.Row():  # the key is kept in this session's textbox only: the job gets it through its environment
+        judge_model = gr.Textbox("smollm2-135m", label="Judge model (empty: no evaluation)")
+        judge_base_url = gr.Textbox(label="Judge base URL (empty: run the judge model locally, calibrated)")
+        judge_key = gr.Textbox(label="Judge API key (not stored)", type="password")
     with gr.Row():
         start_btn = gr.Button("Start", variant="primary")
         stop_btn = gr.Button("Stop", variant="stop")
+        resume_btn = gr.Button("Resume")
     # Custom values reach the handlers, so the access check (not the dropdown) answers a forged job id.
     job = gr.Dropdown(_job_choices(store), label="Job", allow_custom_value=True)
     message = gr.Markdown(elem_id="bon-message")
@@ -128,9 +151,11 @@ def build(store, shell: Shell):
     view = gr.HTML(elem_id="bon-view")
 
     start_btn.click(bind(start, store, access),
-                    [shell.name, shell.project, source, limit, policy, n, max_new_tokens, rm1, rm2, reference],
-                    [message, job], api_name="best_of_n_start")
+                    [shell.name, shell.project, source, limit, policy, n, max_new_tokens, rm1, rm2, reference,
+                     judge_model, judge_base_url, judge_key], [message, job], api_name="best_of_n_start")
     stop_btn.click(bind(stop, store, access), [shell.name, job], message, api_name="best_of_n_stop")
+    resume_btn.click(bind(resume, store, access), [shell.name, job, judge_key], [message, job],
+                     api_name="best_of_n_resume")
     timer.tick(admin_only(bind(status, store, access), 1), [shell.name, job], progress, api_visibility="private",
                api_name="best_of_n_status")
     loader = bind(browse, store, access)

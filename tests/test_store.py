@@ -157,3 +157,21 @@ def test_a_job_under_our_own_pid_from_before_this_process_started_is_interrupted
         conn.execute(jobs.update().where(jobs.c.id == stale).values(created_at=_PROCESS_STARTED - timedelta(hours=1)))
     assert store.mark_interrupted() == 1
     assert store.job(stale)["status"] == "interrupted" and store.job(current)["status"] == "running"
+
+
+def test_only_an_ended_job_whose_process_is_gone_is_reopened_and_only_once(store):
+    import os
+
+    dead, alive = 2**22 + 12345, os.getppid()
+    ended = store.start_job("best_of_n", pid=dead)
+    store.finish_job(ended, "stopped")
+    still_ending = store.start_job("best_of_n", pid=alive)
+    store.finish_job(still_ending, "stopped")
+    done = store.start_job("best_of_n", pid=dead)
+    store.finish_job(done, "done")
+    resumable = ("interrupted", "stopped", "failed")
+    assert store.reopen_job(ended, resumable) and not store.reopen_job(ended, resumable)
+    assert store.job(ended)["status"] == "running" and store.job(ended)["finished_at"] is None
+    assert not store.reopen_job(still_ending, resumable) and not store.reopen_job(done, resumable)
+    store.attach_process(ended, dead, "/jobs/job-1")
+    assert store.job(ended)["pid"] == dead and store.job(ended)["log_path"] == "/jobs/job-1"

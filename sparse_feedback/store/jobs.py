@@ -62,6 +62,24 @@ class JobsMixin:
                 status=status, message=message, updated_at=now,
                 finished_at=None if status == "running" else now))
 
+    def attach_process(self, job_id: int, pid: int, log_path: str | None = None) -> None:
+        """Record the process doing a job (started apart from the app), so Stop and start-up checks find it."""
+        values = {"pid": pid} if log_path is None else {"pid": pid, "log_path": log_path}
+        with self.db.write() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+
+    def reopen_job(self, job_id: int, statuses: tuple[str, ...]) -> bool:
+        """Mark a job that ended as one of ``statuses`` running again (under this process until a new one is
+        attached); False if it is in another state or its old process still lives. Atomic, so two resumes
+        cannot both win."""
+        with self.db.write() as conn:
+            row = conn.execute(select(jobs.c.status, jobs.c.pid, jobs.c.created_at).where(jobs.c.id == job_id)).first()
+            if row is None or row.status not in statuses or _alive(row.pid, row.created_at):
+                return False
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+                status="running", pid=os.getpid(), message=None, finished_at=None, updated_at=utcnow()))
+        return True
+
     def job(self, job_id: int) -> dict | None:
         with self.db.read() as conn:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()

@@ -1,10 +1,14 @@
-"""Best-of-n from the app: a background job (generate + rerank with one or two RMs) and its browser.
+"""Best-of-n from the app: a background job (generate, rerank with one or two RMs, evaluate) and its browser.
 
 The job runs in its own process (``python -m sparse_feedback.ui.best_of_n JOB_DIR``) so the app stays
 responsive and Stop can end it; it writes ``progress.json`` as it goes and records its end in the store's
 jobs table. Everything it makes lies in ``JOB_DIR``: ``candidates.json`` (resumable), ``reference.json``
-(the policy's greedy output unless a reference file was given), and per RM ``best_of_n_<k>.json``
-(AlpacaEval format, what the win-rates take) with ``best_of_n_<k>.scores.json``.
+(the policy's greedy output unless a reference file was given), per RM ``best_of_n_<k>.json`` (AlpacaEval
+format) with ``best_of_n_<k>.scores.json`` and, when a judge is set, ``best_of_n_<k>.eval/`` (what
+``evaluate`` writes, so the Win-rates tab lists it), judged through ``judge_cache.db``.
+
+Each step skips what a previous run of the same job finished, so :func:`resume_job` continues an
+interrupted, stopped or failed job. A judge's API key reaches the job only through its environment.
 """
 
 from __future__ import annotations
@@ -18,15 +22,18 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
 
 from sparse_feedback import formats
 from sparse_feedback.settings import home
 from sparse_feedback.store import StoreError
+from sparse_feedback.ui.llm import _scrub, public_url
 
 JOB_KIND = "best_of_n"
 MAX_N = 64
+RESUMABLE = ("interrupted", "stopped", "failed")
 
 
 @dataclass
@@ -42,6 +49,15 @@ class BestOfNSettings:
     top_p: float = 0.95
     batch_size: int = 4
     seed: int = 0
+    judge_model: str | None = None  # None: no evaluation
+    judge_backend: str = "transformers"  # or "openai" (any OpenAI-compatible server at judge_base_url)
+    judge_base_url: str | None = None
+    judge_api_key_env: str = "OPENAI_API_KEY"  # the variable's name; its value lives only in the job's env
+    calibrate: bool | None = None  # None: as the pipeline does, calibrate a transformers (small local) judge
+
+    @property
+    def calibrated(self) -> bool:
+        return self.judge_backend == "transformers" if self.calibrate is None else self.calibrate
 
     def check(self) -> None:
         if not 1 <= self.n <= MAX_N:
@@ -53,6 +69,15 @@ class BestOfNSettings:
                 raise StoreError(f"{rm} is not a trained reward-model directory (no reward_config.json)")
         if not self.policy.strip():
             raise StoreError("name a policy model")
+        if self.judge_backend not in ("transformers", "openai"):
+            raise StoreError("the judge backend is transformers or openai")
+        if self.judge_base_url and urlsplit(self.judge_base_url).password:
+            raise StoreError("give the judge's API key in the key field, not in its URL")
+
+
+def _settings(directory: Path) -> BestOfNSettings:
+    """A job's ``settings.json`` (a job from before a setting existed gets its default)."""
+    return BestOfNSettings(**json.loads((directory / "settings.json").read_text("utf-8")))
 
 
 def jobs_root() -> Path:
@@ -80,28 +105,64 @@ def rm_label(rm_dir: str) -> str:
 
 # ------------------------------------------------------------------ starting and stopping
 
-def start_job(store, instructions: pd.DataFrame, settings: BestOfNSettings, root: Path | None = None) -> int:
-    """Write the job's inputs, record it in the store, and start its process; returns the job id."""
+def _spawn(store, job_id: int, directory: Path, api_key: str | None) -> None:
+    """Start the job's process on ``directory``; the API key goes into its environment and nowhere else."""
+    env = {**os.environ, "SPARSE_FEEDBACK_DB": store.url}
+    if api_key:
+        env[_settings(directory).judge_api_key_env] = api_key
+    with open(directory / "log.txt", "ab") as log:
+        process = subprocess.Popen([sys.executable, "-m", "sparse_feedback.ui.best_of_n", str(directory), str(job_id)],
+                                   stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    store.attach_process(job_id, process.pid, str(directory))  # the job's process, not the app, is what Stop ends
+
+
+def start_job(store, instructions: pd.DataFrame, settings: BestOfNSettings, root: Path | None = None,
+              api_key: str | None = None) -> int:
+    """Write the job's inputs, record it in the store, and start its process; returns the job id.
+
+    ``api_key``: for an OpenAI-compatible judge; passed to the job's process in its environment only."""
     settings.check()
     if instructions.empty:
         raise StoreError("no instructions to sample for")
-    job_id = store.start_job(JOB_KIND, {**asdict(settings), "instructions": len(instructions)})
+    args = {**asdict(settings), "instructions": len(instructions)}
+    if settings.judge_base_url:
+        args["judge_base_url"] = public_url(settings.judge_base_url)
+    job_id = store.start_job(JOB_KIND, args)
     directory = (root or jobs_root()) / f"job-{job_id}"
     directory.mkdir(parents=True, exist_ok=True)
     formats.write_table(instructions[["instruction", "input"]].reset_index(drop=True), directory / "instructions.json")
     formats.write_json(asdict(settings), directory / "settings.json")
-    log = open(directory / "log.txt", "ab")
-    env = {**os.environ, "SPARSE_FEEDBACK_DB": store.url}
-    process = subprocess.Popen([sys.executable, "-m", "sparse_feedback.ui.best_of_n", str(directory), str(job_id)],
-                               stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    log.close()
-    from sqlalchemy import update
-
-    from sparse_feedback.store.schema import jobs
-
-    with store.db.write() as conn:  # the job's process, not the app, is what Stop must end
-        conn.execute(update(jobs).where(jobs.c.id == job_id).values(pid=process.pid, log_path=str(directory)))
+    _spawn(store, job_id, directory, api_key)
     return job_id
+
+
+def _reap(pid: int | None) -> None:
+    """Collect our own child if it has ended (a stopped or failed job), so it no longer counts as alive."""
+    try:
+        if pid:
+            os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:  # not ours (another app run started it), or already collected
+        pass
+
+
+def resume_job(store, job_id: int, api_key: str | None = None) -> str:
+    """Run an interrupted, stopped or failed job again on its directory; finished work is not redone.
+
+    Generation continues from ``candidates.json``'s log of finished instructions, finished reranks and
+    evaluations are skipped, and any judge answer is read from the job's cache."""
+    directory = job_dir(store, job_id)
+    job = store.job(job_id)
+    _reap(job["pid"])
+    if not store.reopen_job(job_id, RESUMABLE):
+        status = store.job(job_id)["status"]
+        raise StoreError(f"job {job_id} is {status}; only an interrupted, stopped or failed job can be resumed"
+                         if status not in RESUMABLE else f"job {job_id}'s process is still ending; try again")
+    try:
+        _spawn(store, job_id, directory, api_key)
+    except OSError as err:
+        store.finish_job(job_id, "failed", f"could not start: {err}")
+        raise StoreError(f"could not restart job {job_id}: {err}") from None
+    return f"job {job_id} resumed"
 
 
 def stop_job(store, job_id: int) -> str:
@@ -141,6 +202,16 @@ def job_status(store, job_id: int) -> dict:
     return {"status": job["status"], "message": job.get("message") or "", **progress}
 
 
+def wait_job(store, job_id: int, timeout: float = 600, poll: float = 0.5) -> dict:
+    """Block until the job is no longer running (for Python callers and tests); returns its last status."""
+    deadline = time.monotonic() + timeout
+    while (status := job_status(store, job_id))["status"] == "running":
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"job {job_id} still running after {timeout:.0f} s: {describe_status(status)}")
+        time.sleep(poll)
+    return status
+
+
 def describe_status(status: dict) -> str:
     """One line for the UI.
 
@@ -170,13 +241,29 @@ def _progress_writer(directory: Path, stage: str):
     return callback
 
 
-def run_job(directory: Path) -> None:
-    """Generate the candidates (and the greedy reference), then rerank them with each reward model."""
-    from sparse_feedback.generate import SamplingConfig, generate, make_backend
-    from sparse_feedback.rerank import default_generator, rerank
-    from sparse_feedback.reward import load_reward_model
+def _evaluate(directory: Path, settings: BestOfNSettings) -> None:
+    """Both win-rates of each RM's best-of-n against the reference, into ``best_of_n_<k>.eval/``."""
+    todo = [k for k in range(1, len(settings.reward_models) + 1)
+            if not (directory / f"best_of_n_{k}.eval" / "winrates.json").exists()]
+    if not settings.judge_model or not todo:
+        return
+    from sparse_feedback.evaluate import evaluate, matched_outputs
+    from sparse_feedback.evaluate.judging import EngineJudge, judge_backend
 
-    settings = BestOfNSettings(**json.loads((directory / "settings.json").read_text("utf-8")))
+    backend = judge_backend(settings.judge_model, settings.judge_backend, settings.judge_base_url,
+                            settings.judge_api_key_env)
+    reference = formats.read_model_outputs(directory / "reference.json")
+    with EngineJudge(backend, directory / "judge_cache.db", calibrate=settings.calibrated) as judge:
+        for k in todo:
+            judge.callback = _progress_writer(directory, f"evaluate {rm_label(settings.reward_models[k - 1])}")
+            pairs = matched_outputs(reference, formats.read_model_outputs(directory / f"best_of_n_{k}.json"))
+            evaluate(pairs, judge, directory / f"best_of_n_{k}.eval")
+
+
+def _sample(directory: Path, settings: BestOfNSettings) -> None:
+    """``candidates.json`` then ``reference.json``; each generation resumes from its log of finished instructions."""
+    from sparse_feedback.generate import SamplingConfig, generate, make_backend
+
     instructions = formats.read_instructions(directory / "instructions.json")
     backend = make_backend("transformers", settings.policy)
     sampling = SamplingConfig(n=settings.n, max_new_tokens=settings.max_new_tokens, temperature=settings.temperature,
@@ -193,11 +280,25 @@ def run_job(directory: Path) -> None:
         formats.write_json([{"instruction": r["instruction"], "input": r["input"], "output": r["responses"][0],
                              "generator": f"{Path(settings.policy).name}-greedy"} for r in records],
                            directory / "reference.json")
+
+
+def run_job(directory: Path) -> None:
+    """Generate the candidates (and the greedy reference), rerank them with each reward model, then (with a
+    judge) evaluate each RM's choices. A rerun skips every finished step."""
+    from sparse_feedback.rerank import default_generator, rerank
+    from sparse_feedback.reward import load_reward_model
+
+    settings = _settings(directory)
+    if not (directory / "reference.json").exists():  # written after the candidates: both are complete
+        _sample(directory, settings)
     candidates = formats.read_generation(directory / "candidates.json")
     for k, rm_dir in enumerate(settings.reward_models, start=1):
+        if (directory / f"best_of_n_{k}.json").exists():  # written last: that RM's reranking is complete
+            continue
         rm = load_reward_model(rm_dir)
         rerank(candidates, rm, directory / f"best_of_n_{k}.json", default_generator(candidates, Path(rm_dir).name),
                callback=_progress_writer(directory, f"rerank with {rm_label(rm_dir)}"))
+    _evaluate(directory, settings)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,16 +306,21 @@ def main(argv: list[str] | None = None) -> int:
 
     directory, job_id = Path(argv[0]), int(argv[1])
     store = Store(os.environ.get("SPARSE_FEEDBACK_DB"))
+    key = None
     try:
+        key = os.environ.get(_settings(directory).judge_api_key_env)
         run_job(directory)
-    except Exception as err:  # the job row says why; the log has the traceback
+    except Exception as err:  # the job row says why; the log has the traceback (neither shows the key)
         import traceback
 
-        traceback.print_exc()
-        store.finish_job(job_id, "failed", f"{type(err).__name__}: {err}"[:500])
+        print(_scrub(traceback.format_exc(), key), file=sys.stderr)
+        store.finish_job(job_id, "failed", _scrub(f"{type(err).__name__}: {err}", key)[:500])
         return 1
     if store.job(job_id)["status"] == "running":
-        store.finish_job(job_id, "done", f"{len(formats.read_generation(directory / 'candidates.json'))} instructions")
+        message = f"{len(formats.read_generation(directory / 'candidates.json'))} instructions"
+        if evaluations(directory):
+            message += "; win-rates are in the Win-rates tab"
+        store.finish_job(job_id, "done", message)
     return 0
 
 
@@ -240,10 +346,31 @@ class BestOfNResult:
         return [i for i in range(len(self.scored[0])) if len(set(self.choices(i))) > 1]
 
 
+def evaluations(directory: Path) -> list[tuple[str, dict]]:
+    """Each evaluated RM's label and its ``winrates.json`` (both protocols' win-rates with 95% intervals)."""
+    out = []
+    for k, rm_dir in enumerate(_settings(directory).reward_models, start=1):
+        path = directory / f"best_of_n_{k}.eval" / "winrates.json"
+        if path.exists():
+            out.append((rm_label(rm_dir), json.loads(path.read_text("utf-8"))))
+    return out
+
+
+def describe_evaluations(directory: Path) -> str:
+    """Markdown: each RM's ratings and rankings win-rate against the reference, or '' if not evaluated."""
+    from sparse_feedback.evaluate.cli import format_result
+
+    found = evaluations(directory)
+    if not found:
+        return ""
+    lines = [f"**{label}** vs the reference ({result['instructions']} instructions):\n"
+             f"```\n{format_result(result)}\n```" for label, result in found]
+    return "\n\n".join(lines) + "\n\nThese evaluations are now in the **Win-rates** tab."
+
+
 def load_result(directory: Path) -> BestOfNResult:
-    settings = json.loads((directory / "settings.json").read_text("utf-8"))
     scored, labels = [], []
-    for k, rm_dir in enumerate(settings["reward_models"], start=1):
+    for k, rm_dir in enumerate(_settings(directory).reward_models, start=1):
         path = directory / f"best_of_n_{k}.scores.json"
         if not path.exists():
             raise StoreError("this job has not finished reranking yet")
