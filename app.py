@@ -1,7 +1,8 @@
 """sparse-feedback: humans rate and rank in the browser, side by side with an LLM judge.
 
-``python app.py`` opens the store (``$SPARSE_FEEDBACK_HOME``), loads the demo project on first start and
-serves on ``$GRADIO_SERVER_NAME:$GRADIO_SERVER_PORT`` (Gradio's defaults otherwise).
+``python app.py`` opens the store (``$SPARSE_FEEDBACK_HOME``), loads the demo project and the Best-of-n demo
+(two reward models, a finished job) on first start and serves on ``$GRADIO_SERVER_NAME:$GRADIO_SERVER_PORT``
+(Gradio's defaults otherwise).
 """
 
 from pathlib import Path
@@ -19,6 +20,7 @@ from pages import (  # noqa: E402
 from sparse_feedback.store import Store, configured_accounts  # noqa: E402
 from sparse_feedback.store.demo import ensure_demo  # noqa: E402
 from sparse_feedback.ui.access import Access, AccessError  # noqa: E402
+from sparse_feedback.ui.best_of_n_demo import ensure_best_of_n_demo  # noqa: E402
 from sparse_feedback.ui.keyboard import head_script  # noqa: E402
 from sparse_feedback.ui.uploads import max_upload_bytes  # noqa: E402
 
@@ -101,12 +103,14 @@ def launch_kwargs(access: Access) -> dict:
 
 
 def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:
-    """The store, the users, interrupted jobs marked, the demo loaded if the store is empty; then the app."""
+    """The store, the users, interrupted jobs marked, the demo loaded if the store is empty (and the Best-of-n
+    demo if it has no best-of-n job); then the app."""
     store = store or Store()
     accounts = configured_accounts()
     store.sync_users(accounts)
     store.mark_interrupted()
     ensure_demo(store, DEMO_DIR)
+    ensure_best_of_n_demo(store, DEMO_DIR / "best_of_n")
     access = Access.from_env(store, accounts)
     return create_app(store, access).queue(default_concurrency_limit=None), access
 

@@ -1,5 +1,7 @@
 """The Train tab through the app's HTTP API: admins only, clear refusals, trained models listed."""
 
+from pathlib import Path
+
 import pytest
 
 from tests.appserver import running_app, small_generation
@@ -34,10 +36,11 @@ def test_training_without_feedback_is_refused_with_a_reason(server):
     assert store.jobs("train").empty
 
 
-def test_admin_sees_the_device_and_an_empty_model_list(server):
+def test_admin_sees_the_device_and_only_the_shipped_demo_models(server):
     url, _ = server
     root = client(url, "root")
     jobs, models = root.predict("", api_name="/train_list")
-    assert models["data"] in ([], [[]]) or not any(models["data"])
+    listed = {(Path(row[0]).name, row[1]) for row in models["data"]}
+    assert listed == {("demo-ratings-rm", "ratings"), ("demo-rankings-rm", "rankings")}
     status, _, _, device = root.predict("", None, api_name="/train_show")
     assert "No training job" in status and ("CPU" in device or "GPU" in device)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 import pandas as pd
 from sqlalchemy import insert, select, update
@@ -52,6 +53,21 @@ class JobsMixin:
                 kind=kind, status="running", pid=pid if pid is not None else os.getpid(),
                 args=redact(dict(args or {})), log_path=log_path, created_at=now, updated_at=now,
             )).inserted_primary_key[0]
+
+    def record_finished_job(self, kind: str, args: dict, message: str, place: Callable[[int], str],
+                            only_first: bool = False) -> int | None:
+        """Record a job whose results were made elsewhere (a shipped demo) as ``done``. ``place(job_id)`` puts
+        its files where the row will point and returns that path; it runs inside the row's transaction, so if
+        it fails no row remains. ``only_first``: record nothing (None) when a job of ``kind`` exists."""
+        now = utcnow()
+        with self.db.write() as conn:
+            if only_first and conn.execute(select(jobs.c.id).where(jobs.c.kind == kind).limit(1)).first():
+                return None
+            job_id = conn.execute(insert(jobs).values(
+                kind=kind, status="done", pid=None, args=redact(dict(args)), message=message, created_at=now,
+                updated_at=now, finished_at=now)).inserted_primary_key[0]
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(log_path=place(job_id)))
+        return job_id
 
     def finish_job(self, job_id: int, status: str, message: str | None = None) -> None:
         if status not in JOB_STATUSES:

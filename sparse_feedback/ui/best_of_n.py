@@ -75,7 +75,7 @@ class BestOfNSettings:
             raise StoreError("give the judge's API key in the key field, not in its URL")
 
 
-def _settings(directory: Path) -> BestOfNSettings:
+def read_settings(directory: Path) -> BestOfNSettings:
     """A job's ``settings.json`` (a job from before a setting existed gets its default)."""
     return BestOfNSettings(**json.loads((directory / "settings.json").read_text("utf-8")))
 
@@ -109,7 +109,7 @@ def _spawn(store, job_id: int, directory: Path, api_key: str | None) -> None:
     """Start the job's process on ``directory``; the API key goes into its environment and nowhere else."""
     env = {**os.environ, "SPARSE_FEEDBACK_DB": store.url}
     if api_key:
-        env[_settings(directory).judge_api_key_env] = api_key
+        env[read_settings(directory).judge_api_key_env] = api_key
     with open(directory / "log.txt", "ab") as log:
         process = subprocess.Popen([sys.executable, "-m", "sparse_feedback.ui.best_of_n", str(directory), str(job_id)],
                                    stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -288,7 +288,7 @@ def run_job(directory: Path) -> None:
     from sparse_feedback.rerank import default_generator, rerank
     from sparse_feedback.reward import load_reward_model
 
-    settings = _settings(directory)
+    settings = read_settings(directory)
     if not (directory / "reference.json").exists():  # written after the candidates: both are complete
         _sample(directory, settings)
     candidates = formats.read_generation(directory / "candidates.json")
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     store = Store(os.environ.get("SPARSE_FEEDBACK_DB"))
     key = None
     try:
-        key = os.environ.get(_settings(directory).judge_api_key_env)
+        key = os.environ.get(read_settings(directory).judge_api_key_env)
         run_job(directory)
     except Exception as err:  # the job row says why; the log has the traceback (neither shows the key)
         import traceback
@@ -349,7 +349,7 @@ class BestOfNResult:
 def evaluations(directory: Path) -> list[tuple[str, dict]]:
     """Each evaluated RM's label and its ``winrates.json`` (both protocols' win-rates with 95% intervals)."""
     out = []
-    for k, rm_dir in enumerate(_settings(directory).reward_models, start=1):
+    for k, rm_dir in enumerate(read_settings(directory).reward_models, start=1):
         path = directory / f"best_of_n_{k}.eval" / "winrates.json"
         if path.exists():
             out.append((rm_label(rm_dir), json.loads(path.read_text("utf-8"))))
@@ -370,7 +370,7 @@ def describe_evaluations(directory: Path) -> str:
 
 def load_result(directory: Path) -> BestOfNResult:
     scored, labels = [], []
-    for k, rm_dir in enumerate(_settings(directory).reward_models, start=1):
+    for k, rm_dir in enumerate(read_settings(directory).reward_models, start=1):
         path = directory / f"best_of_n_{k}.scores.json"
         if not path.exists():
             raise StoreError("this job has not finished reranking yet")
