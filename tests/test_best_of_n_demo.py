@@ -163,3 +163,19 @@ def test_a_shipped_rm_reproduces_its_shipped_scores(tmp_path, k, protocol):
         np.testing.assert_allclose(new_scores, [c["score"] for c in old["candidates"]], atol=1e-3)
         # the same pick, up to candidates whose scores tie within the tolerance
         assert new_scores[old["chosen"]] >= new_scores.max() - 1e-3
+
+
+def test_the_best_of_n_tab_of_a_fresh_app_browses_the_demo_job(tmp_path):
+    from gradio_client import Client
+
+    from tests.appserver import running_app
+
+    with running_app(tmp_path, users="root:root-pw:admin") as (url, store):
+        job_id = int(store.jobs(bon.JOB_KIND).iloc[0]["id"])
+        admin = Client(url, auth=("root", "root-pw"), verbose=False)
+        picker, summary = admin.predict("", job_id, False, api_name="/best_of_n_browse")
+        n = len(formats.read_instructions(SHIPPED / "job" / "instructions.json"))
+        assert summary.startswith(f"{n} instructions; the reward models disagree on")
+        assert summary.count("win-rate") == 4 and "ratings RM (demo-ratings-rm)" in summary
+        view = admin.predict("", job_id, 0, api_name="/best_of_n_show")
+        assert view.count("✅ chosen") == 2 and "Reference" in view

@@ -1,7 +1,7 @@
 """Regenerate ``assets/demo/best_of_n/``: two trained reward models and a finished Best-of-n job, so the app's
 Best-of-n tab has something to show (and two RMs to offer) on a fresh start.
 
-    python assets/demo/make_best_of_n_demo.py [--from-run DIR] [--output assets/demo/best_of_n]
+    python assets/demo/make_best_of_n_demo.py [--from-run DIR | --config YAML] [--output assets/demo/best_of_n]
 
 Without ``--from-run`` it runs the project's own pipeline with the built-in demo config
 (``python -m sparse_feedback pipeline --output-dir TMP``: SmolLM2-135M as policy, judge and RM backbone,
@@ -39,10 +39,10 @@ EVAL_FILES = ("winrates.json", "feedback_ratings_reference.csv", "feedback_ratin
               "ranking_tasks.csv")
 
 
-def run_pipeline(run_dir: Path) -> None:
-    print(f"+ sparse-feedback pipeline --output-dir {run_dir}", flush=True)
-    subprocess.run([sys.executable, "-m", "sparse_feedback", "pipeline", "--output-dir", str(run_dir)],
-                   cwd=ROOT, check=True)
+def run_pipeline(run_dir: Path, config: str | None) -> None:
+    args = ["pipeline", "--output-dir", str(run_dir), *(["--config", config] if config else [])]
+    print("+ sparse-feedback", " ".join(args), flush=True)
+    subprocess.run([sys.executable, "-m", "sparse_feedback", *args], cwd=ROOT, check=True)
 
 
 def _write_json(obj, path: Path) -> None:
@@ -120,6 +120,7 @@ def summary(output: Path) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--from-run", help="a finished `pipeline` run directory (default: run the pipeline now)")
+    parser.add_argument("--config", help="a pipeline config overriding the demo config (default: the demo config)")
     parser.add_argument("--output", default=str(HERE / "best_of_n"))
     args = parser.parse_args(argv)
     output = Path(args.output)
@@ -127,7 +128,7 @@ def main(argv=None) -> None:
         package(Path(args.from_run), output)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            run_pipeline(Path(tmp) / "run")
+            run_pipeline(Path(tmp) / "run", args.config and str(Path(args.config).resolve()))
             package(Path(tmp) / "run", output)
     print(summary(output))
 
