@@ -7,6 +7,7 @@ from sparse_feedback.report import views
 from sparse_feedback.errors import InputError
 from sparse_feedback.report.inputs import evaluated_runs, load_evaluated_runs, load_runs
 from sparse_feedback.settings import home
+from sparse_feedback.ui.best_of_n import run_label
 
 
 INTRO = ("Pick runs evaluated by `evaluate` or the pipeline under the data home (e.g. best-of-n outputs), "
@@ -33,14 +34,19 @@ def show(store, project, reference, candidates, feedback_files, number=1, evalua
     return f"**{flag}**", bars, lc_bars, table, by_length, rows, info
 
 
+def run_choices() -> list[tuple[str, str]]:
+    """Evaluated runs under the data home as (label, path): a best-of-n job's by its job and RM."""
+    return [(run_label(home(), run), run) for run in evaluated_runs(home())]
+
+
 def _choices(store, project):
-    return gr.update(choices=evaluated_runs(home()))
+    return gr.update(choices=run_choices())
 
 
 def build(store, shell=None):
     access, name, project = pickers(shell, INTRO)
     with gr.Row():
-        evaluated = gr.Dropdown(evaluated_runs(home()), multiselect=True, label="Evaluated runs (under the data home)")
+        evaluated = gr.Dropdown(run_choices(), multiselect=True, label="Evaluated runs (under the data home)")
         refresh = gr.Button("↻", scale=0)
     with gr.Row():
         reference = gr.File(label="Reference ratings", file_count="single")

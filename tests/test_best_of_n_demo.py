@@ -70,6 +70,11 @@ def test_first_start_lists_the_demo_evaluations_in_the_win_rates_tab(fresh):
     _open_app(fresh)
     job_id = int(fresh.jobs(bon.JOB_KIND).iloc[0]["id"])
     assert evaluated_runs(home()) == [f"best_of_n/job-{job_id}/best_of_n_{k}.eval" for k in (1, 2)]
+    from pages.winrates import run_choices
+
+    labels = [label for label, _ in run_choices()]
+    assert [label.split(" — ")[0] for label in labels] == [
+        f"best-of-n job-{job_id} · {p} RM (demo-{p}-rm)" for p in PROTOCOLS]
 
 
 def test_first_start_offers_the_two_demo_rms_and_the_job_uses_them(fresh):

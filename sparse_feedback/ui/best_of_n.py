@@ -103,6 +103,24 @@ def rm_label(rm_dir: str) -> str:
     return f"{protocol} RM ({Path(rm_dir).name})"
 
 
+def run_label(root: Path, run: str) -> str:
+    """How the Win-rates tab names an evaluated run: a best-of-n job's evaluation by its job and RM.
+
+    >>> run_label(Path("/nowhere"), "runs/eval_a")
+    'runs/eval_a'
+    """
+    parts = Path(run).parts
+    if len(parts) >= 2 and parts[-2].startswith("job-") and parts[-1].startswith("best_of_n_") \
+            and parts[-1].endswith(".eval"):
+        try:
+            k = int(parts[-1][len("best_of_n_"):-len(".eval")])
+            rm = read_settings(Path(root) / Path(*parts[:-1])).reward_models[k - 1]
+        except (OSError, ValueError, TypeError, IndexError, json.JSONDecodeError):
+            return run
+        return f"best-of-n {parts[-2]} · {rm_label(rm)} — {run}"
+    return run
+
+
 # ------------------------------------------------------------------ starting and stopping
 
 def _spawn(store, job_id: int, directory: Path, api_key: str | None) -> None:
