@@ -103,21 +103,25 @@ def rm_label(rm_dir: str) -> str:
     return f"{protocol} RM ({Path(rm_dir).name})"
 
 
+def eval_dir(directory: Path, k: int) -> Path:
+    """Where a job's evaluation of its ``k``-th RM's choices goes (what ``evaluate`` writes)."""
+    return Path(directory) / f"best_of_n_{k}.eval"
+
+
 def run_label(root: Path, run: str) -> str:
     """How the Win-rates tab names an evaluated run: a best-of-n job's evaluation by its job and RM.
 
     >>> run_label(Path("/nowhere"), "runs/eval_a")
     'runs/eval_a'
     """
-    parts = Path(run).parts
-    if len(parts) >= 2 and parts[-2].startswith("job-") and parts[-1].startswith("best_of_n_") \
-            and parts[-1].endswith(".eval"):
-        try:
-            k = int(parts[-1][len("best_of_n_"):-len(".eval")])
-            rm = read_settings(Path(root) / Path(*parts[:-1])).reward_models[k - 1]
-        except (OSError, ValueError, TypeError, IndexError, json.JSONDecodeError):
-            return run
-        return f"best-of-n {parts[-2]} · {rm_label(rm)} — {run}"
+    folder = Path(root) / run
+    try:
+        settings = read_settings(folder.parent)
+    except (OSError, ValueError, TypeError, json.JSONDecodeError):  # not a best-of-n job's folder
+        return run
+    for k, rm in enumerate(settings.reward_models, start=1):
+        if eval_dir(folder.parent, k) == folder:
+            return f"best-of-n {folder.parent.name} · {rm_label(rm)} — {run}"
     return run
 
 
@@ -262,7 +266,7 @@ def _progress_writer(directory: Path, stage: str):
 def _evaluate(directory: Path, settings: BestOfNSettings) -> None:
     """Both win-rates of each RM's best-of-n against the reference, into ``best_of_n_<k>.eval/``."""
     todo = [k for k in range(1, len(settings.reward_models) + 1)
-            if not (directory / f"best_of_n_{k}.eval" / "winrates.json").exists()]
+            if not (eval_dir(directory, k) / "winrates.json").exists()]
     if not settings.judge_model or not todo:
         return
     from sparse_feedback.evaluate import evaluate, matched_outputs
@@ -275,7 +279,7 @@ def _evaluate(directory: Path, settings: BestOfNSettings) -> None:
         for k in todo:
             judge.callback = _progress_writer(directory, f"evaluate {rm_label(settings.reward_models[k - 1])}")
             pairs = matched_outputs(reference, formats.read_model_outputs(directory / f"best_of_n_{k}.json"))
-            evaluate(pairs, judge, directory / f"best_of_n_{k}.eval")
+            evaluate(pairs, judge, eval_dir(directory, k))
 
 
 def _sample(directory: Path, settings: BestOfNSettings) -> None:
@@ -368,7 +372,7 @@ def evaluations(directory: Path) -> list[tuple[str, dict]]:
     """Each evaluated RM's label and its ``winrates.json`` (both protocols' win-rates with 95% intervals)."""
     out = []
     for k, rm_dir in enumerate(read_settings(directory).reward_models, start=1):
-        path = directory / f"best_of_n_{k}.eval" / "winrates.json"
+        path = eval_dir(directory, k) / "winrates.json"
         if path.exists():
             out.append((rm_label(rm_dir), json.loads(path.read_text("utf-8"))))
     return out
