@@ -27,9 +27,10 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from sparse_feedback import formats
+from sparse_feedback.judge import redact
 from sparse_feedback.settings import home
 from sparse_feedback.store import StoreError
-from sparse_feedback.ui.llm import _scrub, public_url
+from sparse_feedback.ui.llm import public_url
 
 JOB_KIND = "best_of_n"
 MAX_N = 64
@@ -335,8 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # the job row says why; the log has the traceback (neither shows the key)
         import traceback
 
-        print(_scrub(traceback.format_exc(), key), file=sys.stderr)
-        store.finish_job(job_id, "failed", _scrub(f"{type(err).__name__}: {err}", key)[:500])
+        print(redact(traceback.format_exc(), [key]), file=sys.stderr)
+        store.finish_job(job_id, "failed", redact(f"{type(err).__name__}: {err}", [key])[:500])
         return 1
     if store.job(job_id)["status"] == "running":
         message = f"{len(formats.read_generation(directory / 'candidates.json'))} instructions"

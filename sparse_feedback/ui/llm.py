@@ -14,10 +14,6 @@ from sparse_feedback import formats, judge
 from sparse_feedback.store import Store, StoreError
 
 
-def _scrub(text: str, secret: str | None) -> str:
-    return text.replace(secret, "***") if secret else text
-
-
 def public_url(url: str) -> str:
     """The URL without any user:password part, as it may be stored in a job record.
 
@@ -73,6 +69,6 @@ def run_llm_judge(store: Store, project: str, protocol: str, base_url: str, mode
         store.finish_job(job, "done", summary)
         return summary
     except Exception as err:
-        message = _scrub(f"{type(err).__name__}: {err}", api_key)
+        message = judge.redact(f"{type(err).__name__}: {err}", [api_key])
         store.finish_job(job, "failed", message)
         raise StoreError(f"the judge run failed: {message}") from None
