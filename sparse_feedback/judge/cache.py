@@ -40,7 +40,7 @@ class CachedAnswer:
 
 
 class AnswerCache:
-    """``get(key)`` / ``put(key, ...)``; safe to share between threads and between processes."""
+    """``get(key)`` / ``put_many([(key, ...), ...])``; safe to share between threads and between processes."""
 
     def __init__(self, path=None):
         self.path = Path(path) if path is not None else default_cache_path()
@@ -57,9 +57,6 @@ class AnswerCache:
         with self._lock:
             row = self._db.execute("SELECT answer, probs FROM answers WHERE key = ?", (key,)).fetchone()
         return CachedAnswer(row[0], json.loads(row[1]) if row[1] else None) if row else None
-
-    def put(self, key: str, model: str, text: str, probs: dict | None = None) -> None:
-        self.put_many([(key, model, text, probs)])
 
     def put_many(self, answers) -> None:
         """Commit ``(key, model, text, probs)`` answers in one transaction (all or none)."""

@@ -65,7 +65,7 @@ class OpenAIBackend:
             self._sampling["max_tokens"] = max_tokens
         self._clients: dict[int, openai.AsyncOpenAI] = {}
         self._options = {"max_retries": 0, "timeout": timeout, "headers": {}}
-        self._tls = tls_context()  # loading the CA bundle costs ~85 ms: once, not per event loop
+        self._tls = tls_context()  # once per process, not once per event loop
 
     @property
     def params(self) -> dict:
