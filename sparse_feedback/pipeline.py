@@ -116,7 +116,8 @@ def _sample(run: Run, instructions: str, output: str, n: int, temperature: float
 
 
 def _judge(run: Run):
-    from sparse_feedback.evaluate.judging import EngineJudge, judge_backend
+    from sparse_feedback.evaluate.judging import EngineJudge
+    from sparse_feedback.judge import judge_backend
 
     cfg = run.config["judge"]
     backend = judge_backend(cfg["model"], cfg["backend"], cfg.get("base_url"))

@@ -47,7 +47,8 @@ def judge_demo(out: Path, model: str, cache: Path) -> None:
     sys.path.insert(0, str(ROOT))
     from sparse_feedback import formats
     from sparse_feedback.evaluate.calibrate import calibrate_orders, calibrate_ratings
-    from sparse_feedback.evaluate.judging import EngineJudge, judge_backend
+    from sparse_feedback.evaluate.judging import EngineJudge
+    from sparse_feedback.judge import judge_backend
 
     generation = formats.read_generation(out / "generation.json")
     with EngineJudge(judge_backend(model, "transformers"), cache) as judge:

@@ -56,7 +56,8 @@ def _evaluate(args) -> int:
 
     from sparse_feedback.errors import InputError
     from sparse_feedback.evaluate import evaluate, matched_outputs
-    from sparse_feedback.evaluate.judging import EngineJudge, judge_backend
+    from sparse_feedback.evaluate.judging import EngineJudge
+    from sparse_feedback.judge import judge_backend
     from sparse_feedback.formats import read_model_outputs
     from sparse_feedback.judge import JudgeAborted
 

@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 
 from sparse_feedback.progress import ProgressCallback
-
-
-def judge_backend(model: str, backend: str = "openai", base_url: str | None = None,
-                  api_key_env: str = "OPENAI_API_KEY", **options):
-    """A judge backend: a local model (``transformers``) or any OpenAI-compatible server (key needed if remote)."""
-    from sparse_feedback.judge import make_backend
-    from sparse_feedback.judge.backends.openai import is_local
-
-    if backend == "transformers":
-        return make_backend("transformers", model)
-    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-    key = os.environ.get(api_key_env, "").strip()
-    if not key and not is_local(base_url):
-        raise LookupError(f"no API key: set {api_key_env} to use the judge at {base_url}")
-    return make_backend("openai", model, base_url=base_url, api_key=key or None, **options)
 
 
 class EngineJudge:

@@ -5,7 +5,7 @@
 (any OpenAI-compatible server) and ``transformers`` (a local model scoring the answer tokens).
 """
 
-from sparse_feedback.judge.backends import Completion, make_backend
+from sparse_feedback.judge.backends import Completion, judge_backend, make_backend
 from sparse_feedback.judge.cache import AnswerCache, cache_key, default_cache_path
 from sparse_feedback.judge.engine import (
     JudgeAborted, JudgeConfig, ajudge, iter_rankings, iter_ratings, judge, judge_rankings, judge_ratings, redact,
@@ -17,6 +17,6 @@ from sparse_feedback.judge.results import JudgeResult, PairJudgement, PositionBi
 __all__ = [
     "AnswerCache", "Completion", "JudgeAborted", "JudgeConfig", "JudgeProtocol", "JudgeResult", "PairJudgement",
     "PositionBias", "Rating", "RunStats", "ajudge", "cache_key", "combine_orders", "default_cache_path",
-    "iter_rankings", "iter_ratings", "judge", "judge_rankings", "judge_ratings", "make_backend",
+    "iter_rankings", "iter_ratings", "judge", "judge_backend", "judge_rankings", "judge_ratings", "make_backend",
     "parse_position", "parse_rating", "position_bias", "protocol", "redact",
 ]

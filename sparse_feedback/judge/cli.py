@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -44,18 +43,11 @@ def _error(message: str) -> int:
 
 
 def _backend(args):
-    from sparse_feedback.judge.backends import make_backend
-    from sparse_feedback.judge.backends.openai import is_local
+    from sparse_feedback.judge.backends import judge_backend
 
-    if args.backend == "transformers":
-        return make_backend("transformers", args.model)
-    base_url = args.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-    key = os.environ.get(args.api_key_env, "").strip()
-    if not key and not is_local(base_url):
-        raise LookupError(f"no API key: set the environment variable {args.api_key_env} "
-                          f"(or name another with --api-key-env) to use {base_url}")
-    return make_backend("openai", args.model, base_url=base_url, api_key=key or None, timeout=args.timeout,
-                        temperature=args.temperature, max_tokens=args.max_tokens or None)
+    return judge_backend(args.model, args.backend, args.base_url, args.api_key_env,
+                         hint=" (or name another with --api-key-env)", timeout=args.timeout,
+                         temperature=args.temperature, max_tokens=args.max_tokens or None)
 
 
 def failed_path(output) -> Path:

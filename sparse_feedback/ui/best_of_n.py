@@ -271,7 +271,8 @@ def _evaluate(directory: Path, settings: BestOfNSettings) -> None:
     if not settings.judge_model or not todo:
         return
     from sparse_feedback.evaluate import evaluate, matched_outputs
-    from sparse_feedback.evaluate.judging import EngineJudge, judge_backend
+    from sparse_feedback.evaluate.judging import EngineJudge
+    from sparse_feedback.judge import judge_backend
 
     backend = judge_backend(settings.judge_model, settings.judge_backend, settings.judge_base_url,
                             settings.judge_api_key_env)

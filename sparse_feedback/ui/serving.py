@@ -11,7 +11,7 @@ of Gradio's queue grew with every event rather than with the work itself:
   the import system's own marker) makes the failed import immediate; it changes nothing else, since the
   import could not succeed anyway.
 
-Both are ``setdefault``: a value set in the environment wins.
+The two variables are set with ``setdefault``: a value already in the environment wins.
 """
 
 from __future__ import annotations

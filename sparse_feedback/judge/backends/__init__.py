@@ -65,3 +65,22 @@ def make_backend(name: str, model: str, **options) -> Backend:
 
         return TransformersBackend(model, **options)
     raise ValueError(f"unknown backend {name!r}; choose openai or transformers")
+
+
+def judge_backend(model: str, backend: str = "openai", base_url: str | None = None,
+                  api_key_env: str = "OPENAI_API_KEY", hint: str = "", **options) -> Backend:
+    """A judge as the CLI and the app name one: a local model (``transformers``), or any OpenAI-compatible
+    server at ``base_url`` (default ``$OPENAI_BASE_URL``, else OpenAI's) with its key read from the variable
+    ``api_key_env``. A remote server without a key is a LookupError (``hint`` is added to its message)."""
+    import os
+
+    from sparse_feedback.judge.backends.openai import is_local
+
+    if backend == "transformers":
+        return make_backend("transformers", model)
+    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+    key = os.environ.get(api_key_env, "").strip()
+    if not key and not is_local(base_url):
+        raise LookupError(f"no API key: set the environment variable {api_key_env}{hint} to use the judge at "
+                          f"{base_url}")
+    return make_backend("openai", model, base_url=base_url, api_key=key or None, **options)
