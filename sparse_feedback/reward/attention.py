@@ -15,9 +15,11 @@ ATTENTIONS = ("auto", "sdpa", "flex_attention", "eager")
 BLOCK = 128  # FlexAttention's block size: CUDA rows are padded to a multiple of it (fewer compiled shapes)
 
 
-def flex_available() -> bool:
-    """FlexAttention is in torch (>= 2.5) and, for compiled kernels on a GPU, triton is installed."""
-    return importlib.util.find_spec("torch.nn.attention.flex_attention") is not None
+def flex_available(device_type: str) -> bool:
+    """FlexAttention is in torch (>= 2.5) and, for its compiled kernels on a GPU, triton is installed."""
+    if importlib.util.find_spec("torch.nn.attention.flex_attention") is None:
+        return False
+    return device_type != "cuda" or importlib.util.find_spec("triton") is not None
 
 
 def choose_attention(requested: str, device) -> str:
@@ -31,8 +33,8 @@ def choose_attention(requested: str, device) -> str:
         raise ValueError(f"unknown attention {requested!r}; choose {', '.join(ATTENTIONS)}")
     if requested != "auto":
         return requested
-    cuda = torch.device(device).type == "cuda"
-    return "flex_attention" if cuda and flex_available() and importlib.util.find_spec("triton") else "sdpa"
+    kind = torch.device(device).type
+    return "flex_attention" if kind == "cuda" and flex_available(kind) else "sdpa"
 
 
 def block_causal_mask(segments: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:

@@ -89,13 +89,16 @@ class Trainer:
         from accelerate import Accelerator
         from accelerate.utils import set_seed
 
-        from sparse_feedback.device import resolve_device
+        from sparse_feedback.device import DeviceError, resolve_device
         from sparse_feedback.reward.attention import BLOCK, choose_attention
         from sparse_feedback.reward.model import PackedRewardModel, build_classifier
 
         self.config, self.callback, self.torch = config, callback, torch
         self.device = resolve_device(config.device, "bfloat16" if config.bf16 else config.dtype, config.load_in_8bit)
         self.attention = choose_attention(config.attention, self.device.type)
+        if self.attention == "flex_attention" and not self.device.is_cuda:
+            raise DeviceError("--attention flex_attention trains only on a CUDA GPU (torch has no FlexAttention "
+                              "backward on the CPU); use --attention sdpa")
         self.trackers = _trackers(config.report_to)
         # cpu=True without a GPU: a torchrun/accelerate multi-process launch then joins a gloo group on CPU
         self.acc = Accelerator(cpu=not self.device.is_cuda, mixed_precision=MIXED[self.device.dtype],
