@@ -12,7 +12,10 @@ from typing import Iterator
 
 import pandas as pd
 
+from sparse_feedback.formats.schema import RANKING_FEEDBACK, RANKING_TASKS, RATING_FEEDBACK, RATING_TASKS
+
 FORMATS = ("csv", "seed", "json", "jsonl", "parquet", "hf")
+SEED_KINDS = (RANKING_FEEDBACK, RATING_FEEDBACK, RANKING_TASKS, RATING_TASKS)
 
 
 @contextlib.contextmanager
@@ -55,6 +58,9 @@ def write_table(frame: pd.DataFrame, path, fmt: str | None = None) -> Path:
         with atomic_path(path, directory=True) as tmp:
             datasets.Dataset.from_pandas(frame.reset_index(drop=True), preserve_index=False).save_to_disk(str(tmp))
         return path
+    if fmt == "seed":  # the original's headerless layout holds its kind's columns only, in order
+        kind = next((k for k in SEED_KINDS if set(k.columns) <= set(frame.columns)), None)
+        frame = frame[list(kind.columns)] if kind else frame
     with atomic_path(path) as tmp:
         if fmt in ("csv", "seed"):
             sep = "\t" if path.suffix.lower() == ".tsv" else ","  # the readers split .tsv on tabs
