@@ -40,15 +40,15 @@ def _train(args) -> int:
 
 
 def _score(args) -> int:
+    from sparse_feedback.formats import check_table_output, write_table
     from sparse_feedback.reward.scoring import load_reward_model, scorable_table
 
+    check_table_output(args.output)
     table, out, columns = scorable_table(args.input)
     model = load_reward_model(args.model_dir)
     for response_column, reward_column in columns.items():
         out[reward_column] = model.score(table["instruction"], table["input"], table[response_column],
                                          batch_size=args.batch_size, progress=True)
-    from sparse_feedback.formats import write_table
-
     write_table(out, args.output)
     print(f"scored {len(table)} rows with the {model.protocol} reward model; wrote {args.output}")
     return 0
