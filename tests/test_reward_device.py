@@ -37,7 +37,7 @@ def gpu(monkeypatch):
 
 
 def scores(tiny_dir, implementation, max_length=24, pad=None):
-    from sparse_feedback.models import load_sequence_classifier
+    from sparse_feedback.hub import load_sequence_classifier
 
     torch.manual_seed(0)  # the same fresh score head every time
     model, _ = load_sequence_classifier(str(tiny_dir), attn_implementation=implementation)
@@ -78,7 +78,7 @@ def test_auto_attention_is_flex_on_cuda_with_triton_and_sdpa_on_the_cpu(monkeypa
 
 
 def test_gpu_scoring_packs_more_per_prompt_in_bigger_batches_padded_to_flex_blocks(tiny_dir):
-    from sparse_feedback.models import load_sequence_classifier
+    from sparse_feedback.hub import load_sequence_classifier
     from sparse_feedback.reward.scoring import RewardModel
 
     classifier, tokenizer = load_sequence_classifier(str(tiny_dir), attn_implementation="flex_attention")

@@ -20,7 +20,7 @@ def tiny_dir(tmp_path_factory):
 
 
 def classifier(tiny_dir, attention="sdpa"):
-    from sparse_feedback.models import load_sequence_classifier
+    from sparse_feedback.hub import load_sequence_classifier
 
     model, _ = load_sequence_classifier(str(tiny_dir), attn_implementation=attention)
     return model.eval()
@@ -65,7 +65,7 @@ def test_a_long_neighbour_no_longer_cuts_the_prompt_of_a_short_response(sdpa):
 
 def test_training_batches_score_each_pair_as_alone(sdpa, tiny_dir):
     """The trainer's groups (pairs of one prompt sharing responses of mixed lengths) and its collator."""
-    from sparse_feedback.models import load_tokenizer
+    from sparse_feedback.hub import load_tokenizer
     from sparse_feedback.reward.data import rankings_groups
 
     tokenizer = load_tokenizer(str(tiny_dir))

@@ -7,7 +7,9 @@ from sparse_feedback.formats.readers import normalize_label, read_raw, read_tabl
 from sparse_feedback.formats.schema import (
     INSTRUCTIONS, LABELS, MODEL_OUTPUTS, RANKING_FEEDBACK, RANKING_TASKS, RATING_FEEDBACK, RATING_TASKS, Kind,
 )
-from sparse_feedback.formats.writers import atomic_path, infer_format, write_json, write_table
+from sparse_feedback.formats.writers import (
+    MARKER, atomic_path, check_output, check_table_output, claim_dir, infer_format, write_json, write_table,
+)
 
 
 def read_rating_feedback(path, **kw):
@@ -37,7 +39,8 @@ def read_ranking_tasks(path, **kw):
 
 __all__ = [
     "INSTRUCTIONS", "LABELS", "MODEL_OUTPUTS", "RANKING_FEEDBACK", "RANKING_TASKS", "RATING_FEEDBACK", "RATING_TASKS", "Kind",
-    "atomic_path", "infer_format", "normalize_label", "ranking_tasks", "rating_tasks", "read_generation",
+    "MARKER", "atomic_path", "check_output", "check_table_output", "claim_dir", "infer_format", "normalize_label",
+    "ranking_tasks", "rating_tasks", "read_generation",
     "read_instructions", "read_model_outputs", "read_ranking_feedback", "read_ranking_tasks", "read_rating_feedback",
     "read_rating_tasks", "read_raw", "read_table", "rm_pairs", "rm_pairs_seed_json", "rm_ratings",
     "write_json", "write_table",

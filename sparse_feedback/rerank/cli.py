@@ -22,10 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _rerank(args) -> int:
     from pathlib import Path
 
-    from sparse_feedback.formats import read_generation
+    from sparse_feedback.formats import check_output, read_generation
     from sparse_feedback.rerank import default_generator, rerank, scores_path
     from sparse_feedback.reward import load_reward_model
 
+    check_output(args.output), check_output(scores_path(args.output))  # before the model is loaded
     generation = read_generation(args.candidates)
     rm = load_reward_model(args.rm, device=args.device)
     generator = args.generator or default_generator(generation, Path(args.rm).resolve().name)

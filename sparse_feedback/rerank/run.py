@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sparse_feedback.formats import write_json
+from sparse_feedback.formats import check_output, write_json
 from sparse_feedback.progress import ProgressCallback
 from sparse_feedback.rerank.select import Scorer, best_of_n, candidates, score_table
 
@@ -28,6 +28,7 @@ def default_generator(generation: pd.DataFrame, rm_name: str) -> str:
 def rerank(generation: pd.DataFrame, rm: Scorer, output, generator: str, batch_size: int | None = None,
            callback: ProgressCallback | None = None) -> dict:
     """Score all candidates in one call (the scorer sorts them by length), write both files, return a summary."""
+    check_output(output), check_output(scores_path(output))  # refuse before scoring, not after
     flat = candidates(generation)
     started = time.perf_counter()
     scores = rm.score(flat["instruction"].tolist(), flat["input"].tolist(), flat["response"].tolist(),

@@ -49,8 +49,10 @@ def _train(args) -> int:
 def _score(args) -> int:
     import pandas as pd
 
+    from sparse_feedback.formats import check_table_output, write_table
     from sparse_feedback.reward.scoring import load_reward_model, scorable_table
 
+    check_table_output(args.output)
     table, out, columns = scorable_table(args.input)
     model = load_reward_model(args.model_dir, device=args.device)
     # both response columns in one call: a response that appears in several rows is scored once
@@ -58,8 +60,6 @@ def _score(args) -> int:
                           pd.concat([table[c] for c in columns]), batch_size=args.batch_size, progress=True)
     for k, reward_column in enumerate(columns.values()):
         out[reward_column] = rewards[k * len(table):(k + 1) * len(table)]
-    from sparse_feedback.formats import write_table
-
     write_table(out, args.output)
     print(f"scored {len(table)} rows with the {model.protocol} reward model; wrote {args.output}")
     return 0

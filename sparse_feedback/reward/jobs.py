@@ -24,6 +24,7 @@ from sparse_feedback.settings import home
 
 LOG_FILE, RESULTS_FILE, STDOUT_FILE = "log.jsonl", "eval_results.json", "train.log"
 JOB_KIND = "train"
+MODEL_KIND = "reward model"  # the kind of folder a training run writes (see formats.claim_dir)
 
 
 def read_log(output_dir) -> list[dict]:
@@ -88,35 +89,39 @@ def _finish_when_done(store, job_id: int, proc: subprocess.Popen, output_dir: Pa
 
 
 def start_training(store, protocol: str, train_file, model: str = "smollm2-135m", output_dir=None,
-                   project: str | None = None, source: str | None = None, **options) -> tuple[int, Path]:
+                   project: str | None = None, source: str | None = None, aggregation: str | None = None,
+                   **options) -> tuple[int, Path]:
     """Launch a training subprocess and record it as a ``train`` job; returns (job id, output directory)."""
-    output_dir = Path(output_dir) if output_dir else new_run_dir(project or "file", source or "", protocol)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    from sparse_feedback.formats import claim_dir
+
+    output_dir = claim_dir(output_dir or new_run_dir(project or "file", source or "", protocol), MODEL_KIND)
     cmd = training_command(protocol, train_file, output_dir, model, **options)
     with open(output_dir / STDOUT_FILE, "ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     args = {"project": project, "source": source, "protocol": protocol, "model": model,
-            "output_dir": str(output_dir), "train_file": str(train_file), **options}
+            "output_dir": str(output_dir), "train_file": str(train_file), "aggregation": aggregation, **options}
     job_id = store.start_job(JOB_KIND, args, log_path=str(output_dir / LOG_FILE), pid=proc.pid)
     threading.Thread(target=_finish_when_done, args=(store, job_id, proc, output_dir), daemon=True).start()
     return job_id, output_dir
 
 
 def start_project_training(store, project: str, source: str, protocol: str, model: str = "smollm2-135m",
-                           **options) -> tuple[int, Path]:
-    """Export a project's ``source`` (human / llm) feedback of ``protocol`` and train on it in the background."""
-    from sparse_feedback.formats import write_table
+                           every_annotation: bool = False, **options) -> tuple[int, Path]:
+    """Export a project's ``source`` (human / llm) feedback of ``protocol`` as the store aggregates it for
+    training (:meth:`~sparse_feedback.store.Store.training_feedback`) and train on it in the background.
+    The job's ``aggregation`` argument says how the table was made and how many rows it gave."""
+    from sparse_feedback.formats import claim_dir, write_table
 
-    feedback = store.feedback(project, protocol, source)
+    feedback, aggregation = store.training_feedback(project, protocol, source, every_annotation=every_annotation)
     if feedback.empty:
         from sparse_feedback.store import StoreError
 
         raise StoreError(f"project {project!r} has no {source} {protocol} feedback yet")
-    output_dir = new_run_dir(project, source, protocol)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    output_dir = claim_dir(new_run_dir(project, source, protocol), MODEL_KIND)
     train_file = write_table(feedback, output_dir / f"{protocol}_feedback.csv")
-    return start_training(store, protocol, train_file, model, output_dir, project=project, source=source, **options)
+    return start_training(store, protocol, train_file, model, output_dir, project=project, source=source,
+                          aggregation=aggregation, **options)
 
 
 def stop_training(store, job_id: int) -> str:

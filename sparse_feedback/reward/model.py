@@ -9,7 +9,7 @@ from torch import nn
 
 from sparse_feedback.device import Device, DeviceError
 from sparse_feedback.errors import InputError
-from sparse_feedback.models import load_sequence_classifier
+from sparse_feedback.hub import load_sequence_classifier
 from sparse_feedback.reward.attention import packed_mask
 
 

@@ -83,7 +83,7 @@ def load_reward_model(model_dir, device="auto", attention: str = "auto") -> Rewa
     :class:`~sparse_feedback.device.Device`; ``attention``: auto (FlexAttention on CUDA, SDPA on the CPU).
     """
     from sparse_feedback.device import Device, resolve_device
-    from sparse_feedback.models import load_sequence_classifier
+    from sparse_feedback.hub import load_sequence_classifier
     from sparse_feedback.reward.attention import choose_attention
     from sparse_feedback.reward.model import PackedRewardModel
 

@@ -20,10 +20,11 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from sparse_feedback.errors import InputError
+from sparse_feedback.formats import check_output, claim_dir
 from sparse_feedback.progress import Progress
 from sparse_feedback.reward.collate import PackedCollator, length_grouped_batches, packed_length
 from sparse_feedback.reward.config import RewardConfig
-from sparse_feedback.reward.jobs import LOG_FILE, RESULTS_FILE, read_log
+from sparse_feedback.reward.jobs import LOG_FILE, MODEL_KIND, RESULTS_FILE, read_log
 from sparse_feedback.reward.data import load_feedback, make_groups, split_by_instruction, table_scores
 from sparse_feedback.reward.losses import per_example_loss
 from sparse_feedback.reward.metrics import evaluate
@@ -280,7 +281,7 @@ class Trainer:
         """Resume from the last checkpoint (dropping later log lines), or start a fresh run."""
         found = checkpoints(self.out) if self.config.resume else []
         if self.acc.is_main_process:
-            self.out.mkdir(parents=True, exist_ok=True)
+            claim_dir(self.out, MODEL_KIND)
             if found:
                 step = json.loads((found[-1] / "state.json").read_text())["step"]
                 kept = [r for r in read_log(self.out) if r.get("step", 0) <= step]
@@ -357,5 +358,7 @@ class Trainer:
 
 
 def train(config: RewardConfig, callback=None) -> dict:
-    """Train a reward model as ``config`` says; returns the eval results (also in eval_results.json)."""
+    """Train a reward model as ``config`` says; returns the eval results (also in eval_results.json).
+    ``output_dir`` must be new, empty, or this project's earlier reward model (it is never wiped otherwise)."""
+    check_output(config.output_dir, MODEL_KIND)
     return Trainer(config, callback).run()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sparse_feedback.errors import InputError
+from sparse_feedback.formats import check_output
 from sparse_feedback.store.engine import BUSY_TIMEOUT_MS, _sqlite_path, default_url
 
 COUNTED = ("projects", "items", "annotations", "llm_feedback", "jobs")
@@ -45,6 +46,7 @@ def backup(output, url: str | None = None) -> BackupResult:
     output = Path(output)
     if output.resolve() == source.resolve():
         raise InputError(output, "the backup must not overwrite the store itself")
+    check_output(output)  # an existing backup file may be replaced; a folder never
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.name}.partial")
     src = sqlite3.connect(source, timeout=BUSY_TIMEOUT_MS / 1000)

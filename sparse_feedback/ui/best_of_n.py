@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from sparse_feedback import formats
+from sparse_feedback.errors import InputError
 from sparse_feedback.judge import redact
 from sparse_feedback.settings import home
 from sparse_feedback.store import StoreError
@@ -151,8 +152,11 @@ def start_job(store, instructions: pd.DataFrame, settings: BestOfNSettings, root
     if settings.judge_base_url:
         args["judge_base_url"] = public_url(settings.judge_base_url)
     job_id = store.start_job(JOB_KIND, args)
-    directory = (root or jobs_root()) / f"job-{job_id}"
-    directory.mkdir(parents=True, exist_ok=True)
+    try:  # a folder of that name from another store is never written into
+        directory = formats.claim_dir((root or jobs_root()) / f"job-{job_id}", "best-of-n job")
+    except InputError as err:
+        store.finish_job(job_id, "failed", str(err))
+        raise StoreError(str(err)) from None
     formats.write_table(instructions[["instruction", "input"]].reset_index(drop=True), directory / "instructions.json")
     formats.write_json(asdict(settings), directory / "settings.json")
     _spawn(store, job_id, directory, api_key)
