@@ -38,7 +38,7 @@ class RewardModel:
         self.per_prompt = PER_PROMPT["flex_attention" if flex else "dense"]
         self.batch_size, self.max_tokens = BATCH_SIZE.get(kind, 16), MAX_TOKENS.get(kind)
         self.collator = PackedCollator(tokenizer.pad_token_id, config.max_length,
-                                       pad_to_multiple_of=BLOCK if flex and kind == "cuda" else None)
+                                       pad_to_multiple_of=BLOCK if flex else None)  # see attention.BLOCK
 
     @property
     def protocol(self) -> str:

@@ -114,8 +114,7 @@ class Trainer:
         else:
             self.train_table, self.eval_table = split_by_instruction(table, config.eval_split, config.seed)
         classifier, self.tokenizer = build_classifier(config, self.device, self.attention)
-        # FlexAttention compiles a kernel per shape: widths in multiples of its block keep them few
-        pad = BLOCK if self.attention == "flex_attention" and self.device.is_cuda else None
+        pad = BLOCK if self.attention == "flex_attention" else None  # see attention.BLOCK
         self.collator = PackedCollator(self.tokenizer.pad_token_id, config.max_length, pad_to_multiple_of=pad)
         group = lambda t, p=protocol: make_groups(p, t, self.tokenizer, config.responses_per_prompt)  # noqa: E731
         self.train_groups, self.eval_groups = group(self.train_table), group(self.eval_table)
