@@ -35,7 +35,7 @@ step env 60 bash -c 'nvidia-smi --query-gpu=name,memory.total,driver_version --f
   \"cuda\", torch.version.cuda, \"gpu\", torch.cuda.is_available(), \"transformers\", transformers.__version__, \"peft\",
   peft.__version__, \"accelerate\", accelerate.__version__, \"trl\", bool(u.find_spec(\"trl\")), \"triton\",
   bool(u.find_spec(\"triton\")), \"bitsandbytes\", bool(u.find_spec(\"bitsandbytes\")))"; nproc; uptime'
-step unit_tests 180 python -m pytest -q -x -p no:cacheprovider tests/test_reward_device.py tests/test_reward_neighbours.py \
+step unit_tests 180 python -m pytest -q -x -p no:cacheprovider -m "not slow" tests/test_reward_device.py tests/test_reward_neighbours.py \
   tests/test_device.py
 step make_135m 120 python bench/make_checkpoint.py --shape 135m --out "$CK/135m" --device "$DEVICE" $LAYERS
 step equivalence 120 python - "$CK/135m" "$DEVICE" <<'PY'
