@@ -35,7 +35,7 @@ def tiny_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def classifier(tiny_dir):
-    from sparse_feedback.models import load_sequence_classifier
+    from sparse_feedback.hub import load_sequence_classifier
 
     model, tokenizer = load_sequence_classifier(str(tiny_dir))
     return model.eval(), tokenizer
@@ -43,7 +43,7 @@ def classifier(tiny_dir):
 
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])  # boolean mask / additive mask
 def test_packed_scores_equal_scores_of_separate_sequences(tiny_dir, attention):
-    from sparse_feedback.models import load_sequence_classifier
+    from sparse_feedback.hub import load_sequence_classifier
     from sparse_feedback.reward.model import PackedRewardModel
 
     model, tokenizer = load_sequence_classifier(str(tiny_dir), attn_implementation=attention)

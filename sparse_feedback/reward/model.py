@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from sparse_feedback.errors import InputError
-from sparse_feedback.models import load_sequence_classifier
+from sparse_feedback.hub import load_sequence_classifier
 from sparse_feedback.reward.collate import block_causal_mask
 
 

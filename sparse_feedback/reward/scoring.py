@@ -63,7 +63,7 @@ def load_reward_model(model_dir, device=None) -> RewardModel:
     """
     import torch
 
-    from sparse_feedback.models import load_sequence_classifier
+    from sparse_feedback.hub import load_sequence_classifier
     from sparse_feedback.reward.model import PackedRewardModel
 
     model_dir = Path(model_dir)
