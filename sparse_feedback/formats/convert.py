@@ -11,7 +11,7 @@ import pandas as pd
 from sparse_feedback.errors import InputError
 from sparse_feedback.formats.readers import apply_kind, read_raw, read_table, valid_utf8
 from sparse_feedback.formats.schema import INSTRUCTIONS
-from sparse_feedback.templates import alpaca_prompt, prompt_and_response
+from sparse_feedback.templates import alpaca_prompt, prompt_and_response, user_message
 
 
 def _responses(value) -> list | None:
@@ -108,3 +108,26 @@ def rm_ratings(ratings: pd.DataFrame) -> pd.DataFrame:
     """Rating feedback → ``prompt, response, rating`` for a ratings reward model."""
     return pd.DataFrame({"prompt": _prompts(ratings), "response": ratings["output"].to_numpy(),
                          "rating": ratings["rating"].to_numpy()})
+
+
+def alpaca_eval_records(records: list[dict]) -> list[dict]:
+    """Model outputs as AlpacaEval reads them: its judge templates show ``{instruction}`` only and it matches
+    outputs on ``instruction`` alone, so a non-empty ``input`` is folded into the instruction (and kept).
+
+    >>> alpaca_eval_records([{"instruction": "Add.", "input": "2, 3", "output": "5"}])
+    [{'instruction': 'Add.\\n\\n2, 3', 'input': '2, 3', 'output': '5'}]
+    """
+    return [{**r, "instruction": user_message(r["instruction"], r["input"])} if r.get("input") else dict(r)
+            for r in records]
+
+
+def unfold_inputs(outputs: pd.DataFrame) -> pd.DataFrame:
+    """The inverse of :func:`alpaca_eval_records` where a record carries its input both ways."""
+    suffix = "\n\n" + outputs["input"].astype(str)
+    folded = (outputs["input"] != "") & np.array([i.endswith(s) for i, s in zip(outputs["instruction"], suffix)],
+                                                    dtype=bool)
+    if folded.any():
+        outputs = outputs.copy()
+        outputs.loc[folded, "instruction"] = [i[: -len(s)] for i, s in zip(outputs["instruction"][folded],
+                                                                            suffix[folded])]
+    return outputs
