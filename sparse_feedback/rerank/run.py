@@ -25,7 +25,7 @@ def default_generator(generation: pd.DataFrame, rm_name: str) -> str:
     return f"{Path(str(policy)).name}-best-of-{n}-{rm_name}"
 
 
-def rerank(generation: pd.DataFrame, rm: Scorer, output, generator: str, batch_size: int = 16,
+def rerank(generation: pd.DataFrame, rm: Scorer, output, generator: str, batch_size: int | None = None,
            callback: ProgressCallback | None = None, alpaca_eval_compatible: bool = False) -> dict:
     """Score all candidates in one call (the scorer sorts them by length), write both files, return a summary.
 
