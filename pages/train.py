@@ -112,6 +112,10 @@ def build(store, shell: Shell):
     status = gr.Markdown(elem_id="train-status")
     plot = gr.Plot(label="Loss and evaluation")
     tail = gr.Textbox(label="Log", lines=8, max_lines=8, interactive=False, autoscroll=True)
+    gr.Markdown("Accuracy is measured on held-out pairs; with a few dozen pairs its 95 % interval is wide, and the "
+                "note says when a model cannot be told from chance. The shipped demo RMs are 96-step LoRA runs of "
+                "a 135M model on about 90 LLM-judged items, evaluated on 9-17 held-out pairs: they are examples "
+                "of the workflow, not evidence about the protocols.")
     models = gr.Dataframe(label="Trained reward models", interactive=False)
 
     start_btn.click(bind(start, store, access), [shell.name, shell.project, source, protocol, model, epochs,

@@ -90,7 +90,7 @@ def test_an_existing_file_is_replaced_whole(inputs, tmp_path):
     out = tmp_path / "pairs.csv"
     out.write_text("old")
     assert main(commands(inputs, str(out))["export rm-pairs"]) == 0
-    assert pd.read_csv(out)["chosen"].tolist() == ["hello there"]
+    assert pd.read_csv(out)["chosen"].tolist() == [" hello there"]
 
 
 def test_the_projects_own_earlier_output_folder_is_replaced_and_an_empty_folder_used(inputs, tmp_path):

@@ -16,6 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=None,
                    help="candidates per forward pass (default: 16 on the CPU, 512 on a GPU)")
     add_device_argument(p)
+    p.add_argument("--alpaca-eval-compatible", action="store_true",
+                   help="fold each non-empty input into its instruction (AlpacaEval shows and matches the "
+                        "instruction only); the input key is kept, and `evaluate` reads either form")
     p.set_defaults(func=_rerank)
 
 
@@ -30,7 +33,8 @@ def _rerank(args) -> int:
     generation = read_generation(args.candidates)
     rm = load_reward_model(args.rm, device=args.device)
     generator = args.generator or default_generator(generation, Path(args.rm).resolve().name)
-    summary = rerank(generation, rm, args.output, generator, batch_size=args.batch_size)
+    summary = rerank(generation, rm, args.output, generator, batch_size=args.batch_size,
+                     alpaca_eval_compatible=args.alpaca_eval_compatible)
     print(f"reranked {summary['candidates']} candidates of {summary['instructions']} instructions "
           f"({summary['candidates_per_second']:.1f} candidates/s); wrote {args.output} and {scores_path(args.output)}")
     return 0

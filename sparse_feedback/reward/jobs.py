@@ -151,13 +151,32 @@ def trained_models(root=None) -> pd.DataFrame:
     for results_path in sorted(Path(root or runs_dir()).glob(f"*/{RESULTS_FILE}")):
         r = json.loads(results_path.read_text())
         ev, cross = r.get("eval") or {}, next(iter((r.get("cross_protocol") or {}).values()), {})
+        pairs = ev if "accuracy" in ev else (ev.get("implied_pairs") or {})
         rows.append({"model_dir": str(results_path.parent), "protocol": r.get("protocol"), "base": r.get("model"),
-                     "steps": r.get("step"), "n_train": r.get("n_train"),
-                     "accuracy": ev.get("accuracy", (ev.get("implied_pairs") or {}).get("accuracy")),
+                     "steps": r.get("step"), "n_train": r.get("n_train"), "accuracy": pairs.get("accuracy"),
+                     "held_out_pairs": pairs.get("n_pairs"), **_accuracy_note(pairs, r.get("step")),
                      "mse": ev.get("mse"), "spearman": ev.get("spearman"),
                      "cross_accuracy": cross.get("accuracy", (cross.get("implied_pairs") or {}).get("accuracy"))})
-    columns = ["model_dir", "protocol", "base", "steps", "n_train", "accuracy", "mse", "spearman", "cross_accuracy"]
+    columns = ["model_dir", "protocol", "base", "steps", "n_train", "accuracy", "held_out_pairs", "accuracy_95ci",
+               "note", "mse", "spearman", "cross_accuracy"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _accuracy_note(pairs: dict, steps) -> dict:
+    """The held-out accuracy's 95 % interval, and a plain note when it cannot tell the model from chance.
+
+    >>> _accuracy_note({"accuracy": 2 / 9, "n_pairs": 9}, 96)["note"]
+    'not distinguishable from chance (0.5): 9 held-out pairs after 96 steps'
+    """
+    from sparse_feedback.reward.metrics import accuracy_interval
+
+    accuracy, n = pairs.get("accuracy"), int(pairs.get("n_pairs") or 0)
+    if accuracy is None or not n:
+        return {"accuracy_95ci": None, "note": "no held-out pairs"}
+    low, high = accuracy_interval(float(accuracy), n)
+    note = (f"not distinguishable from chance (0.5): {n} held-out pairs after {steps} steps" if low <= 0.5 <= high
+            else "above chance" if low > 0.5 else "below chance")
+    return {"accuracy_95ci": f"{low:.2f}–{high:.2f}", "note": note}
 
 
 def device_description() -> str:

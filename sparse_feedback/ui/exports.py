@@ -51,6 +51,7 @@ def export_file(store: Store, project: str, what: str, source: str, fmt: str, di
     kind, who = parse_source(source)
     if what == "trl pairs":
         frame = store.rm_pairs(project, kind, who)
+        rankings = store.training_feedback(project, "rankings", kind, who)[0]
     elif what == JUDGED_ORDERS:  # the LLM's raw answers, as asked: the per-pair feedback is "rankings"
         if kind != "llm":
             raise StoreError("one row per judged order exists for LLM rankings only; choose an llm source")
@@ -66,7 +67,7 @@ def export_file(store: Store, project: str, what: str, source: str, fmt: str, di
     out_dir = Path(directory or tempfile.mkdtemp(prefix="sf-export-"))
     path = out_dir / (stem + _EXT[fmt])
     if fmt == "seed-json":
-        formats.write_json(formats.rm_pairs_seed_json(frame), path)
+        formats.write_json(formats.rm_pairs_seed_json(rankings), path)
     elif fmt == "hf":
         formats.write_table(frame, path, "hf")
         path = zip_dir(path, out_dir / f"{stem}.zip")
