@@ -45,7 +45,7 @@ def synthetic_generation(n_instructions: int, n: int, seed: int = 0):
 
 def untrained_rm(base: str, directory: Path) -> Path:
     """A full reward-model directory over ``base`` with a fresh score head: speed does not depend on training."""
-    from sparse_feedback.models import load_sequence_classifier
+    from sparse_feedback.hub import load_sequence_classifier
     from sparse_feedback.reward.config import RewardConfig
 
     model, tokenizer = load_sequence_classifier(base)

@@ -63,7 +63,7 @@ def synthetic_pairs(n: int):
 
 def bench_pairs(n: int, max_length: int, seed: int = 0):
     """``n`` random pairs that fit ``max_length`` (TRL drops longer ones), from the seed sample if present."""
-    from sparse_feedback.models import load_tokenizer
+    from sparse_feedback.hub import load_tokenizer
     from sparse_feedback.reward.data import load_rankings, response_text
 
     pairs = load_rankings(SEED_RANKINGS) if SEED_RANKINGS.exists() else synthetic_pairs(4 * n)
@@ -89,7 +89,7 @@ LABELS = {
 # ---------------------------------------------------------------- the methods (each in a child process)
 
 def run_ours(pairs, max_length: int, per_prompt: int) -> dict:
-    from sparse_feedback.models import load_tokenizer
+    from sparse_feedback.hub import load_tokenizer
     from sparse_feedback.reward.config import RewardConfig
     from sparse_feedback.reward.data import rankings_groups
     from sparse_feedback.reward.train import Trainer
@@ -122,7 +122,7 @@ def run_trl(pairs, max_length: int, checkpointing: bool = False) -> dict:
     from transformers import TrainerCallback
     from trl import RewardConfig, RewardTrainer
 
-    from sparse_feedback.models import load_sequence_classifier
+    from sparse_feedback.hub import load_sequence_classifier
     from sparse_feedback.reward.data import response_text
 
     import torch
@@ -160,7 +160,7 @@ def run_pad512(pairs, max_length: int) -> dict:
     import torch.nn.functional as F
     from peft import LoraConfig, get_peft_model
 
-    from sparse_feedback.models import load_sequence_classifier
+    from sparse_feedback.hub import load_sequence_classifier
     from sparse_feedback.reward.data import response_text
 
     model, tokenizer = load_sequence_classifier(MODEL)

@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from sparse_feedback import __version__
+from sparse_feedback.device import DeviceError
 from sparse_feedback.errors import EXIT_BAD_INPUT, InputError
 
 # The stage order of the data flow; each module exposes register(subparsers).
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except InputError as err:
+    except (InputError, DeviceError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as err:  # an output path that cannot be written: also the user's to fix, also one line

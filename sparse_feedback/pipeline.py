@@ -223,7 +223,7 @@ def run_pipeline(output_dir, config: dict | None = None, callback: ProgressCallb
     from sparse_feedback.pipeline_report import write_report
 
     run = Run(Path(output_dir), config or load_config(), callback, log, config_dir=config_dir)
-    run.dir.mkdir(parents=True, exist_ok=True)
+    formats.claim_dir(run.dir, "pipeline run")
     formats.write_json(run.config, run.path("config.json"))
     policy_n, best_n = int(run.config["policy"]["n"]), int(run.config["best_of_n"]["n"])
     run.stage("split", ["instructions_train.json", "instructions_heldout.json"], lambda: _split(run))

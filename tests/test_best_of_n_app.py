@@ -63,7 +63,7 @@ def test_job_samples_reranks_with_both_rms_and_is_browsable(tmp_path, models):
     for i in range(3):
         scores = [c["score"] for c in result.scored[1][i]["candidates"]]
         assert result.scored[1][i]["chosen"] == scores.index(max(scores))
-    assert result.disagreements() == [i for i in range(3) if result.choices(i)[0] != result.choices(i)[1]]
+    assert result.disagreements() == [i for i in range(3) if result.chosen_texts(i)[0] != result.chosen_texts(i)[1]]
     assert ("pick different" in page) == (0 in result.disagreements())
 
 
@@ -167,3 +167,19 @@ def test_best_of_n_tab_through_the_app(tmp_path, models):
         assert files_holding(tmp_path, KEY) == []
         view = admin.predict("", job_id, 1, api_name="/best_of_n_show")
         assert "Give a synonym" not in view and "bon-candidates" in view and view.count("✅ chosen") == 2
+
+
+def test_browse_flags_a_disagreement_only_when_the_chosen_texts_differ():
+    from sparse_feedback.ui.best_of_n import BestOfNResult, render_instruction
+
+    def record(chosen, texts):
+        return {"instruction": "Say hi.", "input": "", "chosen": chosen,
+                "candidates": [{"response": t, "score": float(k == chosen)} for k, t in enumerate(texts)]}
+
+    texts = ["hello", "hey", "hello"]  # sampling repeats a text at two indices
+    result = BestOfNResult(["ratings RM", "rankings RM"], {},
+                           [[record(0, texts), record(0, texts)], [record(2, texts), record(1, texts)]])
+    assert result.choices(0) == [0, 2] and result.disagreements() == [1]
+    assert "pick the same candidate" in render_instruction(result, 0)
+    assert "other RM's choice" not in render_instruction(result, 0)
+    assert "pick different" in render_instruction(result, 1)

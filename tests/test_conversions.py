@@ -58,7 +58,7 @@ def test_rm_pairs_trl_maps_a_to_output1_b_to_output2_and_drops_equal(cli, tmp_pa
     assert out.returncode == 0, out.stderr
     assert "3 preference pairs (1 equal dropped)" in out.stdout
     pairs = [json.loads(line) for line in (tmp_path / "pairs.jsonl").read_text().splitlines()]
-    assert [(p["chosen"], p["rejected"]) for p in pairs] == [("5", "6"), ("five", "6"), ("Bonjour", "Hola")]
+    assert [(p["chosen"], p["rejected"]) for p in pairs] == [(" 5", " 6"), (" five", " 6"), (" Bonjour", " Hola")]
     assert pairs[0]["prompt"] == alpaca_prompt("Add 2 and 3.", "")
     assert pairs[2]["prompt"] == alpaca_prompt("Translate to French.", "Good morning")
 
@@ -89,7 +89,7 @@ def test_rm_pairs_hf_writes_a_loadable_dataset(cli, tmp_path):
 
     ds = datasets.load_from_disk(str(tmp_path / "pairs_hf"))
     assert ds.column_names == ["prompt", "chosen", "rejected"] and ds.num_rows == 3
-    assert ds[1]["chosen"] == "five"
+    assert ds[1]["chosen"] == " five"
 
 
 def test_rm_ratings_gives_prompt_response_rating(cli, tmp_path):
@@ -100,3 +100,30 @@ def test_rm_ratings_gives_prompt_response_rating(cli, tmp_path):
     assert list(rm.columns) == ["prompt", "response", "rating"]
     assert rm["rating"].tolist() == [7, 6, 2]
     assert rm["prompt"].iloc[2] == alpaca_prompt('Say "hi", twice', "")  # "nan" input is no input
+
+
+def test_trl_pairs_concatenate_to_the_tokens_the_projects_trainer_scores(cli, tmp_path):
+    """TRL trains on tokenize(prompt + chosen): that must be the prompt and response the project's trainer packs."""
+    from transformers import AutoTokenizer
+
+    from sparse_feedback.reward.data import response_text
+    from sparse_feedback.settings import cache_dir
+
+    path = cache_dir() / "smollm2-135m-hf"
+    if not (path / "tokenizer.json").exists():
+        pytest.skip("the smollm2-135m tokenizer is not in the cache")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    out = cli("export", "rm-pairs", "--rankings", csv_headerless(RANKINGS, tmp_path / "k.csv"),
+              "--format", "trl", "--output", tmp_path / "pairs.jsonl")
+    assert out.returncode == 0, out.stderr
+    pairs = [json.loads(line) for line in (tmp_path / "pairs.jsonl").read_text().splitlines()]
+    feedback = formats.read_ranking_feedback(tmp_path / "k.csv")
+    decided = feedback[feedback["feedback"] != "equal"].reset_index(drop=True)
+    for pair, row in zip(pairs, decided.itertuples()):
+        for side, text in (("chosen", row.output1 if row.feedback == "(a)" else row.output2),
+                           ("rejected", row.output2 if row.feedback == "(a)" else row.output1)):
+            trl = tokenizer(pair["prompt"] + pair[side])["input_ids"]
+            ours = (tokenizer(alpaca_prompt(row.instruction, row.input))["input_ids"]
+                    + tokenizer(response_text(text), add_special_tokens=False)["input_ids"])
+            assert trl == ours
+            assert pair["prompt"] + pair[side] == alpaca_prompt(row.instruction, row.input) + " " + text

@@ -11,10 +11,11 @@ from sparse_feedback.analysis.candidates import (
 )
 from sparse_feedback.analysis.disagreement import disagreements, pair_details
 from sparse_feedback.analysis.sources import (
-    ALL_HUMANS, MAJORITY, both_orders, consistency_between, feedback_from_frames, source_rankings, source_ratings,
+    ALL_HUMANS, MAJORITY, consistency_between, feedback_from_frames, source_rankings, source_ratings,
 )
 from sparse_feedback.analysis.synthetic import synthetic_feedback
 from sparse_feedback.formats import read_ranking_feedback, read_rating_feedback
+from sparse_feedback.protocols import pairs_from_orders
 
 
 def ratings(rows, annotated=True):
@@ -54,7 +55,7 @@ def test_both_orders_combine_into_one_ranking_with_both_raw_answers():
     rows = rankings([("x", "y", "(a)"), ("y", "x", "(b)"), ("x", "z", "(a)"), ("z", "x", "(a)")], annotated=False)
     rows["reversed"] = [False, True, False, True]
     rows["raw_answers"] = [["Output (a)"], ["Output (b)"], ["(a)"], ["retry", "Output (a)"]]
-    out = both_orders(rows).set_index("output2")
+    out = pairs_from_orders(rows).set_index("output2")
     assert out.loc["y", "feedback"] == "(a)"  # x chosen in both orders
     assert out.loc["z", "feedback"] == "equal"  # the first position chosen both times
     assert out.loc["z", "raw_answer_ba"] == "Output (a)"  # the last answer of a retried order

@@ -74,7 +74,7 @@ def test_local_judge_runs_through_the_engine_and_its_cache(tiny, tmp_path):
 
 @pytest.mark.slow
 def test_cli_local_backend_with_smollm2(cli, tmp_path):
-    pytest.importorskip("sparse_feedback.models")
+    pytest.importorskip("sparse_feedback.hub")
     tasks = tmp_path / "tasks.csv"
     pd.DataFrame({"instruction": ["Name a primary colour."], "input": [""], "response": ["Blue."]}).to_csv(
         tasks, index=False)

@@ -74,3 +74,23 @@ def test_score_count_must_match_the_candidates():
 
 def test_default_generator_names_policy_n_and_reward_model():
     assert default_generator(GENERATION, "ratings_rm") == "tiny-policy-best-of-4-ratings_rm"
+
+
+def test_alpaca_eval_compatible_outputs_fold_the_input_into_the_instruction(tmp_path):
+    two_inputs = pd.concat([GENERATION, GENERATION.iloc[[1]].assign(input="4, 5")], ignore_index=True)
+    # AlpacaEval's judge templates fill {instruction}, {output_1}, {output_2} only (alpaca_eval_gpt4, v0.6.6) and
+    # match a model's outputs to the reference on "instruction" alone.
+    rerank(two_inputs, LengthScorer(), tmp_path / "out.json", "g", alpaca_eval_compatible=True)
+    records = json.loads((tmp_path / "out.json").read_text())
+    added = [r for r in records if r.get("input")]
+    assert [r["instruction"] for r in added] == ["Add the numbers.\n\n2, 3", "Add the numbers.\n\n4, 5"]
+    assert [r["input"] for r in added] == ["2, 3", "4, 5"]  # the separate key is kept
+    assert len({r["instruction"] for r in records}) == len(records)  # matching on instruction alone is unambiguous
+    back = read_model_outputs(tmp_path / "out.json")  # `evaluate` reads either form back to instruction + input
+    assert back.loc[back["input"] == "2, 3", "instruction"].tolist() == ["Add the numbers."]
+
+
+def test_rerank_outputs_keep_instruction_and_input_apart_by_default(tmp_path):
+    rerank(GENERATION, LengthScorer(), tmp_path / "out.json", "g")
+    records = json.loads((tmp_path / "out.json").read_text())
+    assert records[1]["instruction"] == "Add the numbers." and records[1]["input"] == "2, 3"

@@ -8,7 +8,7 @@ from reward_helpers import tiny_model_fixture, toy_rankings
 from sparse_feedback.errors import InputError
 from sparse_feedback.formats import rm_pairs, rm_pairs_seed_json, write_json
 from sparse_feedback.reward.config import RewardConfig
-from sparse_feedback.reward.data import load_ratings, load_rankings, split_by_instruction
+from sparse_feedback.reward.data import load_ratings, load_rankings, response_text, split_by_instruction
 from sparse_feedback.reward.train import train
 
 tiny = pytest.fixture(scope="module")(tiny_model_fixture)
@@ -51,10 +51,12 @@ def test_train_reads_feedback_trl_pairs_and_the_seed_json_alike(tmp_path):
     feedback.to_csv(tmp_path / "feedback.csv", index=False, header=False)
     pairs = rm_pairs(feedback)
     pairs.to_json(tmp_path / "pairs.jsonl", orient="records", lines=True)
-    write_json(rm_pairs_seed_json(pairs), tmp_path / "seed.json")
+    write_json(rm_pairs_seed_json(feedback), tmp_path / "seed.json")
     tables = [load_rankings(tmp_path / name) for name in ("feedback.csv", "pairs.jsonl", "seed.json")]
     assert all(len(t) == 5 for t in tables)  # the equal pair dropped
-    assert all(t.values.tolist() == tables[0].values.tolist() for t in tables[1:])
+    # the texts the trainer scores: prompt + response_text(response), whatever the response's leading space
+    texts = [[p + response_text(c) + "|" + response_text(r) for p, c, r in t.values.tolist()] for t in tables]
+    assert texts[1] == texts[0] and texts[2] == texts[0]
 
 
 def test_eval_split_is_by_instruction(tmp_path):

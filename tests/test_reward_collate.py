@@ -4,7 +4,7 @@ import pytest
 import torch
 from reward_helpers import tiny_model
 
-from sparse_feedback.reward.collate import Group, PackedCollator, fit, length_grouped_batches
+from sparse_feedback.reward.collate import Group, PackedCollator, cut, length_grouped_batches
 
 
 def test_truncation_cuts_the_prompt_from_the_left_and_keeps_the_response_end():
@@ -14,11 +14,13 @@ def test_truncation_cuts_the_prompt_from_the_left_and_keeps_the_response_end():
     assert ids[:6] == prompt[-6:]  # 16 - 10 prompt tokens kept, from the end
     chosen_end = batch["score_cols"][0].item()
     assert ids[chosen_end - 9:chosen_end + 1] == response  # the whole response, its last token scored
-    assert ids[batch["score_cols"][1].item()] == response[2]
+    short_row = batch["input_ids"][batch["score_rows"][1]].tolist()  # the short one keeps more prompt
+    assert short_row[:16] == prompt[-13:] + response[:3]
 
 
 def test_a_response_longer_than_max_length_keeps_its_last_tokens():
-    assert fit([1, 2, 3], [list(range(10, 30))], max_length=5) == ([], [[25, 26, 27, 28, 29]])
+    batch = PackedCollator(pad_token_id=0, max_length=5)([Group([1, 2, 3], [list(range(10, 30))])])
+    assert cut(3, 20, max_length=5) == (0, 5) and batch["input_ids"].tolist() == [[25, 26, 27, 28, 29]]
 
 
 def test_length_grouped_batches_cover_every_example_once_and_group_similar_lengths():
@@ -35,7 +37,7 @@ def tiny_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def classifier(tiny_dir):
-    from sparse_feedback.models import load_sequence_classifier
+    from sparse_feedback.hub import load_sequence_classifier
 
     model, tokenizer = load_sequence_classifier(str(tiny_dir))
     return model.eval(), tokenizer
@@ -43,7 +45,7 @@ def classifier(tiny_dir):
 
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])  # boolean mask / additive mask
 def test_packed_scores_equal_scores_of_separate_sequences(tiny_dir, attention):
-    from sparse_feedback.models import load_sequence_classifier
+    from sparse_feedback.hub import load_sequence_classifier
     from sparse_feedback.reward.model import PackedRewardModel
 
     model, tokenizer = load_sequence_classifier(str(tiny_dir), attn_implementation=attention)

@@ -74,3 +74,14 @@ def test_a_job_runs_in_the_background_stops_with_a_checkpoint_and_resumes_to_a_l
     assert steps == list(range(1, 301))  # continued, not restarted
     listed = training.trained_models()
     assert listed["model_dir"].tolist() == [str(out)] and listed["protocol"].tolist() == ["rankings"]
+
+
+def test_the_trained_models_table_says_plainly_why_a_demo_rm_is_below_chance():
+    from tests.appserver import ROOT
+
+    table = training.trained_models(ROOT / "assets" / "demo" / "best_of_n").set_index("protocol")
+    rankings = table.loc["rankings"]
+    assert rankings["accuracy"] < 0.5 and rankings["held_out_pairs"] == 9
+    low, high = (float(x) for x in rankings["accuracy_95ci"].split("–"))
+    assert low < 0.5 < high
+    assert rankings["note"] == "not distinguishable from chance (0.5): 9 held-out pairs after 96 steps"

@@ -13,9 +13,9 @@ from sparse_feedback.reward.train import train
 @pytest.mark.timeout(300)
 def test_smollm2_lora_trains_offline_and_reloads_with_load_reward_model(tmp_path, monkeypatch):
     monkeypatch.setenv("SPARSE_FEEDBACK_OFFLINE", "1")
-    from sparse_feedback import models
+    from sparse_feedback import hub
 
-    models.hub_reachable.cache_clear()
+    hub.hub_reachable.cache_clear()
     toy_rankings(8).to_csv(tmp_path / "rankings.csv", index=False)
     cfg = RewardConfig(protocol="rankings", train=str(tmp_path / "rankings.csv"), output_dir=str(tmp_path / "rm"),
                        model="smollm2-135m", max_steps=2, batch_size=2, max_length=96, eval_split=0.25)

@@ -75,11 +75,13 @@ def test_llm_feedback_in_both_orders_round_trips(store):
                       ranks.rename(columns={"output1": "output2", "output2": "output1"}).assign(feedback="(b)")])
     assert store.import_llm_rankings("p", both, "m") == 12
     assert store.import_llm_rankings("p", both, "m") == 12  # a rerun replaces
-    out = store.llm_rankings("p")
-    assert len(out) == 12 and out["reversed"].sum() == 6
+    raw = store.llm_ranking_orders("p")
+    assert len(raw) == 12 and raw["reversed"].sum() == 6
     assert set(store.llm_feedback_for("rankings", 1)[i]["value"] for i in range(2)) == {"(a)"}  # consistent judge
+    out = store.llm_rankings("p")
+    assert len(out) == 6 and set(out["feedback"]) == {"(a)"} and set(out["orders"]) == {"agree"}
     pairs = store.rm_pairs("p", "llm")
-    assert list(pairs.columns) == ["prompt", "chosen", "rejected"] and len(pairs) == 12
+    assert list(pairs.columns) == ["prompt", "chosen", "rejected"] and len(pairs) == 6
 
 
 def test_exported_feedback_is_readable_by_the_foundation(store, tmp_path):

@@ -52,7 +52,7 @@ def tiny_causal_lm(path, chat: bool = False, seed: int = 0) -> Path:
 
 def tiny_reward_model(path, base) -> Path:
     """A reward-model directory (full classifier over ``base``, fresh score head) that ``load_reward_model`` reads."""
-    from sparse_feedback.models import load_sequence_classifier
+    from sparse_feedback.hub import load_sequence_classifier
     from sparse_feedback.reward.config import RewardConfig
 
     path = Path(path)

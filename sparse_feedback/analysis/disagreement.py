@@ -15,9 +15,10 @@ import pandas as pd
 
 from sparse_feedback.analysis.bias import rating_pairs
 from sparse_feedback.analysis.sources import (
-    FLIP, GRADE, Feedback, canonical_labels, pair_key, rating_lookup, response_key, source_rankings,
+    GRADE, Feedback, canonical_labels, pair_key, rating_lookup, response_key, source_rankings,
     source_ratings,
 )
+from sparse_feedback.protocols import FLIP
 
 RATING_SPAN = 6.0  # largest rating gap on the 1-7 scale
 

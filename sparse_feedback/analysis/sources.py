@@ -6,9 +6,8 @@ judge's two raw answers). ``source_ratings`` / ``source_rankings`` cut one sourc
 
 - an LLM name (``"LLM"``) or ``"annotator: ID"``: that judge's feedback, first duplicate counts;
 - ``"all humans"``: every human annotation pooled (one row per annotation);
-- ``"majority of humans"``: one label per item — the median of the human ratings of a response,
-  rounded half up (so 4 and 5 give 5), and the ranking label with the most votes, ``equal`` when
-  two labels tie for most votes.
+- ``"majority of humans"``: one label per item by :mod:`sparse_feedback.protocols`' majority rule
+  (median rating rounded half up; the ranking label with the most votes, a tie = ``equal``).
 
 Rankings are matched across sources on the unordered pair: a pair stored as (y, x) has its ``(a)``
 and ``(b)`` swapped before it is compared with one stored as (x, y); the canonical order of a pair is
@@ -24,6 +23,7 @@ import pandas as pd
 
 from sparse_feedback.analysis.consistency import Consistency, confusion_matrix, implied_preference
 from sparse_feedback.analysis.keys import combine
+from sparse_feedback.protocols import FLIP, RAW_COLUMNS, majority_labels, majority_ratings
 
 LLM = "LLM"
 HUMAN = "human"
@@ -32,9 +32,6 @@ MAJORITY = "majority of humans"
 ANNOTATOR = "annotator: "
 RATING_COLUMNS = ("instruction", "input", "output", "rating")
 RANKING_COLUMNS = ("instruction", "input", "output1", "output2", "feedback")
-# The judge's raw answer and the position it picked ("(a)" = shown first) in each order asked.
-RAW_COLUMNS = ("raw_answer_ab", "raw_answer_ba", "position_ab", "position_ba")
-FLIP = {"(a)": "(b)", "(b)": "(a)", "equal": "equal"}
 GRADE = {"(a)": 1.0, "equal": 0.0, "(b)": -1.0}  # a preference on one scale with rating gaps
 
 
@@ -110,36 +107,10 @@ def feedback_from_frames(sets) -> Feedback:
 def frames_from_store(store, project: str) -> Feedback:
     """The bundle of one store project: every model's ratings and both-order rankings, every annotator's."""
     models = store.sources(project)["models"]
-    sets = [(store.llm_ratings(project, m), both_orders(store.llm_rankings(project, m)),
+    sets = [(store.llm_ratings(project, m), store.llm_rankings(project, m),
              LLM if len(models) == 1 else f"{LLM} ({m})") for m in models]
     sets.append((store.human_ratings(project), store.human_rankings(project), HUMAN))
     return feedback_from_frames(sets)
-
-
-def _last(raw) -> str | None:
-    if isinstance(raw, (list, tuple, np.ndarray)):
-        return str(raw[-1]) if len(raw) else None
-    return raw if isinstance(raw, str) else None
-
-
-def both_orders(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per pair from the store's one-row-per-order LLM rankings (``reversed``: asked as (output2,
-    output1), label in that order): ``(a)``/``(b)`` when both orders chose the same response, else ``equal``;
-    each order's raw answer and shown position kept."""
-    rows = rows.reset_index(drop=True)
-    rev = rows["reversed"].astype(bool).to_numpy() if "reversed" in rows else np.zeros(len(rows), bool)
-    raw = rows["raw_answers"].map(_last) if "raw_answers" in rows else pd.Series([None] * len(rows), dtype=object)
-    out = rows[list(RANKING_COLUMNS)].copy()
-    out.loc[rev, ["output1", "output2"]] = rows.loc[rev, ["output2", "output1"]].to_numpy()
-    out["position"], out["raw"], out["order"] = rows["feedback"].to_numpy(), raw.to_numpy(), np.where(rev, "ba", "ab")
-    out["feedback"] = np.where(rev, rows["feedback"].map(FLIP), rows["feedback"])
-    key = ["instruction", "input", "output1", "output2"]
-    ab, ba = (out[out["order"] == o].drop_duplicates(key).drop(columns="order") for o in ("ab", "ba"))
-    both = ab.merge(ba, on=key, how="outer", suffixes=("_ab", "_ba"))
-    first, second = both["feedback_ab"], both["feedback_ba"]
-    both["feedback"] = np.where(first.isna(), second, np.where(second.isna() | (first == second), first, "equal"))
-    both = both.rename(columns={"raw_ab": "raw_answer_ab", "raw_ba": "raw_answer_ba"})
-    return both[[*RANKING_COLUMNS, *RAW_COLUMNS]]
 
 
 # ---------------------------------------------------------------- keys
@@ -249,21 +220,9 @@ def source_ratings(feedback: Feedback, source: str) -> pd.DataFrame:
     if source != MAJORITY:
         return _first(rows, key)
     first = _first(rows, key)
-    median = rows.groupby(key, sort=False)["rating"].median()
-    first["rating"] = np.floor(median.reindex(response_key(first)).to_numpy() + 0.5).astype(np.int64)
+    first["rating"] = majority_ratings(key, rows["rating"]).reindex(response_key(first)).to_numpy()
     first["annotator"], first["seconds"] = "", np.nan
     return first
-
-
-def majority_label(labels) -> str:
-    """The label with the most votes; ``equal`` when two labels tie for most.
-
-    >>> majority_label(["(a)", "(a)", "equal"]), majority_label(["(a)", "(b)"])
-    ('(a)', 'equal')
-    """
-    counts = pd.Series(list(labels)).value_counts()
-    top = counts[counts == counts.max()]
-    return top.index[0] if len(top) == 1 else "equal"
 
 
 def source_rankings(feedback: Feedback, source: str) -> pd.DataFrame:
@@ -274,12 +233,7 @@ def source_rankings(feedback: Feedback, source: str) -> pd.DataFrame:
     key, canonical = canonical_labels(rows)
     if source != MAJORITY:
         return _first(rows, key)
-    votes = pd.DataFrame({"key": key, "label": canonical})
-    counts = votes.groupby(["key", "label"], sort=False).size().unstack(fill_value=0)
-    best = counts.to_numpy()
-    winner = np.asarray(counts.columns, dtype=object)[best.argmax(axis=1)]
-    tied = (best == best.max(axis=1, keepdims=True)).sum(axis=1) > 1
-    vote = pd.Series(np.where(tied, "equal", winner), index=counts.index)
+    vote = majority_labels(key, canonical)
     first = _first(rows, key)
     first_key, flipped = pair_key(first)
     label = vote.reindex(first_key).to_numpy(dtype=object)

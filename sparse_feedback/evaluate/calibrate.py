@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sparse_feedback.protocols import combine_positions
+
 TIE_MARGIN = 0.02
 
 
@@ -111,7 +113,5 @@ def calibrate_orders(feedback: pd.DataFrame, backend, cache) -> pd.DataFrame:
         out[f"raw_position_{order}"] = out[f"position_{order}"]
         out[f"position_{order}"] = pos
     out["raw_feedback"] = out["feedback"]
-    # order ab picks output1 with (a); order ba picks output1 with (b)
-    out["feedback"] = np.where((pos_ab == "(a)") & (pos_ba == "(b)"), "(a)",
-                               np.where((pos_ab == "(b)") & (pos_ba == "(a)"), "(b)", "equal"))
+    out["feedback"] = [combine_positions(a, b) for a, b in zip(pos_ab, pos_ba)]
     return out

@@ -58,9 +58,11 @@ def _evaluate(args) -> int:
     from sparse_feedback.evaluate import evaluate, matched_outputs
     from sparse_feedback.evaluate.judging import EngineJudge
     from sparse_feedback.judge import judge_backend
-    from sparse_feedback.formats import read_model_outputs
+    from sparse_feedback.evaluate.run import EVAL_KIND
+    from sparse_feedback.formats import check_output, read_model_outputs
     from sparse_feedback.judge import JudgeAborted
 
+    out = check_output(args.output_dir or default_output_dir(args.candidate), EVAL_KIND)
     pairs = matched_outputs(read_model_outputs(args.reference), read_model_outputs(args.candidate),
                             args.exclude_dataset)
     if pairs.empty:
@@ -71,7 +73,6 @@ def _evaluate(args) -> int:
     except LookupError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    out = Path(args.output_dir) if args.output_dir else default_output_dir(args.candidate)
     with EngineJudge(backend, args.cache, calibrate=args.calibrate) as judge:
         try:
             result = evaluate(pairs, judge, out)

@@ -7,14 +7,15 @@ numbers can be recomputed with ``winrate ratings|rankings``.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
 
 from sparse_feedback.analysis import win_rate_rankings, win_rate_ratings
 from sparse_feedback.evaluate.tasks import ranking_eval_tasks, rating_eval_tasks
-from sparse_feedback.formats import write_json, write_table
+from sparse_feedback.formats import claim_dir, write_json, write_table
+
+EVAL_KIND = "evaluation"
 
 
 class Judge(Protocol):
@@ -25,7 +26,7 @@ class Judge(Protocol):
 
 def evaluate(pairs: pd.DataFrame, judge: Judge, output_dir) -> dict:
     """Both win-rates of ``pairs`` (from :func:`matched_outputs`); returns and saves ``winrates.json``."""
-    out = Path(output_dir)
+    out = claim_dir(output_dir, EVAL_KIND)
     tables = {"rating_tasks_reference.csv": rating_eval_tasks(pairs, "reference"),
               "rating_tasks_candidate.csv": rating_eval_tasks(pairs, "candidate"),
               "ranking_tasks.csv": ranking_eval_tasks(pairs)}

@@ -1,13 +1,16 @@
 """Readers, writers and conversions for every feedback format (stage 1 of the data flow)."""
 
 from sparse_feedback.formats.convert import (
-    ranking_tasks, rating_tasks, read_generation, read_instructions, rm_pairs, rm_pairs_seed_json, rm_ratings,
+    alpaca_eval_records, ranking_tasks, rating_tasks, read_generation, read_instructions, rm_pairs, rm_pairs_seed_json,
+    rm_ratings, unfold_inputs,
 )
 from sparse_feedback.formats.readers import normalize_label, read_raw, read_table
 from sparse_feedback.formats.schema import (
     INSTRUCTIONS, LABELS, MODEL_OUTPUTS, RANKING_FEEDBACK, RANKING_TASKS, RATING_FEEDBACK, RATING_TASKS, Kind,
 )
-from sparse_feedback.formats.writers import atomic_path, infer_format, write_json, write_table
+from sparse_feedback.formats.writers import (
+    MARKER, atomic_path, check_output, check_table_output, claim_dir, infer_format, write_json, write_table,
+)
 
 
 def read_rating_feedback(path, **kw):
@@ -21,8 +24,9 @@ def read_ranking_feedback(path, **kw):
 
 
 def read_model_outputs(path, **kw):
-    """One output per instruction, AlpacaEval style (``davinci003.json``): ``instruction, input, output`` + extras."""
-    return read_table(path, MODEL_OUTPUTS, **kw)
+    """One output per instruction, AlpacaEval style (``davinci003.json``): ``instruction, input, output`` + extras.
+    An input folded into the instruction for AlpacaEval (and kept as ``input``) is taken out again."""
+    return unfold_inputs(read_table(path, MODEL_OUTPUTS, **kw))
 
 
 def read_rating_tasks(path, **kw):
@@ -37,8 +41,9 @@ def read_ranking_tasks(path, **kw):
 
 __all__ = [
     "INSTRUCTIONS", "LABELS", "MODEL_OUTPUTS", "RANKING_FEEDBACK", "RANKING_TASKS", "RATING_FEEDBACK", "RATING_TASKS", "Kind",
-    "atomic_path", "infer_format", "normalize_label", "ranking_tasks", "rating_tasks", "read_generation",
+    "MARKER", "alpaca_eval_records", "atomic_path", "check_output", "check_table_output", "claim_dir", "infer_format", "normalize_label",
+    "ranking_tasks", "rating_tasks", "read_generation",
     "read_instructions", "read_model_outputs", "read_ranking_feedback", "read_ranking_tasks", "read_rating_feedback",
     "read_rating_tasks", "read_raw", "read_table", "rm_pairs", "rm_pairs_seed_json", "rm_ratings",
-    "write_json", "write_table",
+    "unfold_inputs", "write_json", "write_table",
 ]

@@ -42,7 +42,7 @@ def _rm_pairs(args) -> int:
     feedback = formats.read_ranking_feedback(args.rankings)
     pairs = formats.rm_pairs(feedback)
     if args.format == "seed-json":
-        formats.write_json(formats.rm_pairs_seed_json(pairs), args.output)
+        formats.write_json(formats.rm_pairs_seed_json(feedback), args.output)
     else:
         formats.write_table(pairs, args.output, "hf" if args.format == "hf" else None)
     print(f"wrote {len(pairs)} preference pairs ({len(feedback) - len(pairs)} equal dropped) to {args.output}")

@@ -11,7 +11,7 @@ import pandas as pd
 from sparse_feedback.errors import InputError
 from sparse_feedback.formats.readers import apply_kind, read_raw, read_table, valid_utf8
 from sparse_feedback.formats.schema import INSTRUCTIONS
-from sparse_feedback.templates import alpaca_prompt
+from sparse_feedback.templates import alpaca_prompt, prompt_and_response, user_message
 
 
 def _responses(value) -> list | None:
@@ -69,24 +69,37 @@ def _prompts(frame: pd.DataFrame) -> list[str]:
     return [alpaca_prompt(i, x) for i, x in zip(frame["instruction"], frame["input"])]
 
 
-def rm_pairs(rankings: pd.DataFrame) -> pd.DataFrame:
-    """Ranking feedback → TRL preference pairs ``prompt, chosen, rejected``; ``equal`` rows dropped."""
+def _decided(rankings: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Prompts, preferred and rejected texts (as written) of the rows that are not ``equal``."""
     decided = rankings[rankings["feedback"] != "equal"]
     first = (decided["feedback"] == "(a)").to_numpy()
-    return pd.DataFrame({
-        "prompt": _prompts(decided),
-        "chosen": np.where(first, decided["output1"], decided["output2"]),
-        "rejected": np.where(first, decided["output2"], decided["output1"]),
-    })
+    return (_prompts(decided), np.where(first, decided["output1"], decided["output2"]),
+            np.where(first, decided["output2"], decided["output1"]))
 
 
-def rm_pairs_seed_json(pairs: pd.DataFrame) -> dict:
-    """TRL pairs → the original's ``{prompt: {"sentences": [[preferred, rejected], ...]}}``.
+def rm_pairs(rankings: pd.DataFrame) -> pd.DataFrame:
+    """Ranking feedback → TRL preference pairs ``prompt, chosen, rejected``; ``equal`` rows dropped.
 
-    The original's keys end in ``"### Response: "`` (one trailing space); kept so its trainer reads ours.
+    TRL trains on ``prompt + chosen``: the responses carry the template's leading space, so that text is
+    exactly the one this project's trainer scores.
+
+    >>> pairs = rm_pairs(pd.DataFrame({"instruction": ["Say hi."], "input": [""], "output1": ["hi"],
+    ...                                "output2": ["yo"], "feedback": ["(b)"]}))
+    >>> (pairs["prompt"][0] + pairs["chosen"][0]).endswith("### Response: yo")
+    True
+    """
+    prompts, chosen, rejected = _decided(rankings)
+    appended = lambda texts: [prompt_and_response("", "", t)[1] for t in texts]  # noqa: E731
+    return pd.DataFrame({"prompt": prompts, "chosen": appended(chosen), "rejected": appended(rejected)})
+
+
+def rm_pairs_seed_json(rankings: pd.DataFrame) -> dict:
+    """Ranking feedback → the original's ``{prompt: {"sentences": [[preferred, rejected], ...]}}``.
+
+    The original's keys end in ``"### Response: "`` (one trailing space); its texts are kept as written.
     """
     out: dict[str, dict] = {}
-    for prompt, chosen, rejected in pairs[["prompt", "chosen", "rejected"]].itertuples(index=False):
+    for prompt, chosen, rejected in zip(*_decided(rankings)):
         out.setdefault(prompt + " ", {"sentences": []})["sentences"].append([chosen, rejected])
     return out
 
@@ -95,3 +108,26 @@ def rm_ratings(ratings: pd.DataFrame) -> pd.DataFrame:
     """Rating feedback → ``prompt, response, rating`` for a ratings reward model."""
     return pd.DataFrame({"prompt": _prompts(ratings), "response": ratings["output"].to_numpy(),
                          "rating": ratings["rating"].to_numpy()})
+
+
+def alpaca_eval_records(records: list[dict]) -> list[dict]:
+    """Model outputs as AlpacaEval reads them: its judge templates show ``{instruction}`` only and it matches
+    outputs on ``instruction`` alone, so a non-empty ``input`` is folded into the instruction (and kept).
+
+    >>> alpaca_eval_records([{"instruction": "Add.", "input": "2, 3", "output": "5"}])
+    [{'instruction': 'Add.\\n\\n2, 3', 'input': '2, 3', 'output': '5'}]
+    """
+    return [{**r, "instruction": user_message(r["instruction"], r["input"])} if r.get("input") else dict(r)
+            for r in records]
+
+
+def unfold_inputs(outputs: pd.DataFrame) -> pd.DataFrame:
+    """The inverse of :func:`alpaca_eval_records` where a record carries its input both ways."""
+    suffix = "\n\n" + outputs["input"].astype(str)
+    folded = (outputs["input"] != "") & np.array([i.endswith(s) for i, s in zip(outputs["instruction"], suffix)],
+                                                    dtype=bool)
+    if folded.any():
+        outputs = outputs.copy()
+        outputs.loc[folded, "instruction"] = [i[: -len(s)] for i, s in zip(outputs["instruction"][folded],
+                                                                            suffix[folded])]
+    return outputs

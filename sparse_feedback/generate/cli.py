@@ -51,12 +51,13 @@ def sampling_config(args, n: int | None = None) -> SamplingConfig:
 
 
 def _generate(args) -> int:
-    from sparse_feedback.formats import read_instructions
+    from sparse_feedback.formats import check_output, read_instructions
     from sparse_feedback.generate import generate, make_backend
     from sparse_feedback.generate.backends import GenerationError
     from sparse_feedback.generate.run import sidecar_path
 
     config = sampling_config(args)
+    check_output(args.output), check_output(sidecar_path(args.output))  # before any model is loaded
     instructions = read_instructions(args.instructions)
     if args.limit:
         instructions = instructions.head(args.limit)

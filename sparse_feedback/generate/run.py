@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from sparse_feedback.errors import InputError
-from sparse_feedback.formats import write_json
+from sparse_feedback.formats import check_output, write_json
 from sparse_feedback.generate.backends import Backend
 from sparse_feedback.generate.config import SamplingConfig
 from sparse_feedback.progress import Progress, ProgressCallback
@@ -64,7 +64,7 @@ def generate(instructions: pd.DataFrame, backend: Backend, config: SamplingConfi
     Each record is ``{instruction, input, responses, generator[, dataset]}`` in instruction order.
     """
     model = model or getattr(backend, "model_name", "model")
-    output, sidecar = Path(output), sidecar_path(output)
+    output, sidecar = check_output(output), check_output(sidecar_path(output))
     settings = _settings(model, config)
     done = load_done(sidecar, settings)
     rows = instructions.reset_index(drop=True)

@@ -10,13 +10,13 @@ from sparse_feedback.judge.cache import AnswerCache, cache_key, default_cache_pa
 from sparse_feedback.judge.engine import (
     JudgeAborted, JudgeConfig, ajudge, iter_rankings, iter_ratings, judge, judge_rankings, judge_ratings, redact,
 )
-from sparse_feedback.judge.parse import combine_orders, parse_position, parse_rating
+from sparse_feedback.judge.parse import parse_position, parse_rating
 from sparse_feedback.judge.protocols import JudgeProtocol, protocol
 from sparse_feedback.judge.results import JudgeResult, PairJudgement, PositionBias, Rating, RunStats, position_bias
 
 __all__ = [
     "AnswerCache", "Completion", "JudgeAborted", "JudgeConfig", "JudgeProtocol", "JudgeResult", "PairJudgement",
-    "PositionBias", "Rating", "RunStats", "ajudge", "cache_key", "combine_orders", "default_cache_path",
+    "PositionBias", "Rating", "RunStats", "ajudge", "cache_key", "default_cache_path",
     "iter_rankings", "iter_ratings", "judge", "judge_backend", "judge_rankings", "judge_ratings", "make_backend",
     "parse_position", "parse_rating", "position_bias", "protocol", "redact",
 ]

@@ -15,12 +15,12 @@ import pandas as pd
 
 from sparse_feedback.judge.backends import AbortRun, Backend, RequestError, TransientError
 from sparse_feedback.judge.cache import AnswerCache, cache_key
-from sparse_feedback.judge.parse import combine_orders
 from sparse_feedback.judge.protocols import JudgeProtocol, protocol
 from sparse_feedback.judge.results import (
     JudgeResult, Judgement, PairJudgement, Rating, RunStats, position_bias,
 )
 from sparse_feedback.progress import Progress, ProgressCallback
+from sparse_feedback.protocols import combine_positions
 
 
 @dataclass
@@ -159,7 +159,7 @@ async def _rank(ask: _Asker, i: int, row: dict) -> PairJudgement:
     base = {"instruction": row["instruction"], "input": row["input"]}
     ab, ba = await asyncio.gather(ask.ask(ask.proto.messages(**base, output_a=r1, output_b=r2)),
                                   ask.ask(ask.proto.messages(**base, output_a=r2, output_b=r1)))
-    feedback = combine_orders(ab.value, ba.value) if ab.value and ba.value else None
+    feedback = combine_positions(ab.value, ba.value)
     errors = "; ".join(f"{order}: {a.error}" for order, a in (("ab", ab), ("ba", ba)) if a.error)
     return PairJudgement(i, row["instruction"], row["input"], r1, r2, feedback, ab.text, ba.text,
                          ask.backend.model, ab.value, ba.value, cached=ab.cached and ba.cached,

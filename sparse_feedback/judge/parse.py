@@ -63,16 +63,3 @@ def parse_position(answer: str) -> str | None:
     mentioned = {m.lower() for m in _POSITION.findall(text)}
     return f"({mentioned.pop()})" if len(mentioned) == 1 else None
 
-
-def combine_orders(first: str, second: str) -> str:
-    """Final feedback from both orders: ``first`` judged (response1, response2), ``second`` the swap.
-
-    Agreement on the same response gives it; disagreement (the judge followed the position) gives equal.
-
-    >>> combine_orders("(a)", "(b)"), combine_orders("(b)", "(a)")
-    ('(a)', '(b)')
-    >>> combine_orders("(a)", "(a)"), combine_orders("(b)", "(b)")
-    ('equal', 'equal')
-    """
-    swapped = {"(a)": "(b)", "(b)": "(a)"}[second]
-    return first if first == swapped else "equal"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sparse_feedback.formats import write_json
+from sparse_feedback.formats import alpaca_eval_records, check_output, write_json
 from sparse_feedback.progress import ProgressCallback
 from sparse_feedback.rerank.select import Scorer, best_of_n, candidates, score_table
 
@@ -25,9 +25,12 @@ def default_generator(generation: pd.DataFrame, rm_name: str) -> str:
     return f"{Path(str(policy)).name}-best-of-{n}-{rm_name}"
 
 
-def rerank(generation: pd.DataFrame, rm: Scorer, output, generator: str, batch_size: int = 16,
-           callback: ProgressCallback | None = None) -> dict:
-    """Score all candidates in one call (the scorer sorts them by length), write both files, return a summary."""
+def rerank(generation: pd.DataFrame, rm: Scorer, output, generator: str, batch_size: int | None = None,
+           callback: ProgressCallback | None = None, alpaca_eval_compatible: bool = False) -> dict:
+    """Score all candidates in one call (the scorer sorts them by length), write both files, return a summary.
+
+    ``alpaca_eval_compatible``: each input folded into its instruction as AlpacaEval reads them (input kept)."""
+    check_output(output), check_output(scores_path(output))  # refuse before scoring, not after
     flat = candidates(generation)
     started = time.perf_counter()
     scores = rm.score(flat["instruction"].tolist(), flat["input"].tolist(), flat["response"].tolist(),
@@ -35,6 +38,7 @@ def rerank(generation: pd.DataFrame, rm: Scorer, output, generator: str, batch_s
     seconds = time.perf_counter() - started
     table = score_table(generation, scores)
     write_json(table, scores_path(output))  # the sidecar first: the outputs file marks the work done
-    write_json(best_of_n(generation, scores, generator), output)
+    records = best_of_n(generation, scores, generator)
+    write_json(alpaca_eval_records(records) if alpaca_eval_compatible else records, output)
     return {"instructions": len(generation), "candidates": len(flat), "seconds": seconds,
             "candidates_per_second": len(flat) / seconds if seconds else float("inf")}

@@ -19,7 +19,7 @@ import pandas as pd
 class Scorer(Protocol):
     """Anything that scores responses, e.g. a trained reward model from ``sparse_feedback.reward``."""
 
-    def score(self, instructions, inputs, responses, batch_size: int = 16, progress=None) -> np.ndarray: ...
+    def score(self, instructions, inputs, responses, batch_size: int | None = None, progress=None) -> np.ndarray: ...
 
 
 def candidates(generation: pd.DataFrame) -> pd.DataFrame:

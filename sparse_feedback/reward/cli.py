@@ -9,6 +9,11 @@ import os
 from sparse_feedback.reward.config import PROTOCOLS, add_arguments
 
 
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto", help="auto (a CUDA GPU in bf16 where there is one, else the "
+                        "CPU), cuda, cuda:N or cpu")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train", help="train a reward model on ratings or rankings feedback (LoRA by default)",
                        description="Works as is under `accelerate launch --num_processes N -m sparse_feedback train ...`.")
@@ -23,7 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--input", required=True, help="rating tasks/feedback (→ reward) or ranking tasks/feedback "
                    "(→ reward1, reward2)")
     s.add_argument("--output", required=True, help="output table (.csv, .json, .jsonl, .parquet or a directory)")
-    s.add_argument("--batch-size", type=int, default=16, help="responses per forward pass")
+    s.add_argument("--batch-size", type=int, default=None,
+                   help="responses per forward pass (default: 16 on the CPU, 512 on a GPU)")
+    add_device_argument(s)
     s.set_defaults(func=_score)
 
 
@@ -40,15 +47,19 @@ def _train(args) -> int:
 
 
 def _score(args) -> int:
+    import pandas as pd
+
+    from sparse_feedback.formats import check_table_output, write_table
     from sparse_feedback.reward.scoring import load_reward_model, scorable_table
 
+    check_table_output(args.output)
     table, out, columns = scorable_table(args.input)
-    model = load_reward_model(args.model_dir)
-    for response_column, reward_column in columns.items():
-        out[reward_column] = model.score(table["instruction"], table["input"], table[response_column],
-                                         batch_size=args.batch_size, progress=True)
-    from sparse_feedback.formats import write_table
-
+    model = load_reward_model(args.model_dir, device=args.device)
+    # both response columns in one call: a response that appears in several rows is scored once
+    rewards = model.score(pd.concat([table["instruction"]] * len(columns)), pd.concat([table["input"]] * len(columns)),
+                          pd.concat([table[c] for c in columns]), batch_size=args.batch_size, progress=True)
+    for k, reward_column in enumerate(columns.values()):
+        out[reward_column] = rewards[k * len(table):(k + 1) * len(table)]
     write_table(out, args.output)
     print(f"scored {len(table)} rows with the {model.protocol} reward model; wrote {args.output}")
     return 0

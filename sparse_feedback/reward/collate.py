@@ -2,8 +2,10 @@
 
 Each response sees the prompt and itself, never its siblings (a block mask built from ``segments``),
 and its positions continue from the prompt's, so its score equals the score it would get alone.
-Sequences are padded only to the longest in the batch. Truncation cuts the prompt from the left; the
-response is never cut unless it alone exceeds ``max_length`` (then its last tokens are kept).
+Sequences are padded only to the longest in the batch. Truncation cuts the prompt from the left, for
+each response exactly as it would be cut if the response were scored alone (responses that need
+different cuts go in separate rows), so a score never depends on what it is packed or batched with.
+The response is never cut unless it alone exceeds ``max_length`` (then its last tokens are kept).
 """
 
 from __future__ import annotations
@@ -30,47 +32,64 @@ class Group:
     index: list[int] | None = None
 
 
-def fit(prompt: list[int], responses: list[list[int]], max_length: int) -> tuple[list[int], list[list[int]]]:
-    """Make every prompt + response fit ``max_length``: cut the prompt from the left first.
+def cut(prompt_len: int, response_len: int, max_length: int) -> tuple[int, int]:
+    """(prompt tokens kept, response tokens kept) for one prompt + response alone in ``max_length``.
 
-    >>> fit([1, 2, 3, 4, 5], [[6, 7], [8]], max_length=4)
-    ([4, 5], [[6, 7], [8]])
-    >>> fit([1, 2], [[3, 4, 5, 6, 7]], max_length=3)
-    ([], [[5, 6, 7]])
+    The prompt is cut from the left first; the response keeps its last tokens only if it alone is too long.
+
+    >>> cut(5, 2, max_length=4), cut(5, 1, max_length=4), cut(2, 5, max_length=3)
+    ((2, 2), (3, 1), (0, 3))
     """
-    longest = max((len(r) for r in responses), default=0)
-    keep = max(0, max_length - longest)
-    prompt = prompt[len(prompt) - keep:] if keep < len(prompt) else prompt
-    return prompt, [r[-max_length:] for r in responses]
+    response_len = min(response_len, max_length)
+    return min(prompt_len, max_length - response_len), response_len
+
+
+def rows(prompt: list[int], responses: list[list[int]], max_length: int) -> list[tuple[list[int], list[int]]]:
+    """Split a group into packed rows: responses that get the same prompt cut alone share one prompt copy.
+
+    So a response's input never depends on its neighbours. Returns (prompt kept, response positions) per
+    row, responses in order within a row; all responses share one row unless some are long enough to
+    need the prompt cut.
+
+    >>> rows([1, 2, 3, 4, 5], [[6, 7], [8], [9, 9]], max_length=4)
+    [([4, 5], [0, 2]), ([3, 4, 5], [1])]
+    >>> rows([1, 2], [[3], [4]], max_length=8)
+    [([1, 2], [0, 1])]
+    """
+    by_cut: dict[int, list[int]] = {}
+    for k, response in enumerate(responses):
+        by_cut.setdefault(cut(len(prompt), len(response), max_length)[0], []).append(k)
+    return [(prompt[len(prompt) - keep:] if keep else [], members) for keep, members in by_cut.items()]
 
 
 def packed_length(group: Group, max_length: int) -> int:
-    """Tokens the group takes once packed (prompt once, then every response)."""
-    prompt, responses = fit(group.prompt, group.responses, max_length)
-    return len(prompt) + sum(len(r) for r in responses)
+    """Tokens the group takes once packed (the prompt once per row, then every response)."""
+    return sum(len(prompt) + sum(min(len(group.responses[k]), max_length) for k in members)
+               for prompt, members in rows(group.prompt, group.responses, max_length))
 
 
 @dataclass
 class PackedCollator:
     """Groups → padded tensors for :class:`~sparse_feedback.reward.model.PackedRewardModel`.
 
-    ``segments`` is 0 on the prompt, k on response k (1-based) and -1 on padding; ``score_rows`` /
-    ``score_cols`` locate each response's last token; ``targets`` are rating targets (NaN without a
-    rating); ``chosen`` / ``rejected`` index the batch's response scores for each pair.
+    A group takes one row per prompt cut (see :func:`rows`). ``segments`` is 0 on the prompt, k on
+    response k (1-based) and -1 on padding; ``score_rows`` / ``score_cols`` locate each response's last
+    token; ``targets`` are rating targets (NaN without a rating); ``chosen`` / ``rejected`` index the
+    batch's response scores for each pair.
 
     >>> collate = PackedCollator(pad_token_id=0, max_length=4)
     >>> batch = collate([Group([11, 12, 13], [[21, 22], [31]], pairs=[(0, 1)]),
-    ...                  Group([14], [[41], [51], [61]], pairs=[(2, 0), (2, 1)])])
+    ...                  Group([14], [[41], [51]], pairs=[(1, 0)])])
     >>> for name, value in batch.items():
     ...     print(name, value.tolist())
-    input_ids [[12, 13, 21, 22, 31], [14, 41, 51, 61, 0]]
-    position_ids [[0, 1, 2, 3, 2], [0, 1, 1, 1, 0]]
-    segments [[0, 0, 1, 1, 2], [0, 1, 2, 3, -1]]
-    score_rows [0, 0, 1, 1, 1]
-    score_cols [3, 4, 1, 2, 3]
-    targets [nan, nan, nan, nan, nan]
-    chosen [0, 4, 4]
-    rejected [1, 2, 3]
+    input_ids [[12, 13, 21, 22], [11, 12, 13, 31], [14, 41, 51, 0]]
+    position_ids [[0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 1, 0]]
+    segments [[0, 0, 1, 1], [0, 0, 0, 2], [0, 1, 2, -1]]
+    score_rows [0, 1, 2, 2]
+    score_cols [3, 3, 1, 2]
+    targets [nan, nan, nan, nan]
+    chosen [0, 3]
+    rejected [1, 2]
     >>> PackedCollator(0)([Group([9], [[5], [6]], ratings=[7, 4])])["targets"].tolist()
     [1.0, 0.5]
     """
@@ -81,22 +100,25 @@ class PackedCollator:
 
     def __call__(self, groups: list[Group]) -> dict[str, torch.Tensor]:
         rows_ids, rows_pos, rows_seg, score_rows, score_cols, targets, chosen, rejected = ([] for _ in range(8))
-        for row, group in enumerate(groups):
-            prompt, responses = fit(group.prompt, group.responses, self.max_length)
+        for group in groups:
             first = len(score_cols)  # this group's first response in the batch's score vector
-            ids, pos, seg = list(prompt), list(range(len(prompt))), [0] * len(prompt)
-            for k, response in enumerate(responses, start=1):
-                ids += response
-                pos += range(len(prompt), len(prompt) + len(response))
-                seg += [k] * len(response)
-                score_rows.append(row)
-                score_cols.append(len(ids) - 1)
-            ratings = group.ratings or [None] * len(responses)
+            where = [(0, 0)] * len(group.responses)  # (row, column of the last token) per response
+            for prompt, members in rows(group.prompt, group.responses, self.max_length):
+                ids, pos, seg = list(prompt), list(range(len(prompt))), [0] * len(prompt)
+                for k in members:
+                    response = group.responses[k][-self.max_length:]
+                    ids += response
+                    pos += range(len(prompt), len(prompt) + len(response))
+                    seg += [k + 1] * len(response)
+                    where[k] = (len(rows_ids), len(ids) - 1)
+                rows_ids.append(ids), rows_pos.append(pos), rows_seg.append(seg)
+            score_rows += [r for r, _ in where]
+            score_cols += [c for _, c in where]
+            ratings = group.ratings or [None] * len(group.responses)
             targets += [float("nan") if r is None else rating_target(r) for r in ratings]
             for c, r in group.pairs or ():
                 chosen.append(first + c)
                 rejected.append(first + r)
-            rows_ids.append(ids), rows_pos.append(pos), rows_seg.append(seg)
         width = max(len(r) for r in rows_ids)
         if self.pad_to_multiple_of:
             width = -(-width // self.pad_to_multiple_of) * self.pad_to_multiple_of
@@ -120,26 +142,6 @@ def rating_target(rating: int) -> float:
     [0.0, 0.5, 1.0]
     """
     return (rating - 1) / 6
-
-
-def block_causal_mask(segments: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
-    """(batch, 1, L, L) mask: causal, and a response attends only to the prompt and itself.
-
-    Boolean (True = may attend; what SDPA takes, and faster there) or, given a ``dtype``, additive
-    (0 or the dtype's minimum; what eager attention adds to its scores).
-
-    >>> block_causal_mask(torch.tensor([[0, 1, 1, 2]])).int()[0, 0].tolist()
-    [[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [1, 0, 0, 1]]
-    >>> block_causal_mask(torch.tensor([[0, 1]]), torch.float32)[0, 0].tolist() == [[0, -3.4028234663852886e+38], [0, 0]]
-    True
-    """
-    length = segments.shape[1]
-    causal = torch.ones(length, length, dtype=torch.bool, device=segments.device).tril()
-    query, key = segments[:, :, None], segments[:, None, :]
-    allowed = (causal & ((key == 0) | (key == query)))[:, None]
-    if dtype is None:
-        return allowed
-    return torch.zeros(allowed.shape, dtype=dtype, device=segments.device).masked_fill_(~allowed, torch.finfo(dtype).min)
 
 
 def length_grouped_batches(lengths, batch_size: int, seed: int, mega: int = 32) -> list[list[int]]:

@@ -63,9 +63,16 @@ class RewardConfig:
     full: bool = _arg("fine-tune every weight instead of LoRA", default=False)
     gradient_checkpointing: bool = _arg("recompute activations in the backward pass (less memory, slower)",
                                         default=False)
-    bf16: bool = _arg("bfloat16 mixed precision (only on a GPU that supports it; ignored otherwise)",
-                      default=False)
-    load_in_8bit: bool = _arg("8-bit base weights via bitsandbytes (GPU only; LoRA only)", default=False)
+    device: str = _arg("auto (a CUDA GPU where there is one, else the CPU), cuda or cpu", default="auto")
+    dtype: str = _arg("compute precision: auto (bfloat16 on a GPU that supports it, else float16; float32 on the "
+                      "CPU), float32, bfloat16 or float16 (the last two need a GPU)", default="auto",
+                      meta={"choices": ["auto", "float32", "bfloat16", "float16"]})
+    bf16: bool = _arg("same as --dtype bfloat16 (refused without a GPU)", default=False)
+    attention: str = _arg("attention for the packed rows: auto (FlexAttention block mask on CUDA, SDPA with a "
+                          "boolean mask on the CPU), flex_attention, sdpa or eager", default="auto",
+                          meta={"choices": ["auto", "flex_attention", "sdpa", "eager"]})
+    load_in_8bit: bool = _arg("8-bit frozen base weights via bitsandbytes (GPU and LoRA only; bitsandbytes must "
+                              "be installed)", default=False)
     seed: int = _arg("random seed for the split, the batch order and the initialisation", default=42)
     save_steps: int = _arg("also checkpoint every N optimizer steps (0: only at each epoch end)", default=0)
     eval_steps: int = _arg("also evaluate every N optimizer steps (0: only at each epoch end)", default=0)

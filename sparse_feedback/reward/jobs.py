@@ -24,6 +24,7 @@ from sparse_feedback.settings import home
 
 LOG_FILE, RESULTS_FILE, STDOUT_FILE = "log.jsonl", "eval_results.json", "train.log"
 JOB_KIND = "train"
+MODEL_KIND = "reward model"  # the kind of folder a training run writes (see formats.claim_dir)
 
 
 def read_log(output_dir) -> list[dict]:
@@ -88,35 +89,39 @@ def _finish_when_done(store, job_id: int, proc: subprocess.Popen, output_dir: Pa
 
 
 def start_training(store, protocol: str, train_file, model: str = "smollm2-135m", output_dir=None,
-                   project: str | None = None, source: str | None = None, **options) -> tuple[int, Path]:
+                   project: str | None = None, source: str | None = None, aggregation: str | None = None,
+                   **options) -> tuple[int, Path]:
     """Launch a training subprocess and record it as a ``train`` job; returns (job id, output directory)."""
-    output_dir = Path(output_dir) if output_dir else new_run_dir(project or "file", source or "", protocol)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    from sparse_feedback.formats import claim_dir
+
+    output_dir = claim_dir(output_dir or new_run_dir(project or "file", source or "", protocol), MODEL_KIND)
     cmd = training_command(protocol, train_file, output_dir, model, **options)
     with open(output_dir / STDOUT_FILE, "ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     args = {"project": project, "source": source, "protocol": protocol, "model": model,
-            "output_dir": str(output_dir), "train_file": str(train_file), **options}
+            "output_dir": str(output_dir), "train_file": str(train_file), "aggregation": aggregation, **options}
     job_id = store.start_job(JOB_KIND, args, log_path=str(output_dir / LOG_FILE), pid=proc.pid)
     threading.Thread(target=_finish_when_done, args=(store, job_id, proc, output_dir), daemon=True).start()
     return job_id, output_dir
 
 
 def start_project_training(store, project: str, source: str, protocol: str, model: str = "smollm2-135m",
-                           **options) -> tuple[int, Path]:
-    """Export a project's ``source`` (human / llm) feedback of ``protocol`` and train on it in the background."""
-    from sparse_feedback.formats import write_table
+                           every_annotation: bool = False, **options) -> tuple[int, Path]:
+    """Export a project's ``source`` (human / llm) feedback of ``protocol`` as the store aggregates it for
+    training (:meth:`~sparse_feedback.store.Store.training_feedback`) and train on it in the background.
+    The job's ``aggregation`` argument says how the table was made and how many rows it gave."""
+    from sparse_feedback.formats import claim_dir, write_table
 
-    feedback = store.feedback(project, protocol, source)
+    feedback, aggregation = store.training_feedback(project, protocol, source, every_annotation=every_annotation)
     if feedback.empty:
         from sparse_feedback.store import StoreError
 
         raise StoreError(f"project {project!r} has no {source} {protocol} feedback yet")
-    output_dir = new_run_dir(project, source, protocol)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    output_dir = claim_dir(new_run_dir(project, source, protocol), MODEL_KIND)
     train_file = write_table(feedback, output_dir / f"{protocol}_feedback.csv")
-    return start_training(store, protocol, train_file, model, output_dir, project=project, source=source, **options)
+    return start_training(store, protocol, train_file, model, output_dir, project=project, source=source,
+                          aggregation=aggregation, **options)
 
 
 def stop_training(store, job_id: int) -> str:
@@ -146,13 +151,32 @@ def trained_models(root=None) -> pd.DataFrame:
     for results_path in sorted(Path(root or runs_dir()).glob(f"*/{RESULTS_FILE}")):
         r = json.loads(results_path.read_text())
         ev, cross = r.get("eval") or {}, next(iter((r.get("cross_protocol") or {}).values()), {})
+        pairs = ev if "accuracy" in ev else (ev.get("implied_pairs") or {})
         rows.append({"model_dir": str(results_path.parent), "protocol": r.get("protocol"), "base": r.get("model"),
-                     "steps": r.get("step"), "n_train": r.get("n_train"),
-                     "accuracy": ev.get("accuracy", (ev.get("implied_pairs") or {}).get("accuracy")),
+                     "steps": r.get("step"), "n_train": r.get("n_train"), "accuracy": pairs.get("accuracy"),
+                     "held_out_pairs": pairs.get("n_pairs"), **_accuracy_note(pairs, r.get("step")),
                      "mse": ev.get("mse"), "spearman": ev.get("spearman"),
                      "cross_accuracy": cross.get("accuracy", (cross.get("implied_pairs") or {}).get("accuracy"))})
-    columns = ["model_dir", "protocol", "base", "steps", "n_train", "accuracy", "mse", "spearman", "cross_accuracy"]
+    columns = ["model_dir", "protocol", "base", "steps", "n_train", "accuracy", "held_out_pairs", "accuracy_95ci",
+               "note", "mse", "spearman", "cross_accuracy"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _accuracy_note(pairs: dict, steps) -> dict:
+    """The held-out accuracy's 95 % interval, and a plain note when it cannot tell the model from chance.
+
+    >>> _accuracy_note({"accuracy": 2 / 9, "n_pairs": 9}, 96)["note"]
+    'not distinguishable from chance (0.5): 9 held-out pairs after 96 steps'
+    """
+    from sparse_feedback.reward.metrics import accuracy_interval
+
+    accuracy, n = pairs.get("accuracy"), int(pairs.get("n_pairs") or 0)
+    if accuracy is None or not n:
+        return {"accuracy_95ci": None, "note": "no held-out pairs"}
+    low, high = accuracy_interval(float(accuracy), n)
+    note = (f"not distinguishable from chance (0.5): {n} held-out pairs after {steps} steps" if low <= 0.5 <= high
+            else "above chance" if low > 0.5 else "below chance")
+    return {"accuracy_95ci": f"{low:.2f}–{high:.2f}", "note": note}
 
 
 def device_description() -> str:

@@ -16,6 +16,20 @@ from scipy.stats import spearmanr
 from sparse_feedback.analysis import implied_preference
 
 
+def accuracy_interval(accuracy: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson 95 % interval of an accuracy measured on ``n`` pairs: honest at the handful of held-out pairs a
+    small run has, where the normal approximation would leave [0, 1].
+
+    >>> [round(x, 3) for x in accuracy_interval(2 / 9, 9)]
+    [0.063, 0.547]
+    """
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
 def _number(x) -> float | None:
     x = float(x)
     return None if math.isnan(x) else round(x, 6)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import warnings
+import importlib.util
 
 import torch
 from torch import nn
 
+from sparse_feedback.device import Device, DeviceError
 from sparse_feedback.errors import InputError
-from sparse_feedback.models import load_sequence_classifier
-from sparse_feedback.reward.collate import block_causal_mask
+from sparse_feedback.hub import load_sequence_classifier
+from sparse_feedback.reward.attention import packed_mask
 
 
 def _parts(classifier) -> tuple[nn.Module, nn.Module]:
@@ -22,7 +23,8 @@ class PackedRewardModel(nn.Module):
     """Scores every response of a packed batch in one forward pass (see ``collate.PackedCollator``).
 
     Wraps the classifier so one ``forward`` goes through DDP/accelerate; the head is applied only at
-    the responses' last tokens.
+    the responses' last tokens. The shared-prompt mask takes the form the backbone's attention
+    implementation wants (``attention.packed_mask``).
     """
 
     def __init__(self, classifier: nn.Module):
@@ -31,38 +33,40 @@ class PackedRewardModel(nn.Module):
 
     def forward(self, input_ids, position_ids, segments, score_rows, score_cols, **_) -> torch.Tensor:
         backbone, head = _parts(self.classifier)
-        hidden = backbone(input_ids=input_ids, attention_mask=self._mask(backbone, segments),
+        hidden = backbone(input_ids=input_ids, attention_mask=packed_mask(backbone, segments),
                           position_ids=position_ids, use_cache=False).last_hidden_state
         return head(hidden[score_rows, score_cols]).squeeze(-1).float()
 
 
-    @staticmethod
-    def _mask(backbone, segments) -> torch.Tensor:
-        """Boolean for SDPA; additive in the compute dtype for eager attention."""
-        if getattr(backbone.config, "_attn_implementation", "sdpa") == "sdpa":
-            return block_causal_mask(segments)
-        device = segments.device.type
-        dtype = next(p for p in backbone.parameters() if p.is_floating_point()).dtype
-        if torch.is_autocast_enabled(device):
-            dtype = torch.get_autocast_dtype(device)
-        return block_causal_mask(segments, dtype if dtype.is_floating_point and dtype.itemsize >= 2 else torch.float32)
+def check_8bit(config) -> None:
+    """8-bit base weights: LoRA only, and bitsandbytes installed (the CPU is refused by ``resolve_device``)."""
+    if not config.load_in_8bit:
+        return
+    if config.full:
+        raise DeviceError("--load-in-8bit trains LoRA adapters on frozen 8-bit weights; drop --full")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise DeviceError("--load-in-8bit needs the bitsandbytes package (pip install bitsandbytes)")
 
 
-def build_classifier(config, cuda: bool):
-    """The trainable classifier for a config: LoRA adapters plus a fully trained score head, or ``--full``."""
-    kwargs = {}
+def build_classifier(config, device: Device, attention: str = "sdpa"):
+    """The trainable classifier for a config: LoRA adapters plus a fully trained score head, or ``--full``.
+
+    On a GPU a LoRA run loads the frozen base in the device's dtype (bf16) and keeps the trained weights in
+    float32; a full fine-tune keeps float32 weights under autocast.
+    """
+    check_8bit(config)
+    kwargs = {"attn_implementation": attention}
+    if device.is_cuda and not config.full:
+        kwargs["dtype"] = device.torch_dtype
     if config.load_in_8bit:
-        if cuda and not config.full:
-            from transformers import BitsAndBytesConfig
+        from transformers import BitsAndBytesConfig
 
-            kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
-        else:
-            warnings.warn("--load-in-8bit needs a GPU and LoRA; loading full-precision weights instead")
+        kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
     try:
         classifier, tokenizer = load_sequence_classifier(config.model, **kwargs)
     except (OSError, ValueError) as err:  # no such model or path, or not a causal LM
         raise InputError(config.model, f"cannot load the base model ({str(err).splitlines()[0]})") from None
-    if kwargs:
+    if config.load_in_8bit:
         from peft import prepare_model_for_kbit_training
 
         classifier = prepare_model_for_kbit_training(
@@ -76,26 +80,29 @@ def build_classifier(config, cuda: bool):
                           lora_dropout=config.lora_dropout, target_modules=config.lora_target_list,
                           modules_to_save=["score"])
         classifier = get_peft_model(classifier, lora)
+    for param in classifier.parameters():  # trained weights (adapters, score head) in float32
+        if param.requires_grad and param.dtype != torch.float32:
+            param.data = param.data.float()
     return classifier, tokenizer
 
 
 @torch.inference_mode()
 def score_groups(model: PackedRewardModel, groups, collator, batch_size: int = 16, device=None,
-                 progress=None) -> list[float]:
+                 progress=None, max_tokens: int | None = None) -> list[float]:
     """Scores of every response of every group, in group order; batches of similar packed length.
 
-    ``batch_size`` counts responses; ``progress`` is a :class:`~sparse_feedback.progress.Progress` or None.
+    A batch holds at most ``batch_size`` responses and, when given, about ``max_tokens`` padded tokens;
+    ``progress`` is a :class:`~sparse_feedback.progress.Progress` or None.
     """
     from sparse_feedback.reward.collate import packed_length
 
     device = device or next(model.parameters()).device
-    order = sorted(range(len(groups)), key=lambda g: -packed_length(groups[g], collator.max_length))
+    lengths = [packed_length(g, collator.max_length) for g in groups]
+    order = sorted(range(len(groups)), key=lambda g: -lengths[g])
     out: list[list[float]] = [[] for _ in groups]
-    batch, count = [], 0
+    batch: list[int] = []
 
     def flush():
-        if not batch:
-            return
         tensors = collator([groups[g] for g in batch])
         scores = model(**{k: v.to(device) for k, v in tensors.items()}).tolist()
         for g in batch:
@@ -105,12 +112,12 @@ def score_groups(model: PackedRewardModel, groups, collator, batch_size: int = 1
             progress.update(sum(len(groups[g].responses) for g in batch))
         batch.clear()
 
-    for g in order:
-        n = len(groups[g].responses)
-        if batch and count + n > batch_size:
+    for g in order:  # longest first, so the first group of a batch sets its width
+        responses = sum(len(groups[i].responses) for i in batch) + len(groups[g].responses)
+        tokens = (len(batch) + 1) * (lengths[batch[0]] if batch else lengths[g])
+        if batch and (responses > batch_size or (max_tokens and tokens > max_tokens)):
             flush()
-            count = 0
         batch.append(g)
-        count += n
-    flush()
+    if batch:
+        flush()
     return [s for scores in out for s in scores]

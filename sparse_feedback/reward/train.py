@@ -20,16 +20,18 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from sparse_feedback.errors import InputError
+from sparse_feedback.formats import check_output, claim_dir
 from sparse_feedback.progress import Progress
 from sparse_feedback.reward.collate import PackedCollator, length_grouped_batches, packed_length
 from sparse_feedback.reward.config import RewardConfig
-from sparse_feedback.reward.jobs import LOG_FILE, RESULTS_FILE, read_log
+from sparse_feedback.reward.jobs import LOG_FILE, MODEL_KIND, RESULTS_FILE, read_log
 from sparse_feedback.reward.data import load_feedback, make_groups, split_by_instruction, table_scores
 from sparse_feedback.reward.losses import per_example_loss
 from sparse_feedback.reward.metrics import evaluate
 
 CHECKPOINTS = "checkpoints"
 OTHER = {"ratings": "rankings", "rankings": "ratings"}
+MIXED = {"float32": "no", "bfloat16": "bf16", "float16": "fp16"}  # accelerate's names for the compute dtype
 CROSS_NAME = {"ratings": "ratings_rm_on_ranking_pairs", "rankings": "rankings_rm_on_rating_implied_pairs"}
 
 
@@ -88,16 +90,19 @@ class Trainer:
         from accelerate import Accelerator
         from accelerate.utils import set_seed
 
+        from sparse_feedback.device import DeviceError, resolve_device
+        from sparse_feedback.reward.attention import BLOCK, choose_attention
         from sparse_feedback.reward.model import PackedRewardModel, build_classifier
 
         self.config, self.callback, self.torch = config, callback, torch
-        cuda = torch.cuda.is_available()
-        bf16 = config.bf16 and cuda and torch.cuda.is_bf16_supported()
-        if config.bf16 and not bf16:
-            warnings.warn("--bf16 needs a GPU with bfloat16 support; training in float32")
+        self.device = resolve_device(config.device, "bfloat16" if config.bf16 else config.dtype, config.load_in_8bit)
+        self.attention = choose_attention(config.attention, self.device.type)
+        if self.attention == "flex_attention" and not self.device.is_cuda:
+            raise DeviceError("--attention flex_attention trains only on a CUDA GPU (torch has no FlexAttention "
+                              "backward on the CPU); use --attention sdpa")
         self.trackers = _trackers(config.report_to)
         # cpu=True without a GPU: a torchrun/accelerate multi-process launch then joins a gloo group on CPU
-        self.acc = Accelerator(cpu=not cuda, mixed_precision="bf16" if bf16 else "no",
+        self.acc = Accelerator(cpu=not self.device.is_cuda, mixed_precision=MIXED[self.device.dtype],
                                log_with=self.trackers or None, project_dir=config.output_dir)
         set_seed(config.seed)
         self.out = Path(config.output_dir)
@@ -108,8 +113,9 @@ class Trainer:
             self.train_table, self.eval_table = table, load_feedback(protocol, config.eval)
         else:
             self.train_table, self.eval_table = split_by_instruction(table, config.eval_split, config.seed)
-        classifier, self.tokenizer = build_classifier(config, cuda)
-        self.collator = PackedCollator(self.tokenizer.pad_token_id, config.max_length)
+        classifier, self.tokenizer = build_classifier(config, self.device, self.attention)
+        pad = BLOCK if self.attention == "flex_attention" else None  # see attention.BLOCK
+        self.collator = PackedCollator(self.tokenizer.pad_token_id, config.max_length, pad_to_multiple_of=pad)
         group = lambda t, p=protocol: make_groups(p, t, self.tokenizer, config.responses_per_prompt)  # noqa: E731
         self.train_groups, self.eval_groups = group(self.train_table), group(self.eval_table)
         self.cross = None
@@ -274,7 +280,7 @@ class Trainer:
         """Resume from the last checkpoint (dropping later log lines), or start a fresh run."""
         found = checkpoints(self.out) if self.config.resume else []
         if self.acc.is_main_process:
-            self.out.mkdir(parents=True, exist_ok=True)
+            claim_dir(self.out, MODEL_KIND)
             if found:
                 step = json.loads((found[-1] / "state.json").read_text())["step"]
                 kept = [r for r in read_log(self.out) if r.get("step", 0) <= step]
@@ -351,5 +357,7 @@ class Trainer:
 
 
 def train(config: RewardConfig, callback=None) -> dict:
-    """Train a reward model as ``config`` says; returns the eval results (also in eval_results.json)."""
+    """Train a reward model as ``config`` says; returns the eval results (also in eval_results.json).
+    ``output_dir`` must be new, empty, or this project's earlier reward model (it is never wiped otherwise)."""
+    check_output(config.output_dir, MODEL_KIND)
     return Trainer(config, callback).run()

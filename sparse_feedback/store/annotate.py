@@ -16,7 +16,8 @@ from types import SimpleNamespace
 import pandas as pd
 from sqlalchemy import insert, select, text, update
 
-from sparse_feedback.store.projects import StoreError, flip
+from sparse_feedback.protocols import flip
+from sparse_feedback.store.projects import StoreError
 from sparse_feedback.store.schema import (
     annotations, assignments, items, pair_tasks, projects, rating_tasks, utcnow,
 )

@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, select
 
 from sparse_feedback.errors import InputError
+from sparse_feedback.formats import check_output
 from sparse_feedback.store.engine import BUSY_TIMEOUT_MS, Database, _sqlite_path, default_url
 from sparse_feedback.store.schema import metadata, migrate
 
@@ -43,6 +44,7 @@ def counts(conn: sqlite3.Connection) -> dict[str, int]:
 def backup(output, url: str | None = None) -> BackupResult:
     """Copy the store at ``url`` (default: the configured store) to the SQLite file ``output``."""
     url = url or default_url()
+    check_output(Path(output))  # an existing backup file may be replaced; a folder never
     if not url.startswith("sqlite"):
         return _logical_backup(url, Path(output))
     source = _sqlite_path(url)

@@ -11,7 +11,10 @@ import pandas as pd
 from sqlalchemy import select
 
 from sparse_feedback.formats import RANKING_FEEDBACK, RATING_FEEDBACK, rm_pairs
-from sparse_feedback.store.projects import StoreError, flip
+from sparse_feedback.protocols import (
+    AGREE, DISAGREE, ONE_ORDER, RAW_COLUMNS, flip, majority_rankings, majority_rating_rows, pairs_from_orders,
+)
+from sparse_feedback.store.projects import StoreError
 from sparse_feedback.store.schema import annotations, items, llm_feedback, pair_tasks, rating_tasks
 
 SOURCES = ("human", "llm")
@@ -62,8 +65,9 @@ class ExportMixin:
                 for r in self._joined(project, "ratings", "llm", model)]
         return _frame(rows, RATING_FEEDBACK.columns, ["model", "raw_answers", "item"])
 
-    def llm_rankings(self, project: str, model: str | None = None) -> pd.DataFrame:
-        """LLM ranking feedback in the order each pair was judged (both orders when judged both ways)."""
+    def llm_ranking_orders(self, project: str, model: str | None = None) -> pd.DataFrame:
+        """LLM rankings as judged: one row per order asked, ``output1`` shown first, ``feedback`` the position
+        picked, plus ``model, reversed`` (asked as the pair's (output2, output1)), ``raw_answers, item``."""
         rows = []
         for r in self._joined(project, "rankings", "llm", model):
             i, j = (r["index2"], r["index1"]) if r["reversed"] else (r["index1"], r["index2"])
@@ -72,6 +76,15 @@ class ExportMixin:
                          "model": r["source_model"], "reversed": bool(r["reversed"]),
                          "raw_answers": list(r["raw_answers"] or []), "item": r["position"]})
         return _frame(rows, RANKING_FEEDBACK.columns, ["model", "reversed", "raw_answers", "item"])
+
+    def llm_rankings(self, project: str, model: str | None = None) -> pd.DataFrame:
+        """LLM rankings as the protocol's feedback: one row per pair and model by the both-orders rule
+        (:func:`~sparse_feedback.protocols.pairs_from_orders`), with ``orders`` saying why, ``model``, and
+        each order's raw answer and picked position."""
+        orders = self.llm_ranking_orders(project, model)
+        frames = [pairs_from_orders(rows).assign(model=m) for m, rows in orders.groupby("model", sort=True)]
+        columns = [*RANKING_FEEDBACK.columns, "orders", "model", *RAW_COLUMNS]
+        return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns, dtype=object)
 
     def sources(self, project: str) -> dict[str, list[str]]:
         """Who has judged this project: ``{"annotators": [...], "models": [...]}``."""
@@ -84,8 +97,9 @@ class ExportMixin:
         return {"annotators": list(who), "models": list(models)}
 
     def feedback(self, project: str, protocol: str, source: str = "human", who: str | None = None) -> pd.DataFrame:
-        """Rating or ranking feedback in the original layout from one source: ``human`` (all annotators, or
-        ``who``) or ``llm`` (all models, or ``who``)."""
+        """Rating or ranking feedback in the original layout from one source: ``human`` (every annotation of
+        all annotators, or of ``who``, with an ``annotator`` column) or ``llm`` (all models, or ``who``; rankings
+        one row per pair by the both-orders rule, with an ``orders`` column saying why)."""
         if source not in SOURCES:
             raise StoreError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
         getter = {("ratings", "human"): self.human_ratings, ("rankings", "human"): self.human_rankings,
@@ -93,11 +107,37 @@ class ExportMixin:
         if getter is None:
             raise StoreError(f"protocol must be 'ratings' or 'rankings', not {protocol!r}")
         kind = RATING_FEEDBACK if protocol == "ratings" else RANKING_FEEDBACK
-        return getter(project, who)[list(kind.columns)].reset_index(drop=True)
+        extra = ["annotator"] if source == "human" else ["orders"] if protocol == "rankings" else []
+        return getter(project, who)[[*kind.columns, *extra]].reset_index(drop=True)
 
-    def rm_pairs(self, project: str, source: str = "human", who: str | None = None) -> pd.DataFrame:
-        """TRL preference pairs (``prompt, chosen, rejected``) from one source's rankings."""
-        return rm_pairs(self.feedback(project, "rankings", source, who))
+    def training_feedback(self, project: str, protocol: str, source: str = "human", who: str | None = None,
+                          every_annotation: bool = False) -> tuple[pd.DataFrame, str]:
+        """The feedback a reward model trains on, and one line saying how it was aggregated.
+
+        LLM rankings: one row per pair by the both-orders rule. Humans: one label per pair (rankings) or
+        response (ratings) by majority — the most votes, a tie = ``equal``; the median rating rounded half
+        up — unless ``every_annotation`` keeps each annotation as its own row."""
+        frame = self.feedback(project, protocol, source, who)
+        kind = RATING_FEEDBACK if protocol == "ratings" else RANKING_FEEDBACK
+        unit = "responses" if protocol == "ratings" else "pairs"
+        if source == "llm":
+            if protocol == "ratings":
+                return frame, f"{len(frame)} LLM ratings"
+            why = frame["orders"].value_counts()
+            return frame, (f"{len(frame)} pairs, one per pair from both judged orders: {why.get(AGREE, 0)} agree, "
+                           f"{why.get(DISAGREE, 0)} disagree (equal), {why.get(ONE_ORDER, 0)} with one order only "
+                           f"(equal)")
+        if every_annotation:
+            return frame, f"{len(frame)} annotations, every human annotation as its own row"
+        majority = (majority_rating_rows if protocol == "ratings" else majority_rankings)(frame)
+        ties = " (a tie = equal)" if protocol == "rankings" else " (median, rounded half up)"
+        return (majority[list(kind.columns)],
+                f"{len(majority)} {unit}, one label each by majority of {len(frame)} human annotations{ties}")
+
+    def rm_pairs(self, project: str, source: str = "human", who: str | None = None,
+                 every_annotation: bool = False) -> pd.DataFrame:
+        """TRL preference pairs (``prompt, chosen, rejected``) from the rankings a reward model trains on."""
+        return rm_pairs(self.training_feedback(project, "rankings", source, who, every_annotation)[0])
 
 
 def _frame(rows: list[dict], columns, extras) -> pd.DataFrame:

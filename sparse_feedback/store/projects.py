@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import delete, func, insert, select, update
 
 from sparse_feedback.formats import normalize_label
+from sparse_feedback.protocols import flip, gives_orders, orders_from_final, orders_from_pairs
 from sparse_feedback.store.schema import items, llm_feedback, pair_tasks, projects, rating_tasks, utcnow
 
 DEFAULT_GUIDELINE = """\
@@ -25,24 +26,6 @@ class StoreError(ValueError):
     """A request the store refuses (unknown project, task already answered, ...); safe to show a user."""
 
 
-def per_order_rows(feedback: pd.DataFrame) -> pd.DataFrame:
-    """One row per order asked from the judge's one-row-per-pair rankings; other frames pass unchanged.
-
-    The second order's row swaps the outputs and carries the position chosen in that order.
-    """
-    if "position_ab" not in feedback.columns:
-        return feedback
-    rows = []
-    for rec in feedback.to_dict(orient="records"):
-        for first, second, order in ((rec["output1"], rec["output2"], "ab"), (rec["output2"], rec["output1"], "ba")):
-            label = rec.get(f"position_{order}")
-            if isinstance(label, str) and label:
-                rows.append({"instruction": rec["instruction"], "input": rec["input"], "output1": first,
-                             "output2": second, "feedback": label, "model": rec.get("model"),
-                             "raw_answer": rec.get(f"raw_answer_{order}")})
-    return pd.DataFrame(rows, columns=["instruction", "input", "output1", "output2", "feedback", "model", "raw_answer"])
-
-
 @dataclass(frozen=True)
 class Project:
     id: int
@@ -52,15 +35,6 @@ class Project:
     n_items: int
     n_rating_tasks: int
     n_pair_tasks: int
-
-
-def flip(label: str) -> str:
-    """The same judgement with the two responses' order swapped.
-
-    >>> [flip(v) for v in ["(a)", "(b)", "equal"]]
-    ['(b)', '(a)', 'equal']
-    """
-    return {"(a)": "(b)", "(b)": "(a)"}.get(label, label)
 
 
 class ProjectsMixin:
@@ -166,8 +140,13 @@ class ProjectsMixin:
         """Store ranking feedback (``instruction, input, output1, output2, feedback``), either order.
 
         The judge's own output (one row per pair with ``position_ab``/``position_ba``) is stored as the two
-        orders it asked, each with its raw answer."""
-        return self._import_llm(name, per_order_rows(feedback), "rankings", source_model)
+        orders it asked, each with its raw answer; rows per judged order are stored as they are; a file with
+        one final label per pair (no orders given) is stored as the two orders that give that label."""
+        if "position_ab" in feedback.columns:
+            feedback = orders_from_pairs(feedback)
+        elif not gives_orders(feedback):
+            feedback = orders_from_final(feedback)
+        return self._import_llm(name, feedback, "rankings", source_model)
 
     def _import_llm(self, name: str, feedback: pd.DataFrame, protocol: str, source_model: str) -> int:
         pid = self.project(name).id

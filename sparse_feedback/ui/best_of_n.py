@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from sparse_feedback import formats
+from sparse_feedback.errors import InputError
 from sparse_feedback.judge import redact
 from sparse_feedback.settings import home
 from sparse_feedback.store import StoreError
@@ -151,8 +152,11 @@ def start_job(store, instructions: pd.DataFrame, settings: BestOfNSettings, root
     if settings.judge_base_url:
         args["judge_base_url"] = public_url(settings.judge_base_url)
     job_id = store.start_job(JOB_KIND, args)
-    directory = (root or jobs_root()) / f"job-{job_id}"
-    directory.mkdir(parents=True, exist_ok=True)
+    try:  # a folder of that name from another store is never written into
+        directory = formats.claim_dir((root or jobs_root()) / f"job-{job_id}", "best-of-n job")
+    except InputError as err:
+        store.finish_job(job_id, "failed", str(err))
+        raise StoreError(str(err)) from None
     formats.write_table(instructions[["instruction", "input"]].reset_index(drop=True), directory / "instructions.json")
     formats.write_json(asdict(settings), directory / "settings.json")
     _spawn(store, job_id, directory, api_key)
@@ -365,9 +369,17 @@ class BestOfNResult:
     def choices(self, i: int) -> list[int]:
         return [s[i]["chosen"] for s in self.scored]
 
+    def chosen_texts(self, i: int) -> list[str]:
+        """Each RM's chosen response: candidates repeat (sampling), so two indices may hold one text."""
+        return [s[i]["candidates"][s[i]["chosen"]]["response"] for s in self.scored]
+
+    def differ(self, i: int) -> bool:
+        """Whether the reward models choose different texts (not merely different copies of one text)."""
+        return len(set(self.chosen_texts(i))) > 1
+
     def disagreements(self) -> list[int]:
-        """Instructions where the reward models choose different candidates."""
-        return [i for i in range(len(self.scored[0])) if len(set(self.choices(i))) > 1]
+        """Instructions where the reward models choose different texts."""
+        return [i for i in range(len(self.scored[0])) if self.differ(i)]
 
 
 def evaluations(directory: Path) -> list[tuple[str, dict]]:
@@ -409,11 +421,12 @@ def load_result(directory: Path) -> BestOfNResult:
 
 def _candidate_list(record: dict, other_choice: int | None) -> str:
     order = sorted(range(len(record["candidates"])), key=lambda j: -record["candidates"][j]["score"])
+    texts = [c["response"] for c in record["candidates"]]
     items = []
     for j in order:
         c = record["candidates"][j]
         classes = ["chosen"] if j == record["chosen"] else []
-        if other_choice is not None and j == other_choice and j != record["chosen"]:
+        if other_choice is not None and j == other_choice and texts[j] != texts[record["chosen"]]:
             classes.append("other-choice")
         mark = " ✅ chosen" if j == record["chosen"] else (" ◆ the other RM's choice" if "other-choice" in classes
                                                           else "")
@@ -425,8 +438,7 @@ def _candidate_list(record: dict, other_choice: int | None) -> str:
 def render_instruction(result: BestOfNResult, i: int) -> str:
     """HTML: the instruction, the reference, and each RM's candidates sorted by its score, choices marked."""
     first = result.scored[0][i]
-    choices = result.choices(i)
-    differ = len(set(choices)) > 1
+    choices, differ = result.choices(i), result.differ(i)
     reference = result.reference.get((first["instruction"], first["input"]))
     head = (f"<div class='bon-instruction'><b>Instruction</b><div class='text'>{html.escape(first['instruction'])}"
             f"</div>" + (f"<b>Input</b><div class='text'>{html.escape(first['input'])}</div>" if first["input"] else "")

@@ -1,4 +1,8 @@
-"""Export files for download: one source's feedback in the original layout, HF datasets zipped, TRL pairs."""
+"""Export files for download: one source's feedback in the original layout, HF datasets zipped, TRL pairs.
+
+LLM rankings leave as one row per pair (the both-orders rule, ``orders`` saying why); the judge's
+answers per order asked are a separate, explicitly named export.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from sparse_feedback import formats
 from sparse_feedback.store import Store, StoreError
 from sparse_feedback.ui.uploads import zip_dir
 
-WHAT = ("ratings", "rankings", "trl pairs")
+JUDGED_ORDERS = "rankings, one row per judged order"
+WHAT = ("ratings", "rankings", "trl pairs", JUDGED_ORDERS)
 FORMATS = ("csv", "seed", "json", "jsonl", "parquet", "hf", "seed-json")
 _EXT = {"csv": ".csv", "seed": ".csv", "json": ".json", "jsonl": ".jsonl", "parquet": ".parquet", "hf": "",
         "seed-json": ".json"}
@@ -46,16 +51,23 @@ def export_file(store: Store, project: str, what: str, source: str, fmt: str, di
     kind, who = parse_source(source)
     if what == "trl pairs":
         frame = store.rm_pairs(project, kind, who)
+        rankings = store.training_feedback(project, "rankings", kind, who)[0]
+    elif what == JUDGED_ORDERS:  # the LLM's raw answers, as asked: the per-pair feedback is "rankings"
+        if kind != "llm":
+            raise StoreError("one row per judged order exists for LLM rankings only; choose an llm source")
+        frame = store.llm_ranking_orders(project, who)
+        frame["raw_answers"] = frame["raw_answers"].map(lambda answers: " | ".join(answers))
     else:
         if fmt == "seed-json":
             raise StoreError("seed-json is the original's format for TRL pairs only")
         frame = store.feedback(project, what, kind, who)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{project}_{what}_{source}_{stamp}")
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{project}_{what.replace(', one row per judged order', '_orders')}"
+                  f"_{source}_{stamp}")
     out_dir = Path(directory or tempfile.mkdtemp(prefix="sf-export-"))
     path = out_dir / (stem + _EXT[fmt])
     if fmt == "seed-json":
-        formats.write_json(formats.rm_pairs_seed_json(frame), path)
+        formats.write_json(formats.rm_pairs_seed_json(rankings), path)
     elif fmt == "hf":
         formats.write_table(frame, path, "hf")
         path = zip_dir(path, out_dir / f"{stem}.zip")

@@ -10,7 +10,7 @@ class TransformersBackend:
     name = "transformers"
 
     def __init__(self, model: str):
-        from sparse_feedback.models import load_causal_lm
+        from sparse_feedback.hub import load_causal_lm
 
         self.model_name = model
         self.model, self.tokenizer = load_causal_lm(model)

