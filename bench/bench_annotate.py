@@ -8,6 +8,7 @@ click); ``--think 0`` is a closed-loop stress test where latency is bounded by t
     python bench/bench_annotate.py [--annotators 50] [--items 20] [--think 1.0]
     python bench/bench_annotate.py --minutes 5      # each annotator keeps going for 5 minutes
     python bench/bench_annotate.py --synchronous NORMAL   # the store's SQLite durability setting
+    python bench/bench_annotate.py --db both   # SQLite, then PostgreSQL at $SPARSE_FEEDBACK_TEST_PG (.ci/postgres)
 
 The machine's load average is printed with the figures: on a shared 2-core machine, other work moves them.
 """
@@ -83,10 +84,30 @@ def _load(avg) -> str:
     return "/".join(f"{x:.1f}" for x in avg)
 
 
-def _store_baseline(home: Path, annotators: int, items: int, think: float) -> list[float]:
+def _fresh_postgres() -> str:
+    """A new database on the server at ``$SPARSE_FEEDBACK_TEST_PG`` (left in place: the cluster is throwaway)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server = os.environ.get("SPARSE_FEEDBACK_TEST_PG")
+    if not server:
+        raise SystemExit("--db postgres needs $SPARSE_FEEDBACK_TEST_PG (eval \"$(.ci/postgres)\")")
+    name = f"sf_bench_{os.getpid()}_{int(time.time() * 1000) % 10**8}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+def _store_url(backend: str, home: Path, name: str) -> str:
+    return _fresh_postgres() if backend == "postgres" else f"sqlite:///{home / name}"
+
+
+def _store_baseline(url: str, annotators: int, items: int, think: float) -> list[float]:
     """The same workload (same annotators, pauses and answers) straight into a separate store, no HTTP:
     the floor the app adds to."""
-    store = Store(f"sqlite:///{home / 'baseline.db'}")
+    store = Store(url)
     store.create_project_from_generation(_generation(max(1, annotators * items // 5)), "bench", overlap=5)
     lat, lock = [], threading.Lock()
 
@@ -132,12 +153,23 @@ def main(argv=None) -> int:
                          "per submit, on the same cores)")
     ap.add_argument("--synchronous", choices=("FULL", "NORMAL"), default=None,
                     help="SQLite synchronous setting for the app's store (default: the app's own, FULL)")
+    ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite",
+                    help="the app's store: SQLite in a temp home, a fresh database on $SPARSE_FEEDBACK_TEST_PG, "
+                         "or one run on each")
     args = ap.parse_args(argv)
     if args.minutes:  # enough tasks for everyone to keep answering the whole time
         args.items = int(args.minutes * 60 / max(args.think * 0.5, 0.05)) + 10
+    backends = ("sqlite", "postgres") if args.db == "both" else (args.db,)
+    codes = [_bench(args, backend) for backend in backends]
+    return max(codes)
+
+
+def _bench(args, backend: str) -> int:
+    print(f"== store: {backend}")
     home = Path(tempfile.mkdtemp(prefix="sf-bench-"))
     users = ",".join(f"u{i}:pw{i}:annotator" for i in range(args.annotators))
-    store = Store(f"sqlite:///{home / 'sparse_feedback.db'}")
+    store_url = _store_url(backend, home, "sparse_feedback.db")
+    store = Store(store_url)
     # overlap 5 and enough items that each annotator has at least ``items`` rating tasks
     store.create_project_from_generation(_generation(max(1, args.annotators * args.items // 5)), "bench", overlap=5)
     store.close()
@@ -145,7 +177,8 @@ def main(argv=None) -> int:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "SPARSE_FEEDBACK_HOME": str(home), "SPARSE_FEEDBACK_USERS": users,
-           "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+           "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
+           "SPARSE_FEEDBACK_DB": store_url}
     if args.synchronous:
         env["SPARSE_FEEDBACK_SQLITE_SYNCHRONOUS"] = args.synchronous
     load_before = os.getloadavg()
@@ -193,13 +226,14 @@ def main(argv=None) -> int:
         proc.wait(30)
         server_log.seek(0)
         stderr = server_log.read()
-    store = Store(f"sqlite:///{home / 'sparse_feedback.db'}")
+    store = Store(store_url)
     stored = len(store.human_ratings("bench"))
     store.close()
-    base = _store_baseline(home, args.annotators, min(args.items, 20), args.think)
+    base = _store_baseline(_store_url(backend, home, "baseline.db"), args.annotators, min(args.items, 20), args.think)
     locked = stderr.count("database is locked")
     print(f"machine: {os.cpu_count()} CPUs, load average (1/5/15 min) before {_load(load_before)}, "
-          f"at the end {_load(load_after)}; store synchronous={args.synchronous or 'FULL (default)'}; "
+          f"at the end {_load(load_after)}; store {backend}"
+          + (f" synchronous={args.synchronous or 'FULL (default)'}" if backend == "sqlite" else "") + "; "
           f"client={args.client}")
     print(f"annotators={args.annotators} think={args.think}s "
           + (f"minutes={args.minutes:g}" if args.minutes else f"items={args.items}")

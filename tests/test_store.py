@@ -9,23 +9,24 @@ from sparse_feedback import formats
 from sparse_feedback.store import SCHEMA_VERSION, Store, StoreError
 from sparse_feedback.store.demo import load_demo
 from tests.appserver import ROOT, small_generation
+from tests.databases import db_url  # noqa: F401  (fixture: one SQLite and one PostgreSQL database)
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'sf.db'}")
+def store(db_url):  # noqa: F811
+    s = Store(db_url)
     s.create_project_from_generation(small_generation(2, 3), "p", overlap=1)
     yield s
     s.close()
 
 
-def test_schema_is_versioned_and_reopening_applies_nothing(tmp_path):
-    url = f"sqlite:///{tmp_path / 'v.db'}"
-    Store(url).close()
-    s = Store(url)
+def test_schema_is_versioned_and_reopening_applies_nothing(db_url):  # noqa: F811
+    Store(db_url).close()
+    s = Store(db_url)
     with s.db.read() as conn:
         versions = [r[0] for r in conn.exec_driver_sql("SELECT version FROM schema_version ORDER BY version")]
-        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar() if s.db.is_sqlite else "wal"
+    s.close()
     assert versions == list(range(1, SCHEMA_VERSION + 1)) and mode == "wal"
 
 
@@ -110,14 +111,33 @@ def test_fifty_concurrent_writers_never_see_database_locked(store):
     assert errors == [] and len(store.human_ratings("p")) == len(done) == 300
 
 
+def test_concurrent_annotators_never_exceed_the_overlap(store):
+    """Two annotators asking at once must not both take a task's last free slot (on any backend)."""
+    store.set_overlap("p", 1)
+    got, errors = [], []
+
+    def annotate(who):
+        try:
+            while (t := store.next_task("p", who, "ratings")) is not None:
+                got.append(t.task_id)
+                store.submit(who, t.assignment_id, 3)
+        except Exception as err:  # pragma: no cover - the assertion shows it
+            errors.append(repr(err))
+
+    threads = [threading.Thread(target=annotate, args=(f"c{i}",)) for i in range(20)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert errors == [] and sorted(got) == list(range(1, 7))
+
+
 def test_jobs_keep_no_secrets_and_dead_runs_become_interrupted(store):
     job = store.start_job("judge", {"model": "m", "api_key": "sk-secret"}, pid=2**22 + 12345)
     assert "api_key" not in store.job(job)["args"]
     assert store.mark_interrupted() == 1 and store.job(job)["status"] == "interrupted"
 
 
-def test_demo_project_loads_with_llm_feedback(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'd.db'}")
+def test_demo_project_loads_with_llm_feedback(db_url):  # noqa: F811
+    s = Store(db_url)
     counts = load_demo(s, ROOT / "assets" / "demo")
     assert counts["items"] >= 3 and counts["llm_ratings"] == 5 * counts["items"]
     assert counts["llm_rankings"] == 20 * counts["items"]  # 10 pairs x both orders, each stored with its answer

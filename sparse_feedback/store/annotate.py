@@ -118,6 +118,11 @@ class AnnotateMixin:
         if row is not None:
             conn.execute(update(assignments).where(assignments.c.id == row.id).values(shown_at=now))
         else:
+            # Choosing the least-served task and counting it must not interleave with another annotator's
+            # choice (both would take the last free slot). SQLite's one writer already serialises this; on a
+            # server (PostgreSQL, READ COMMITTED) the project row's lock does, per project (NO KEY UPDATE: the
+            # answer just inserted holds KEY SHARE on it through its foreign key, which must not deadlock).
+            conn.execute(select(projects.c.id).where(projects.c.id == proj.id).with_for_update(key_share=True))
             table = _TASK_TABLE[protocol]
             task_id = conn.execute(text(_NEXT_SQL.format(table=table)), dict(
                 pid=proj.id, protocol=protocol, who=annotator, k=proj.overlap)).scalar()
