@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from sparse_feedback.errors import InputError
-from sparse_feedback.store import StoreError
+from sparse_feedback.errors import UserError
 from sparse_feedback.ui.access import Access
 
 
@@ -22,17 +21,23 @@ class Shell:
     admin_tabs: list
 
 
-def guarded(fn):
-    """Turn refusals (not signed in, not yours, bad input) into a message the UI shows; no traceback."""
+def guarded(fn, also: tuple = ()):
+    """Turn refusals (not signed in, not yours, any :class:`UserError`) into one line the UI shows; no
+    traceback. ``also``: more exception types to show that way."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (PermissionError, StoreError, InputError) as err:
+        except (PermissionError, UserError, *also) as err:
             raise gr.Error(str(err), print_exception=False) from None
 
     return wrapper
+
+
+def no_updates(n: int):
+    """``n`` no-op updates (one bare update when ``n`` is 1): the answer to a visitor who may not act."""
+    return tuple(gr.update() for _ in range(n)) if n > 1 else gr.update()
 
 
 def bind(fn, *bound):
@@ -56,6 +61,6 @@ def admin_only(fn, n_outputs: int):
         try:
             return fn(*args, **kwargs)
         except gr.Error:
-            return tuple(gr.update() for _ in range(n_outputs)) if n_outputs > 1 else gr.update()
+            return no_updates(n_outputs)
 
     return wrapper

@@ -8,6 +8,7 @@ from itertools import combinations
 import pandas as pd
 from sqlalchemy import delete, func, insert, select, update
 
+from sparse_feedback.errors import UserError
 from sparse_feedback.formats import normalize_label
 from sparse_feedback.protocols import flip, gives_orders, orders_from_final, orders_from_pairs
 from sparse_feedback.store.schema import items, llm_feedback, pair_tasks, projects, rating_tasks, utcnow
@@ -22,7 +23,7 @@ is clearly better. The left/right position means nothing: it is shuffled.
 """
 
 
-class StoreError(ValueError):
+class StoreError(UserError, ValueError):
     """A request the store refuses (unknown project, task already answered, ...); safe to show a user."""
 
 
