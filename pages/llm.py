@@ -3,7 +3,7 @@
 import gradio as gr
 
 from pages import Shell, bind, guarded
-from sparse_feedback.ui.llm import run_llm_judge
+from sparse_feedback.jobs.llm import run_llm_judge
 
 
 @guarded

@@ -25,7 +25,7 @@ COMMAND_MODULES = [
     "sparse_feedback.rerank.cli",
     "sparse_feedback.evaluate.cli",
     "sparse_feedback.report.cli",
-    "sparse_feedback.pipeline_cli",
+    "sparse_feedback.pipeline.cli",
 ]
 
 

@@ -7,7 +7,7 @@ import pytest
 from reward_helpers import tiny_model_fixture
 
 from sparse_feedback import formats
-from sparse_feedback.reward import jobs as training
+from sparse_feedback.jobs import training
 from sparse_feedback.reward.train import checkpoints
 from sparse_feedback.store import Store, StoreError
 from tests.appserver import small_generation

@@ -10,7 +10,7 @@ import time
 import pytest
 from reward_helpers import log_losses, tiny_model_fixture, toy_rankings
 
-from sparse_feedback.reward import jobs as training
+from sparse_feedback.jobs import training
 from sparse_feedback.reward.train import checkpoints
 from sparse_feedback.store import Store
 
