@@ -12,6 +12,7 @@ from sparse_feedback.ui.serving import tune_gradio
 tune_gradio()  # before Gradio reads its settings
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from pages import (  # noqa: E402
     Shell, admin, agreement, best_of_n, bias, bind, consistency, disagreements, export, imports, llm, rank, rate,
@@ -22,6 +23,7 @@ from sparse_feedback.store.demo import ensure_demo  # noqa: E402
 from sparse_feedback.ui.access import Access, AccessError  # noqa: E402
 from sparse_feedback.ui.best_of_n_demo import ensure_best_of_n_demo  # noqa: E402
 from sparse_feedback.ui.keyboard import head_script  # noqa: E402
+from sparse_feedback.ui.throttle import LoginThrottle  # noqa: E402
 from sparse_feedback.ui.uploads import max_upload_bytes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -96,10 +98,14 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
 
 def launch_kwargs(access: Access) -> dict:
     css = CSS_PATH.read_text("utf-8") if CSS_PATH.exists() else None
-    return dict(auth=access.gradio_auth(), auth_message="Sign in to annotate.", show_error=True,
+    return dict(auth=access.gradio_auth(), auth_message="Sign in to annotate.",
+                # Refusals (gr.Error) are always shown; any other exception's text stays in the server log.
+                show_error=False,
                 max_file_size=max_upload_bytes(), head=head_script(), css=css, footer_links=["api"],
                 # Run history would keep every call's inputs (an API key typed in the LLM tab) in the browser.
-                run_history=False)
+                run_history=False,
+                # Exponential back-off with 429 + Retry-After after 5 failed sign-ins per user and per address.
+                app_kwargs={"middleware": [Middleware(LoginThrottle)]})
 
 
 def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:

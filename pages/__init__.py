@@ -10,6 +10,7 @@ import gradio as gr
 from sparse_feedback.errors import InputError
 from sparse_feedback.store import StoreError
 from sparse_feedback.ui.access import Access
+from sparse_feedback.ui.failures import DEFAULT_FAILURE, failure_message
 
 
 @dataclass
@@ -22,8 +23,12 @@ class Shell:
     admin_tabs: list
 
 
-def guarded(fn):
-    """Turn refusals (not signed in, not yours, bad input) into a message the UI shows; no traceback."""
+def guarded(fn=None, *, failed: str = DEFAULT_FAILURE):
+    """Turn refusals (not signed in, not yours, bad input) into a message the UI shows; no traceback. Any
+    other failure shows only ``failed`` and a reference id (details in the server log, never the client's).
+    Use as ``@guarded`` or ``@guarded(failed="could not save your answer; it was not recorded")``."""
+    if fn is None:
+        return functools.partial(guarded, failed=failed)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -31,6 +36,10 @@ def guarded(fn):
             return fn(*args, **kwargs)
         except (PermissionError, StoreError, InputError) as err:
             raise gr.Error(str(err), print_exception=False) from None
+        except gr.Error:
+            raise
+        except Exception as err:  # noqa: BLE001 - the server log gets it in full
+            raise gr.Error(failure_message(err, failed), print_exception=False) from None
 
     return wrapper
 

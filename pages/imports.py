@@ -9,6 +9,7 @@ import gradio as gr
 from pages import Shell, bind, guarded
 from sparse_feedback.errors import InputError
 from sparse_feedback.store import importing
+from sparse_feedback.store.limits import check_name
 from sparse_feedback.ui.uploads import upload_path
 
 log = logging.getLogger(__name__)
@@ -48,16 +49,19 @@ def preview(store, access, name, upload, kind, request: gr.Request):
 def create(store, access, name, upload, kind, project_name, overlap, source_model, request: gr.Request):
     """Create a project from the upload; returns (message, project dropdown update). Nothing is written on error."""
     access.admin(request, name)
+    # Client-chosen names are bounded before the (possibly large) upload is read.
+    project_name = check_name("project name", project_name)
+    source_model = check_name("LLM source name", source_model or "llm")
     if not upload:
         return "Choose a file first.", gr.update()
     try:
         up = _read(upload, kind)
     except InputError as err:
         return f"❌ **error:** {err}", gr.update()
-    counts = importing.create_project(store, up, project_name, int(overlap or 1), (source_model or "llm").strip())
+    counts = importing.create_project(store, up, project_name, int(overlap or 1), source_model)
     names = [p.name for p in store.projects()]
     summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
-    return f"✅ Created **{project_name.strip()}**: {summary}.", gr.update(choices=names, value=project_name.strip())
+    return f"✅ Created **{project_name}**: {summary}.", gr.update(choices=names, value=project_name)
 
 
 def build(store, shell: Shell):

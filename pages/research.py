@@ -11,6 +11,7 @@ import gradio as gr
 
 from sparse_feedback.analysis.sources import Feedback, frames_from_store
 from sparse_feedback.errors import InputError
+from sparse_feedback.ui.failures import failure_message
 
 
 def feedback(store, project: str) -> Feedback:
@@ -55,6 +56,8 @@ def researcher(fn, store, access, quiet: int = 0):
             return fn(store, *(given[p.name] for p in params if p.name in given))
         except (PermissionError, InputError, LookupError, *_store_errors()) as err:
             raise gr.Error(str(err), print_exception=False) from None
+        except Exception as err:  # noqa: BLE001 - details to the server log, a reference to the user
+            raise gr.Error(failure_message(err), print_exception=False) from None
 
     handler.__signature__ = signature
     handler.__annotations__ = {"request": gr.Request}  # Gradio finds the request to pass by this hint

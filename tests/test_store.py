@@ -130,6 +130,23 @@ def test_concurrent_annotators_never_exceed_the_overlap(store):
     assert errors == [] and sorted(got) == list(range(1, 7))
 
 
+def test_client_chosen_fields_are_bounded_before_any_work(store):
+    t = store.next_task("p", "x", "ratings")
+    for bad in ("s" * 101, "s\x00", "s" * 20_000_000):
+        with pytest.raises(StoreError, match="submit id"):
+            store.submit("x", t.assignment_id, 3, submit_id=bad)
+    for name, says in (("n" * 100_000, "too long"), ("a\x00b", "control characters"), (["p"], "must be text")):
+        with pytest.raises(StoreError, match=says):
+            store.create_project_from_generation(small_generation(1, 2), name)
+        with pytest.raises(StoreError, match=says):
+            store.next_task(name, "x", "ratings")
+        with pytest.raises(StoreError, match=says):
+            store.next_task("p", name, "ratings")
+    with pytest.raises(StoreError, match="guideline"):
+        store.set_guideline("p", "g" * 100_001)
+    assert store.human_ratings("p").empty and [p.name for p in store.projects()] == ["p"]
+
+
 def test_jobs_keep_no_secrets_and_dead_runs_become_interrupted(store):
     job = store.start_job("judge", {"model": "m", "api_key": "sk-secret"}, pid=2**22 + 12345)
     assert "api_key" not in store.job(job)["args"]

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from sparse_feedback.formats import normalize_label
 from sparse_feedback.protocols import flip, gives_orders, orders_from_final, orders_from_pairs
+from sparse_feedback.store.limits import StoreError, check_name, check_text
 from sparse_feedback.store.schema import items, llm_feedback, pair_tasks, projects, rating_tasks, utcnow
 
 DEFAULT_GUIDELINE = """\
@@ -20,10 +21,6 @@ Judge accuracy first, then helpfulness, then clarity. Length alone earns nothing
 **Rankings.** Pick the better of the two responses by the same standard, or *equal* when neither
 is clearly better. The left/right position means nothing: it is shuffled.
 """
-
-
-class StoreError(ValueError):
-    """A request the store refuses (unknown project, task already answered, ...); safe to show a user."""
 
 
 @dataclass(frozen=True)
@@ -45,9 +42,9 @@ class ProjectsMixin:
                                        guideline: str | None = None) -> Project:
         """Items from a generation frame (``instruction, input, responses``), one rating task per response
         and one pair task per unordered pair of an item's responses."""
-        name = (name or "").strip()
-        if not name:
-            raise StoreError("a project needs a name")
+        name = check_name("project name", name)
+        if guideline is not None:
+            check_text("guideline", guideline)
         if overlap < 1:
             raise StoreError("overlap must be at least 1")
         now = utcnow()
@@ -77,6 +74,7 @@ class ProjectsMixin:
         return [self.project(n) for n in names]
 
     def project(self, name: str) -> Project:
+        name = check_name("project", name)
         with self.db.read() as conn:
             row = conn.execute(select(projects).where(projects.c.name == name)).first()
             if row is None:
@@ -88,6 +86,7 @@ class ProjectsMixin:
 
     def guideline(self, name: str) -> str:
         """The project's guideline alone (one indexed read; :meth:`project` also counts its tasks)."""
+        name = check_name("project", name)
         with self.db.read() as conn:
             text = conn.execute(select(projects.c.guideline).where(projects.c.name == name)).scalar()
         if text is None:
@@ -95,7 +94,7 @@ class ProjectsMixin:
         return text
 
     def set_guideline(self, name: str, guideline: str) -> None:
-        self._update_project(name, guideline=guideline)
+        self._update_project(name, guideline=check_text("guideline", guideline))
 
     def set_overlap(self, name: str, overlap: int) -> None:
         if int(overlap) < 1:
@@ -103,6 +102,7 @@ class ProjectsMixin:
         self._update_project(name, overlap=int(overlap))
 
     def _update_project(self, name: str, **values) -> None:
+        name = check_name("project", name)
         with self.db.write() as conn:
             if conn.execute(update(projects).where(projects.c.name == name).values(**values)).rowcount == 0:
                 raise StoreError(f"no project named {name!r}")

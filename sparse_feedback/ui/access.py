@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from sparse_feedback.store import Account, check_password
+from sparse_feedback.store.limits import check_name
 
 ADMIN = "admin"
 
@@ -71,10 +72,9 @@ class Access:
 
     def identify(self, request, typed_name: str | None = "") -> Identity:
         if self.open:
-            name = (typed_name or "").strip()
-            if not name:
+            if not isinstance(typed_name, str) or not typed_name.strip():
                 raise AccessError("type your name at the top first")
-            return Identity(name[:200], ADMIN)
+            return Identity(check_name("your name", typed_name), ADMIN)
         name = getattr(request, "username", None) if request is not None else None
         if not name and self.oauth and request is not None:
             name = _oauth_username(request)
