@@ -9,8 +9,13 @@ is its own (max RSS on CPU; max allocated on a GPU). Reported: pairs/s over one 
 (model loading and tokenization excluded) and the ratios of ours to each.
 
     python bench/bench_train.py [--pairs 16] [--baseline-pairs 8] [--methods ours,trl,trl-default,pad512]
+    python bench/bench_train.py --model CKPT --device cuda --data paper --pairs 384 --pairs-per-step 48 \
+        --max-length 1024 --methods ours,ours-one-pair,trl        # the GPU setup of issue 13
 
-Pairs come from the seed sample (../shared/seed-data) when present, else synthetic Alpaca-like ones.
+Pairs come from the seed sample (../shared/seed-data) when present, else synthetic Alpaca-like ones;
+``--data paper`` makes paper-shaped ones (4 responses per instruction, all 6 pairs, prompts 120-260
+words, responses 40-160 words). On a GPU, ours runs in bf16 with FlexAttention and is warmed up first
+(one forward/backward per distinct batch shape, so kernel compilation is not timed); TRL runs in bf16.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import multiprocessing as mp
 import os
 import resource
+from queue import Empty
 import sys
 import tempfile
 import time
@@ -28,9 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SEED_RANKINGS = ROOT.parent / "shared" / "seed-data" / "alpaca_generation" / "feedback_rankings_sample_generation.csv"
-MODEL = "smollm2-135m"
 LORA = dict(r=32, lora_alpha=64, lora_dropout=0.05, target_modules=["q_proj", "v_proj"], modules_to_save=["score"])
-LR, PAIRS_PER_STEP = 1e-4, 8
+LR = 1e-4
+OPTS = {"model": "smollm2-135m", "device": "auto", "pairs_per_step": 8}  # set by main(), passed to each child
 
 
 def _rss_mb() -> float:
@@ -38,10 +44,16 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _peak(loaded_rss: float) -> dict:
-    import torch
+def _device():
+    from sparse_feedback.device import resolve_device
 
-    if torch.cuda.is_available():
+    return resolve_device(OPTS["device"])
+
+
+def _peak(loaded_rss: float) -> dict:
+    if _device().is_cuda:
+        import torch
+
         return {"peak_gpu_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1)}
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"peak_rss_mb": round(peak, 1), "peak_over_loaded_mb": round(peak - loaded_rss, 1)}
@@ -61,20 +73,47 @@ def synthetic_pairs(n: int):
     return pd.DataFrame(rows)
 
 
-def bench_pairs(n: int, max_length: int, seed: int = 0):
+def paper_pairs(n: int, seed: int = 0):
+    """Paper-shaped pairs: 4 responses per instruction, all 6 pairs, prompts 120-260 words, responses 40-160."""
+    import itertools
+    import random
+
+    import pandas as pd
+
+    from sparse_feedback.templates import alpaca_prompt
+
+    rng = random.Random(seed)
+    words = ("the model should explain each step of the answer clearly and give a short example about water light "
+             "numbers history because first second finally").split()
+    text = lambda a, b: " ".join(rng.choice(words) for _ in range(rng.randint(a, b)))  # noqa: E731
+    rows = []
+    for _ in range(-(-n // 6)):
+        prompt, responses = alpaca_prompt(text(120, 260)), [text(40, 160) for _ in range(4)]
+        rows += [{"prompt": prompt, "chosen": a, "rejected": b} for a, b in itertools.combinations(responses, 2)]
+    return pd.DataFrame(rows[:n])
+
+
+def bench_pairs(n: int, max_length: int, data: str = "seed", seed: int = 0):
     """``n`` random pairs that fit ``max_length`` (TRL drops longer ones), from the seed sample if present."""
     from sparse_feedback.hub import load_tokenizer
     from sparse_feedback.reward.data import load_rankings, response_text
 
-    pairs = load_rankings(SEED_RANKINGS) if SEED_RANKINGS.exists() else synthetic_pairs(4 * n)
-    tok = load_tokenizer(MODEL)
+    if data == "paper":
+        pairs, source = paper_pairs(2 * n), "paper-shaped synthetic"
+    elif SEED_RANKINGS.exists():
+        pairs, source = load_rankings(SEED_RANKINGS), "seed sample"
+    else:
+        pairs, source = synthetic_pairs(4 * n), "synthetic"
+    tok = load_tokenizer(OPTS["model"])
     length = lambda texts: [len(ids) for ids in tok(list(texts))["input_ids"]]  # noqa: E731
     prompt = length(pairs["prompt"])
     chosen = length([response_text(t) for t in pairs["chosen"]])
     rejected = length([response_text(t) for t in pairs["rejected"]])
     fits = [p + max(c, r) + 1 <= max_length for p, c, r in zip(prompt, chosen, rejected)]  # +1: TRL's EOS
-    kept = pairs[fits].sample(frac=1.0, random_state=seed).head(n).reset_index(drop=True)
-    return kept, "seed sample" if SEED_RANKINGS.exists() else "synthetic"
+    kept = pairs[fits]
+    if data != "paper":  # paper-shaped pairs keep their instructions whole (6 pairs each)
+        kept = kept.sample(frac=1.0, random_state=seed)
+    return kept.head(n).reset_index(drop=True), source
 
 
 LABELS = {
@@ -88,6 +127,21 @@ LABELS = {
 
 # ---------------------------------------------------------------- the methods (each in a child process)
 
+def _warm_up(trainer) -> float:
+    """One forward/backward per distinct batch shape (kernels compile on a GPU), no optimizer step."""
+    started, seen = time.perf_counter(), set()
+    for step in range(trainer.total):
+        for share in trainer._micro_batches(step):
+            batch = trainer.collator([trainer.train_groups[i] for i in share])
+            if tuple(batch["input_ids"].shape) in seen:
+                continue
+            seen.add(tuple(batch["input_ids"].shape))
+            with trainer.acc.autocast():
+                trainer.model(**trainer._to_device(batch)).sum().backward()
+    trainer.optimizer.zero_grad(set_to_none=True)
+    return time.perf_counter() - started
+
+
 def run_ours(pairs, max_length: int, per_prompt: int) -> dict:
     from sparse_feedback.hub import load_tokenizer
     from sparse_feedback.reward.config import RewardConfig
@@ -96,24 +150,32 @@ def run_ours(pairs, max_length: int, per_prompt: int) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         pairs.to_json(Path(tmp) / "pairs.jsonl", orient="records", lines=True)
-        # batch_size counts packed sequences: choose it so a step holds about PAIRS_PER_STEP pairs
-        n_groups = len(rankings_groups(pairs, load_tokenizer(MODEL), per_prompt))
-        batch = max(1, round(PAIRS_PER_STEP * n_groups / len(pairs)))
+        # batch_size counts packed sequences: choose it so a step holds about --pairs-per-step pairs
+        n_groups = len(rankings_groups(pairs, load_tokenizer(OPTS["model"]), per_prompt))
+        batch = max(1, round(OPTS["pairs_per_step"] * n_groups / len(pairs)))
         cfg = RewardConfig(protocol="rankings", train=str(Path(tmp) / "pairs.jsonl"), output_dir=str(Path(tmp) / "o"),
-                           model=MODEL, epochs=1, batch_size=batch, lr=LR, max_length=max_length, eval_split=0.0,
-                           lora_r=LORA["r"], lora_alpha=LORA["lora_alpha"], lora_dropout=LORA["lora_dropout"],
-                           responses_per_prompt=per_prompt)
+                           model=OPTS["model"], epochs=1, batch_size=batch, lr=LR, max_length=max_length,
+                           eval_split=0.0, lora_r=LORA["r"], lora_alpha=LORA["lora_alpha"],
+                           lora_dropout=LORA["lora_dropout"], responses_per_prompt=per_prompt, device=OPTS["device"])
         trainer = Trainer(cfg)
         loaded = _rss_mb()
         trainer._start()
+        warm = _warm_up(trainer) if trainer.device.is_cuda else 0.0
+        if trainer.device.is_cuda:
+            import torch
+
+            torch.cuda.reset_peak_memory_stats()
         started = time.perf_counter()
         while trainer.step < trainer.total:
             trainer.train_step(trainer.step)
             trainer.step += 1
+        if trainer.device.is_cuda:
+            torch.cuda.synchronize()
         seconds = time.perf_counter() - started
         tokens = sum(trainer.lengths)
     return {"seconds": seconds, "pairs": len(pairs), "steps": trainer.total, "tokens_per_epoch": tokens,
-            **_peak(loaded)}
+            "tokens_per_s": round(tokens / seconds, 1), "warm_up_s": round(warm, 1),
+            "attention": trainer.attention, "dtype": trainer.device.dtype, **_peak(loaded)}
 
 
 def run_trl(pairs, max_length: int, checkpointing: bool = False) -> dict:
@@ -127,7 +189,8 @@ def run_trl(pairs, max_length: int, checkpointing: bool = False) -> dict:
 
     import torch
 
-    model, tokenizer = load_sequence_classifier(MODEL)
+    device = _device()
+    model, tokenizer = load_sequence_classifier(OPTS["model"], dtype=torch.float32)  # AMP as TRL does
     data = datasets.Dataset.from_dict({"prompt": list(pairs["prompt"]),
                                        "chosen": [response_text(t) for t in pairs["chosen"]],
                                        "rejected": [response_text(t) for t in pairs["rejected"]]})
@@ -141,16 +204,17 @@ def run_trl(pairs, max_length: int, checkpointing: bool = False) -> dict:
             times["end"] = time.perf_counter()
 
     with tempfile.TemporaryDirectory() as tmp:
-        args = RewardConfig(output_dir=tmp, per_device_train_batch_size=PAIRS_PER_STEP, num_train_epochs=1,
-                            learning_rate=LR, max_length=max_length, use_cpu=not torch.cuda.is_available(),
-                            bf16=False, report_to=[], save_strategy="no", logging_steps=1, disable_dropout=False,
+        args = RewardConfig(output_dir=tmp, per_device_train_batch_size=OPTS["pairs_per_step"], num_train_epochs=1,
+                            learning_rate=LR, max_length=max_length, use_cpu=not device.is_cuda,
+                            bf16=device.dtype == "bfloat16", report_to=[], save_strategy="no", logging_steps=1,
+                            disable_dropout=False,
                             dataloader_num_workers=0, gradient_checkpointing=checkpointing)
         trainer = RewardTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer,
                                 peft_config=LoraConfig(task_type="SEQ_CLS", **LORA), callbacks=[Clock()])
         kept = len(trainer.train_dataset)
         loaded = _rss_mb()
         trainer.train()
-    return {"seconds": times["end"] - times["start"], "pairs": kept, "steps": -(-kept // PAIRS_PER_STEP),
+    return {"seconds": times["end"] - times["start"], "pairs": kept, "steps": -(-kept // OPTS["pairs_per_step"]),
             **_peak(loaded)}
 
 
@@ -163,27 +227,34 @@ def run_pad512(pairs, max_length: int) -> dict:
     from sparse_feedback.hub import load_sequence_classifier
     from sparse_feedback.reward.data import response_text
 
-    model, tokenizer = load_sequence_classifier(MODEL)
+    device = _device()
+    per_step = OPTS["pairs_per_step"]
+    model, tokenizer = load_sequence_classifier(OPTS["model"], dtype=torch.float32)  # AMP as TRL does
     tokenizer.truncation_side = "left"
-    model = get_peft_model(model, LoraConfig(task_type="SEQ_CLS", **LORA)).train()
+    model = get_peft_model(model, LoraConfig(task_type="SEQ_CLS", **LORA)).to(device.type).train()
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=LR)
     encoded = [tokenizer([p + response_text(c), p + response_text(r)], padding="max_length", truncation=True,
-                         max_length=max_length, return_tensors="pt")
+                         max_length=max_length, return_tensors="pt").to(device.type)
                for p, c, r in zip(pairs["prompt"], pairs["chosen"], pairs["rejected"])]
     loaded = _rss_mb()
     started = time.perf_counter()
+    autocast = torch.autocast(device.type, dtype=device.torch_dtype, enabled=device.is_cuda)
     for i, batch in enumerate(encoded, start=1):
-        scores = model(**batch).logits.squeeze(-1)
-        (-F.logsigmoid(scores[0] - scores[1]) / PAIRS_PER_STEP).backward()
-        if i % PAIRS_PER_STEP == 0 or i == len(encoded):
+        with autocast:
+            scores = model(**batch).logits.squeeze(-1).float()
+        (-F.logsigmoid(scores[0] - scores[1]) / per_step).backward()
+        if i % per_step == 0 or i == len(encoded):
             optimizer.step()
             optimizer.zero_grad()
+    if device.is_cuda:
+        torch.cuda.synchronize()
     return {"seconds": time.perf_counter() - started, "pairs": len(encoded),
-            "steps": -(-len(encoded) // PAIRS_PER_STEP), **_peak(loaded)}
+            "steps": -(-len(encoded) // per_step), **_peak(loaded)}
 
 
-def _child(name, pairs, max_length, queue):
+def _child(name, pairs, max_length, opts, queue):
     os.environ.setdefault("SPARSE_FEEDBACK_OFFLINE", "1")
+    OPTS.update(opts)
     import transformers
 
     transformers.logging.set_verbosity_error()
@@ -198,9 +269,15 @@ def _child(name, pairs, max_length, queue):
 def measure(name, pairs, max_length) -> dict:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(name, pairs, max_length, queue))
+    proc = ctx.Process(target=_child, args=(name, pairs, max_length, dict(OPTS), queue))
     proc.start()
-    result = queue.get()
+    while True:  # a child that dies (an error, out of memory) must not leave us waiting
+        try:
+            result = queue.get(timeout=5)
+            break
+        except Empty:
+            if not proc.is_alive():
+                raise SystemExit(f"{name} failed (exit code {proc.exitcode}); its traceback is above")
     proc.join()
     result["pairs_per_s"] = result["pairs"] / result["seconds"]
     return result
@@ -212,28 +289,42 @@ def main() -> None:
     parser.add_argument("--baseline-pairs", type=int, default=8,
                         help="pairs for the pad-to-512 loop (its cost per pair does not depend on the text)")
     parser.add_argument("--max-length", type=int, default=512)
+    parser.add_argument("--model", default=OPTS["model"], help="any checkpoint (e.g. from bench/make_checkpoint.py)")
+    parser.add_argument("--device", default="auto", help="auto, cuda or cpu")
+    parser.add_argument("--pairs-per-step", type=int, default=8, help="pairs per optimizer step (TRL's batch size)")
+    parser.add_argument("--data", choices=["seed", "paper"], default="seed",
+                        help="seed sample pairs, or paper-shaped synthetic ones")
     parser.add_argument("--methods", default="ours,trl,trl-default,pad512",
                         help=f"comma-separated, from: {', '.join(LABELS)}")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     os.environ.setdefault("SPARSE_FEEDBACK_OFFLINE", "1")
-    import torch
+    from sparse_feedback.device import describe
 
-    pairs, source = bench_pairs(args.pairs, args.max_length)
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU, {os.cpu_count()} cores"
-    print(f"{len(pairs)} pairs ({source}; {pairs['prompt'].nunique()} distinct prompts), {device}, "
+    OPTS.update(model=args.model, device=args.device, pairs_per_step=args.pairs_per_step)
+    pairs, source = bench_pairs(args.pairs, args.max_length, args.data)
+    device = describe(_device()) + ("" if _device().is_cuda else f", {os.cpu_count()} cores")
+    print(f"{len(pairs)} pairs ({source}; {pairs['prompt'].nunique()} distinct prompts), model {args.model}, "
+          f"{args.pairs_per_step} pairs/step, max length {args.max_length}, {device}, "
           f"load average {os.getloadavg()[0]:.1f} at start")
     results = {}
     for name in args.methods.split(","):
         subset = pairs.head(args.baseline_pairs) if name == "pad512" else pairs
         results[name] = r = measure(name, subset, args.max_length)
-        memory = ", ".join(f"{k} {v}" for k, v in r.items() if k.startswith("peak"))
+        memory = ", ".join(f"{k} {v}" for k, v in r.items() if k.startswith(("peak", "tokens_per_s", "warm")))
         print(f"{name:14s} {LABELS[name]:52s} {r['pairs_per_s']:7.3f} pairs/s  ({r['pairs']} pairs, {r['steps']} "
               f"steps, {r['seconds']:.1f} s; {memory})", flush=True)
-    ours = results["ours"]["pairs_per_s"]
-    for name, goal in (("trl", 1.3), ("trl-default", 1.3), ("pad512", 4.0)):
-        if name in results:
-            print(f"speed-up of ours vs {name}: {ours / results[name]['pairs_per_s']:.2f}x (goal >= {goal}x)")
+    ours = results.get("ours", {}).get("pairs_per_s")
+    for name, goal in (("ours-one-pair", None), ("trl", 3.0 if _device().is_cuda else 2.0),
+                       ("trl-default", None), ("pad512", 4.0)):
+        if ours and name in results:
+            print(f"speed-up of ours vs {name}: {ours / results[name]['pairs_per_s']:.2f}x"
+                  + (f" (goal >= {goal}x)" if goal else ""))
+    if "ours" in results and "ours-one-pair" in results:
+        packed, unpacked = results["ours"], results["ours-one-pair"]
+        print(f"tokens: packed {packed['tokens_per_epoch']} vs one pair per sequence {unpacked['tokens_per_epoch']} "
+              f"({unpacked['tokens_per_epoch'] / packed['tokens_per_epoch']:.2f}x fewer); tokens/s packed / unpacked "
+              f"{packed['tokens_per_s'] / unpacked['tokens_per_s']:.2f} (goal >= 0.8)")
     print(f"load average at end {os.getloadavg()[0]:.1f} (the CPU is shared; ratios are from the same run)")
     if args.json:
         Path(args.json).write_text(json.dumps({"device": device, "source": source, "results": results}, indent=2))

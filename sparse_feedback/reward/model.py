@@ -55,9 +55,9 @@ def build_classifier(config, device: Device, attention: str = "sdpa"):
     float32; a full fine-tune keeps float32 weights under autocast.
     """
     check_8bit(config)
-    kwargs = {"attn_implementation": attention}
-    if device.is_cuda and not config.full:
-        kwargs["dtype"] = device.torch_dtype
+    # float32 unless a frozen LoRA base on a GPU (a checkpoint saved in bf16 would otherwise load as bf16)
+    frozen_low = device.is_cuda and not config.full
+    kwargs = {"attn_implementation": attention, "dtype": device.torch_dtype if frozen_low else torch.float32}
     if config.load_in_8bit:
         from transformers import BitsAndBytesConfig
 
