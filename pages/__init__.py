@@ -3,7 +3,7 @@ event handlers as plain module functions taking ``(store, access, ..., request)`
 
 import functools
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gradio as gr
 
@@ -21,6 +21,10 @@ class Shell:
     project: gr.Dropdown
     name: gr.Textbox
     admin_tabs: list
+    # (handler, outputs) run once the visitor is known: choices naming server data (runs, model folders, jobs)
+    # are filled here, never at build time, so the page served before sign-in carries none. Handlers take
+    # (name, request) and answer non-admins with no-op updates.
+    after_sign_in: list = field(default_factory=list)
 
 
 def guarded(fn=None, *, failed: str = DEFAULT_FAILURE):
