@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from sparse_feedback import formats
-from sparse_feedback.errors import InputError
+from sparse_feedback.errors import InputError, disk_error
 from sparse_feedback.judge import redact
 from sparse_feedback.settings import home
 from sparse_feedback.store import StoreError
@@ -342,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
         import traceback
 
         print(redact(traceback.format_exc(), [key]), file=sys.stderr)
-        store.finish_job(job_id, "failed", redact(f"{type(err).__name__}: {err}", [key])[:500])
+        message = disk_error(err) or f"{type(err).__name__}: {err}"
+        store.finish_job(job_id, "failed", redact(message, [key])[:500])
         return 1
     if store.job(job_id)["status"] == "running":
         message = f"{len(formats.read_generation(directory / 'candidates.json'))} instructions"
