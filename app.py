@@ -7,7 +7,7 @@
 
 from pathlib import Path
 
-from sparse_feedback.ui.serving import tune_gradio
+from sparse_feedback.ui.serving import session_capacity, tune_gradio
 
 tune_gradio()  # before Gradio reads its settings
 
@@ -106,6 +106,10 @@ def launch_kwargs(access: Access) -> dict:
                 max_file_size=max_upload_bytes(), head=head_script(), css=css, footer_links=["api"],
                 # Run history would keep every call's inputs (an API key typed in the LLM tab) in the browser.
                 run_history=False,
+                # Gradio keeps each session's copy of every component's config (~0.4 MB here) for up to 10,000
+                # sessions; one-shot API calls are a session each. The app's state lives in the store and in
+                # what the client sends, so only the most recently active sessions are kept.
+                state_session_capacity=session_capacity(),
                 # Exponential back-off with 429 + Retry-After after 5 failed sign-ins per user and per address.
                 app_kwargs={"middleware": [Middleware(LoginThrottle)]})
 
