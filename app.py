@@ -121,6 +121,7 @@ def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:
     accounts = configured_accounts()
     store.sync_users(accounts)
     store.mark_interrupted()
+    store.drop_unfinished_imports()  # a project whose import was cut off by a restart
     ensure_demo(store, DEMO_DIR)
     ensure_best_of_n_demo(store, DEMO_DIR / "best_of_n")
     access = Access.from_env(store, accounts)

@@ -147,6 +147,37 @@ def test_client_chosen_fields_are_bounded_before_any_work(store):
     assert store.human_ratings("p").empty and [p.name for p in store.projects()] == ["p"]
 
 
+def test_a_large_import_is_written_in_short_chunks_that_annotators_answer_between(store):
+    """Between two chunks another annotator's answer commits at once (in another thread), and the half-imported
+    project is offered to no one."""
+    seen = []
+
+    def between_chunks(done, total, desc):
+        answered = []
+        t = threading.Thread(target=lambda: answered.append(
+            store.submit(f"w{done}", store.next_task("p", f"w{done}", "ratings").assignment_id, 4)))
+        t.start()
+        t.join(10)
+        seen.append((done, total, bool(answered), [p.name for p in store.projects()]))
+
+    store.create_project_from_generation(small_generation(25, 3), "big", chunk=10, callback=between_chunks)
+    assert [(d, t, ok) for d, t, ok, _ in seen] == [(10, 25, True), (20, 25, True), (25, 25, True)]
+    assert all(names == ["p"] for *_, names in seen)
+    assert store.project("big").n_rating_tasks == 75 and store.project("big").n_pair_tasks == 75
+
+
+def test_an_import_cut_off_leaves_nothing_behind(store):
+    def fail_after_first_chunk(done, total, desc):
+        raise RuntimeError("disk I/O error")
+
+    with pytest.raises(RuntimeError):
+        store.create_project_from_generation(small_generation(25, 3), "big", chunk=10, callback=fail_after_first_chunk)
+    with store.db.read() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM items").scalar_one() == 2  # only project p's
+    assert [p.name for p in store.projects()] == ["p"]
+    store.create_project_from_generation(small_generation(25, 3), "big", chunk=10)  # the name is free again
+
+
 def test_jobs_keep_no_secrets_and_dead_runs_become_interrupted(store):
     job = store.start_job("judge", {"model": "m", "api_key": "sk-secret"}, pid=2**22 + 12345)
     assert "api_key" not in store.job(job)["args"]
