@@ -1,6 +1,6 @@
 """Sample n responses per instruction from a policy model (transformers locally, or an OpenAI-compatible server)."""
 
-from sparse_feedback.generate.backends import BACKENDS, make_backend
+from sparse_feedback.backends import BACKENDS, make_backend
 from sparse_feedback.generate.config import SamplingConfig
 from sparse_feedback.generate.run import generate, sidecar_path
 

@@ -53,7 +53,7 @@ def sampling_config(args, n: int | None = None) -> SamplingConfig:
 def _generate(args) -> int:
     from sparse_feedback.formats import check_output, read_instructions
     from sparse_feedback.generate import generate, make_backend
-    from sparse_feedback.generate.backends import GenerationError
+    from sparse_feedback.backends import GenerationError
     from sparse_feedback.generate.run import sidecar_path
 
     config = sampling_config(args)

@@ -43,7 +43,7 @@ def _error(message: str) -> int:
 
 
 def _backend(args):
-    from sparse_feedback.judge.backends import judge_backend
+    from sparse_feedback.judge import judge_backend
 
     return judge_backend(args.model, args.backend, args.base_url, args.api_key_env,
                          hint=" (or name another with --api-key-env)", timeout=args.timeout,
