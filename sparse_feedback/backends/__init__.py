@@ -142,6 +142,7 @@ def make_backend(name: str, model: str, *, base_url: str | None = None, api_key_
 
         base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         key = api_key or read_api_key(api_key_env, base_url, hint)
+        options.pop("tensor_parallel_size", None)  # a server's own setting
         return OpenAIBackend(model, base_url=base_url, api_key=key, **options)
     if name == "transformers":
         from sparse_feedback.backends.transformers import TransformersBackend
