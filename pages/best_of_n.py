@@ -10,6 +10,7 @@ import gradio as gr
 
 from pages import Shell, admin_only, bind, guarded
 from sparse_feedback import formats
+from sparse_feedback.device import describe
 from sparse_feedback.store import StoreError
 from sparse_feedback.ui import best_of_n as bon
 
@@ -126,6 +127,7 @@ def build(store, shell: Shell):
                 "choices against the reference (both win-rates; they then appear in the Win-rates tab). Reward "
                 "models come from `train ratings|rankings` or a pipeline run. An interrupted, stopped or failed "
                 "job resumes where it was.")
+    gr.Markdown(f"Device for the policy and a local judge: **{describe()}**.", elem_id="bon-device")
     gr.HTML(f"<style>{bon.BEST_OF_N_CSS}</style>")
     with gr.Row():
         source = gr.Radio([DEMO, "current project"], value=DEMO, label="Instructions")

@@ -7,13 +7,12 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable
 
 import pandas as pd
 
-from sparse_feedback.judge.backends import AbortRun, Backend, RequestError, TransientError
+from sparse_feedback.backends import AbortRun, Backend, RequestError, RetryPolicy, TransientError, redact
 from sparse_feedback.judge.cache import AnswerCache, cache_key
 from sparse_feedback.judge.protocols import JudgeProtocol, protocol
 from sparse_feedback.judge.results import (
@@ -32,6 +31,10 @@ class JudgeConfig:
     backoff: float = 1.0  # first wait after a failure, doubled each time, with jitter
     max_backoff: float = 60.0
 
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(self.max_retries, self.backoff, self.max_backoff)
+
 
 class JudgeAborted(Exception):
     """The server refused in a way no retry can fix (bad key, unknown model)."""
@@ -44,20 +47,6 @@ class Answer:
     probs: dict | None = None
     cached: bool = False
     error: str | None = None
-
-
-def redact(text: str | None, secrets) -> str | None:
-    """Blank out secrets.
-
-    >>> redact("bad key sk-123", ["sk-123"])
-    'bad key ***'
-    """
-    if text is None:
-        return None
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
 
 
 class _GroupCommit:
@@ -109,10 +98,6 @@ class _Asker:
         task = self.inflight[key] = asyncio.ensure_future(self._fetch(key, messages))
         return await task
 
-    def _delay(self, attempt: int) -> float:
-        base = min(self.config.max_backoff, self.config.backoff * 2 ** (attempt - 1))
-        return random.uniform(base / 2, base)
-
     async def _fetch(self, key: str, messages: list[dict]) -> Answer:
         text, error = None, None
         for attempt in range(self.config.max_retries + 1):
@@ -137,7 +122,7 @@ class _Asker:
                         return Answer(value, text, completion.probs)
                     error, wait = f"unparsable answer: {text[:200]!r}", 0.0
             if attempt < self.config.max_retries:
-                await asyncio.sleep(self._delay(attempt + 1) if wait is None else wait * random.uniform(1, 1.1))
+                await asyncio.sleep(self.config.retry.delay(attempt + 1, wait))
         tries = self.config.max_retries + 1
         return Answer(None, text, error=redact(f"gave up after {tries} tries; last: {error}", self.secrets))
 
