@@ -47,7 +47,7 @@ def researcher(fn, store, access, quiet: int = 0):
         given = signature.bind(*args, **kwargs).arguments
         try:
             if access is not None:
-                access.admin(given.get("request"), given["name"])
+                access.require(given.get("request"), given["name"], "view", given.get("project"))
         except PermissionError as err:
             if quiet:
                 return tuple(gr.update() for _ in range(quiet)) if quiet > 1 else gr.update()
