@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-from sparse_feedback.judge.backends import Completion, RequestError
+from sparse_feedback.backends import Completion, RequestError
 from sparse_feedback.judge.cache import AnswerCache
 
 TERMINAL = ("completed", "failed", "expired", "cancelled")
