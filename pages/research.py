@@ -37,13 +37,13 @@ def researcher(fn, store, access, quiet: int = 0):
     @functools.wraps(fn)
     def handler(*args, **kwargs):
         given = signature.bind(*args, **kwargs).arguments
-        if access is not None and quiet:
+        if access is not None:
             try:
-                access.admin(given.get("request"), given["name"])
-            except PermissionError:
-                return no_updates(quiet)
-        elif access is not None:
-            guarded(access.admin)(given.get("request"), given["name"])
+                access.require(given.get("request"), given["name"], "view", given.get("project"))
+            except PermissionError as err:
+                if quiet:
+                    return no_updates(quiet)
+                raise gr.Error(str(err), print_exception=False) from None
         return guarded(fn, also=(LookupError,))(store, *(given[p.name] for p in params if p.name in given))
 
     handler.__signature__ = signature

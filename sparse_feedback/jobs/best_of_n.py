@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from sparse_feedback import formats
-from sparse_feedback.errors import InputError, SettingsError
+from sparse_feedback.errors import InputError, SettingsError, disk_error
 from sparse_feedback.jobs import runner
 from sparse_feedback.jobs.runner import RESUMABLE
 from sparse_feedback.judge import redact
@@ -241,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         import traceback
 
         print(redact(traceback.format_exc(), [key]), file=sys.stderr)
-        store.finish_job(job_id, "failed", redact(f"{type(err).__name__}: {err}", [key])[:500])
+        message = disk_error(err) or f"{type(err).__name__}: {err}"
+        store.finish_job(job_id, "failed", redact(message, [key])[:500])
         return 1
     if store.job(job_id)["status"] == "running":
         message = f"{len(formats.read_generation(directory / 'candidates.json'))} instructions"

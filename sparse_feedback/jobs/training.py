@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sparse_feedback.errors import disk_error
 from sparse_feedback.jobs import runner
 from sparse_feedback.reward.runs import (  # noqa: F401  the runs' reading, as the Train tab calls it
     LOG_FILE, MODEL_KIND, RESULTS_FILE, STDOUT_FILE, device_description, log_tail, new_run_dir, read_log, runs_dir,
@@ -26,7 +27,8 @@ def _outcome(output_dir: Path):
 
     def outcome(code: int) -> tuple[str, str]:
         done = (output_dir / RESULTS_FILE).exists()
-        message = "model saved" if done else (log_tail(output_dir, 3) or f"exit status {code}")[-500:]
+        tail = log_tail(output_dir, 3)
+        message = "model saved" if done else (disk_error(tail) or tail or f"exit status {code}")[-500:]
         return ("done" if code == 0 and done else "failed"), message
 
     return outcome

@@ -29,6 +29,7 @@ class PolicyConfig:
     base_url: str | None = None
     seed: int = 0
     prompt_format: str = "auto"
+    tensor_parallel_size: int = 1  # vllm: GPUs the policy is split over
 
 
 @dataclass
@@ -62,6 +63,7 @@ class PipelineConfig:
     reference: str  # "greedy", or an AlpacaEval-format file
     judge: JudgeConfig
     reward: dict = field(default_factory=dict)  # RewardConfig fields (model, max_steps, lora_r, ...)
+    device: str = "auto"  # local models (policy, judge): auto = CUDA when present, else cpu
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -68,13 +68,13 @@ def _split(run: Run) -> None:
 
 def _sample(run: Run, instructions: str, output: str, n: int) -> None:
     stages.sample(formats.read_instructions(run.path(instructions)), run.config.policy, n, run.path(output),
-                  callback=run.callback)
+                  callback=run.callback, device=run.config.device)
 
 
 def _feedback(run: Run) -> None:
     stages.judge(formats.read_generation(run.path("generation.json")), run.config.judge,
                  run.path("judge_cache.db"), run.path("feedback_ratings.csv"), run.path("feedback_rankings.csv"),
-                 run.callback)
+                 run.callback, run.config.device)
 
 
 def _consistency(run: Run) -> None:
@@ -95,7 +95,8 @@ def _reference(run: Run) -> None:
         formats.write_table(formats.read_model_outputs(path), run.path("reference.json"))
         return
     stages.greedy_reference(formats.read_instructions(run.path("instructions_heldout.json")), run.config.policy,
-                            run.path("reference_generation.json"), run.path("reference.json"), run.callback)
+                            run.path("reference_generation.json"), run.path("reference.json"), run.callback,
+                            device=run.config.device)
 
 
 def _rerank(run: Run, protocol: str) -> None:
@@ -104,7 +105,7 @@ def _rerank(run: Run, protocol: str) -> None:
 
 
 def _evaluate(run: Run, protocol: str) -> None:
-    with stages.open_judge(run.config.judge, run.path("judge_cache.db"), run.callback) as engine:
+    with stages.open_judge(run.config.judge, run.path("judge_cache.db"), run.callback, run.config.device) as engine:
         stages.evaluate(formats.read_model_outputs(run.path("reference.json")),
                         formats.read_model_outputs(run.path(f"best_of_n_{protocol}_rm.json")), engine,
                         run.path(f"eval_{protocol}_rm"))

@@ -16,15 +16,16 @@ from sparse_feedback.pipeline.config import JudgeConfig, PolicyConfig
 from sparse_feedback.progress import ProgressCallback
 
 
-def policy_backend(policy: PolicyConfig):
+def policy_backend(policy: PolicyConfig, device: str = "auto"):
     """The policy's sampling backend (load it once to sample candidates and the reference)."""
     from sparse_feedback.generate import make_backend
 
-    return make_backend(policy.backend, policy.model, base_url=policy.base_url)
+    return make_backend(policy.backend, policy.model, base_url=policy.base_url, device=device,
+                        tensor_parallel_size=policy.tensor_parallel_size)
 
 
 def sample(instructions: pd.DataFrame, policy: PolicyConfig, n: int, output: Path, temperature: float | None = None,
-           callback: ProgressCallback | None = None, backend=None) -> list[dict]:
+           callback: ProgressCallback | None = None, backend=None, device: str = "auto") -> list[dict]:
     """``n`` responses per instruction into the generation JSON ``output``; returns its records."""
     from sparse_feedback.generate import SamplingConfig, generate
 
@@ -32,32 +33,33 @@ def sample(instructions: pd.DataFrame, policy: PolicyConfig, n: int, output: Pat
                             temperature=policy.temperature if temperature is None else temperature,
                             top_p=policy.top_p, seed=policy.seed, batch_size=policy.batch_size,
                             prompt_format=policy.prompt_format)
-    return generate(instructions, backend or policy_backend(policy), config, output, callback=callback,
+    return generate(instructions, backend or policy_backend(policy, device), config, output, callback=callback,
                     model=policy.model)
 
 
 def greedy_reference(instructions: pd.DataFrame, policy: PolicyConfig, generation: Path, output: Path,
-                     callback: ProgressCallback | None = None, backend=None) -> Path:
+                     callback: ProgressCallback | None = None, backend=None, device: str = "auto") -> Path:
     """The policy's greedy output (``generation``, then ``output`` in AlpacaEval format): the reference."""
-    records = sample(instructions, policy, 1, generation, temperature=0.0, callback=callback, backend=backend)
+    records = sample(instructions, policy, 1, generation, temperature=0.0, callback=callback, backend=backend,
+                     device=device)
     formats.write_json([{"instruction": r["instruction"], "input": r["input"], "output": r["responses"][0],
                          "generator": f"{Path(str(policy.model)).name}-greedy"} for r in records], output)
     return Path(output)
 
 
-def open_judge(config: JudgeConfig, cache: Path, callback: ProgressCallback | None = None):
+def open_judge(config: JudgeConfig, cache: Path, callback: ProgressCallback | None = None, device: str = "auto"):
     """An :class:`~sparse_feedback.evaluate.judging.EngineJudge` (use it as a context manager)."""
     from sparse_feedback.evaluate.judging import EngineJudge
     from sparse_feedback.judge import judge_backend
 
-    backend = judge_backend(config.model, config.backend, config.base_url, config.api_key_env)
+    backend = judge_backend(config.model, config.backend, config.base_url, config.api_key_env, device=device)
     return EngineJudge(backend, cache, callback, calibrate=config.calibrated)
 
 
 def judge(generation: pd.DataFrame, config: JudgeConfig, cache: Path, ratings_out: Path, rankings_out: Path,
-          callback: ProgressCallback | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+          callback: ProgressCallback | None = None, device: str = "auto") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Ratings and both-order rankings of every response; returns (ratings, rankings) as written."""
-    with open_judge(config, cache, callback) as engine:
+    with open_judge(config, cache, callback, device) as engine:
         ratings = engine.ratings(formats.rating_tasks(generation))
         rankings = engine.rankings(formats.ranking_tasks(generation))
         if engine.calibrate:
