@@ -36,6 +36,7 @@ def tiny_config(tmp_path, judge_url) -> "Path":
     return path
 
 
+@pytest.mark.slow
 def test_tiny_pipeline_runs_every_stage_reports_both_win_rates_of_both_rms_and_resumes(cli, tmp_path, judge_server):
     run = tmp_path / "run"
     result = cli("pipeline", "--output-dir", run, "--config", tiny_config(tmp_path, judge_server.base_url))
@@ -60,6 +61,7 @@ def test_tiny_pipeline_runs_every_stage_reports_both_win_rates_of_both_rms_and_r
     assert json.loads((run / "results.json").read_text())["win_rates"] == results["win_rates"]
 
 
+@pytest.mark.slow
 def test_config_overrides_the_demo_key_by_key(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("policy: {n: 2}\n")

@@ -76,6 +76,7 @@ def test_a_job_runs_in_the_background_stops_with_a_checkpoint_and_resumes_to_a_l
     assert listed["model_dir"].tolist() == [str(out)] and listed["protocol"].tolist() == ["rankings"]
 
 
+@pytest.mark.slow
 def test_the_trained_models_table_says_plainly_why_a_demo_rm_is_below_chance():
     from tests.appserver import ROOT
 

@@ -29,6 +29,7 @@ def sampled(directory) -> dict[int, list[str]]:
     return lines
 
 
+@pytest.mark.slow
 def test_a_killed_best_of_n_job_is_interrupted_and_resumes_without_sampling_again(tmp_path):
     policy = tiny_causal_lm(tmp_path / "policy")
     rm = tiny_reward_model(tmp_path / "rm", policy)

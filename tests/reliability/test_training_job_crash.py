@@ -19,6 +19,7 @@ tiny = pytest.fixture(scope="module")(tiny_model_fixture)
 OPTIONS = dict(batch_size=4, lr=1e-2, epochs=6, save_steps=2, eval_split=0.25, seed=0)
 
 
+@pytest.mark.slow
 def test_a_killed_training_job_is_interrupted_and_resumes_from_its_last_checkpoint(tmp_path, tiny, cli):
     toy_rankings(32).to_csv(tmp_path / "rankings.csv", index=False)
     straight = cli(*training.training_command("rankings", tmp_path / "rankings.csv", tmp_path / "straight",
