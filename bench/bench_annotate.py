@@ -8,6 +8,8 @@ click); ``--think 0`` is a closed-loop stress test where latency is bounded by t
     python bench/bench_annotate.py [--annotators 50] [--items 20] [--think 1.0]
     python bench/bench_annotate.py --minutes 5      # each annotator keeps going for 5 minutes
     python bench/bench_annotate.py --synchronous NORMAL   # the store's SQLite durability setting
+    python bench/bench_annotate.py --db both   # SQLite, then PostgreSQL at $SPARSE_FEEDBACK_TEST_PG (.ci/postgres)
+    python bench/bench_annotate.py --during-import 1000000   # an admin imports a CSV of that many rows meanwhile
 
 The machine's load average is printed with the figures: on a shared 2-core machine, other work moves them.
 """
@@ -73,6 +75,30 @@ class HttpAnnotator:
         return result["data"]
 
 
+def _import_csv(path: Path, rows: int) -> Path:
+    """A rating-tasks CSV of ``rows`` rows (4 responses per instruction), like a large upload."""
+    n = rows // 4
+    frame = pd.DataFrame({"instruction": [f"Imported instruction {i // 4}: explain item {i // 4} briefly." for i in range(n * 4)],
+                          "input": "", "response": [f"Response {i % 4} to item {i // 4}, a sentence or two." for i in range(n * 4)]})
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _import_through_the_app(url: str, csv: Path, result: dict) -> None:
+    """Upload ``csv`` and create a project from it as an admin would in the Import tab; times both."""
+    from tests.reliability.rawhttp import named_call, signed_in
+
+    admin = signed_in(url, "bench-admin", "bench-admin-pw")
+    admin.timeout = 3600
+    start = result["start"] = time.perf_counter()
+    with open(csv, "rb") as f:
+        uploaded = admin.post("/gradio_api/upload", files=[("files", (csv.name, f, "text/csv"))]).json()[0]
+    data = {"path": uploaded, "meta": {"_type": "gradio.FileData"}, "orig_name": csv.name}
+    out = named_call(admin, "import_create", ["", data, "rating tasks", "imported", 1, "llm"])
+    result.update(seconds=time.perf_counter() - start, end=time.perf_counter(), ok=bool(out.get("success")),
+                  message=str(out)[:300])
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -83,10 +109,30 @@ def _load(avg) -> str:
     return "/".join(f"{x:.1f}" for x in avg)
 
 
-def _store_baseline(home: Path, annotators: int, items: int, think: float) -> list[float]:
+def _fresh_postgres() -> str:
+    """A new database on the server at ``$SPARSE_FEEDBACK_TEST_PG`` (left in place: the cluster is throwaway)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server = os.environ.get("SPARSE_FEEDBACK_TEST_PG")
+    if not server:
+        raise SystemExit("--db postgres needs $SPARSE_FEEDBACK_TEST_PG (eval \"$(.ci/postgres)\")")
+    name = f"sf_bench_{os.getpid()}_{int(time.time() * 1000) % 10**8}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+def _store_url(backend: str, home: Path, name: str) -> str:
+    return _fresh_postgres() if backend == "postgres" else f"sqlite:///{home / name}"
+
+
+def _store_baseline(url: str, annotators: int, items: int, think: float) -> list[float]:
     """The same workload (same annotators, pauses and answers) straight into a separate store, no HTTP:
     the floor the app adds to."""
-    store = Store(f"sqlite:///{home / 'baseline.db'}")
+    store = Store(url)
     store.create_project_from_generation(_generation(max(1, annotators * items // 5)), "bench", overlap=5)
     lat, lock = [], threading.Lock()
 
@@ -132,12 +178,26 @@ def main(argv=None) -> int:
                          "per submit, on the same cores)")
     ap.add_argument("--synchronous", choices=("FULL", "NORMAL"), default=None,
                     help="SQLite synchronous setting for the app's store (default: the app's own, FULL)")
+    ap.add_argument("--during-import", type=int, default=0, metavar="ROWS",
+                    help="an admin imports a rating-tasks CSV of ROWS rows through the app while the annotators work")
+    ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite",
+                    help="the app's store: SQLite in a temp home, a fresh database on $SPARSE_FEEDBACK_TEST_PG, "
+                         "or one run on each")
     args = ap.parse_args(argv)
     if args.minutes:  # enough tasks for everyone to keep answering the whole time
         args.items = int(args.minutes * 60 / max(args.think * 0.5, 0.05)) + 10
+    backends = ("sqlite", "postgres") if args.db == "both" else (args.db,)
+    codes = [_bench(args, backend) for backend in backends]
+    return max(codes)
+
+
+def _bench(args, backend: str) -> int:
+    print(f"== store: {backend}")
     home = Path(tempfile.mkdtemp(prefix="sf-bench-"))
-    users = ",".join(f"u{i}:pw{i}:annotator" for i in range(args.annotators))
-    store = Store(f"sqlite:///{home / 'sparse_feedback.db'}")
+    users = ",".join([f"u{i}:pw{i}:annotator" for i in range(args.annotators)] + ["bench-admin:bench-admin-pw:admin"])
+    csv = _import_csv(home / "import.csv", args.during_import) if args.during_import else None
+    store_url = _store_url(backend, home, "sparse_feedback.db")
+    store = Store(store_url)
     # overlap 5 and enough items that each annotator has at least ``items`` rating tasks
     store.create_project_from_generation(_generation(max(1, args.annotators * args.items // 5)), "bench", overlap=5)
     store.close()
@@ -145,7 +205,8 @@ def main(argv=None) -> int:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "SPARSE_FEEDBACK_HOME": str(home), "SPARSE_FEEDBACK_USERS": users,
-           "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+           "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
+           "SPARSE_FEEDBACK_DB": store_url}
     if args.synchronous:
         env["SPARSE_FEEDBACK_SQLITE_SYNCHRONOUS"] = args.synchronous
     load_before = os.getloadavg()
@@ -157,7 +218,7 @@ def main(argv=None) -> int:
         url = f"http://127.0.0.1:{port}/"
         make = GradioAnnotator if args.client == "gradio" else HttpAnnotator
         clients = [make(url, f"u{i}", f"pw{i}") for i in range(args.annotators)]
-        lat, acked, errors, lock = [], 0, [], threading.Lock()
+        lat, when, acked, errors, lock = [], [], 0, [], threading.Lock()
         barrier = threading.Barrier(args.annotators)
 
         def annotate(i):
@@ -176,6 +237,7 @@ def main(argv=None) -> int:
                     view = c.call("rate_submit", "bench", "", view[5], "5")
                     with lock:
                         lat.append(time.perf_counter() - start)
+                        when.append(start)
                         acked += 1
             except Exception as err:
                 with lock:
@@ -183,6 +245,9 @@ def main(argv=None) -> int:
 
         t0, server_cpu0, client_cpu0 = time.perf_counter(), _cpu_seconds(proc.pid), sum(os.times()[:2])
         threads = [threading.Thread(target=annotate, args=(i,)) for i in range(args.annotators)]
+        imported: dict = {}
+        if csv is not None:
+            threads.append(threading.Thread(target=_import_through_the_app, args=(url, csv, imported)))
         [t.start() for t in threads]
         [t.join() for t in threads]
         wall = time.perf_counter() - t0
@@ -193,13 +258,14 @@ def main(argv=None) -> int:
         proc.wait(30)
         server_log.seek(0)
         stderr = server_log.read()
-    store = Store(f"sqlite:///{home / 'sparse_feedback.db'}")
+    store = Store(store_url)
     stored = len(store.human_ratings("bench"))
     store.close()
-    base = _store_baseline(home, args.annotators, min(args.items, 20), args.think)
+    base = _store_baseline(_store_url(backend, home, "baseline.db"), args.annotators, min(args.items, 20), args.think)
     locked = stderr.count("database is locked")
     print(f"machine: {os.cpu_count()} CPUs, load average (1/5/15 min) before {_load(load_before)}, "
-          f"at the end {_load(load_after)}; store synchronous={args.synchronous or 'FULL (default)'}; "
+          f"at the end {_load(load_after)}; store {backend}"
+          + (f" synchronous={args.synchronous or 'FULL (default)'}" if backend == "sqlite" else "") + "; "
           f"client={args.client}")
     print(f"annotators={args.annotators} think={args.think}s "
           + (f"minutes={args.minutes:g}" if args.minutes else f"items={args.items}")
@@ -216,6 +282,14 @@ def main(argv=None) -> int:
           f"'database is locked' in server log: {locked}")
     for e in errors[:5]:
         print("  ", e)
+    if csv is not None:
+        print(f"import of {args.during_import:,} rows during the run: "
+              + (f"{imported['seconds']:.1f} s, {'ok' if imported['ok'] else 'FAILED: ' + imported['message']}"
+                 if imported else "did not finish"))
+        during = [x for x, t in zip(lat, when) if imported and imported["start"] <= t <= imported.get("end", t)]
+        if during:
+            print(f"submits while the import ran: {len(during)}, p50={_p(during, 50):.1f} ms  p95={_p(during, 95):.1f} ms "
+                  f"max={max(during) * 1000:.1f} ms (goal p95 <= 150 ms: {'met' if _p(during, 95) <= 150 else 'NOT met'})")
     return 0 if acked == stored and not errors and locked == 0 else 1
 
 

@@ -9,23 +9,24 @@ from sparse_feedback import formats
 from sparse_feedback.store import SCHEMA_VERSION, Store, StoreError
 from sparse_feedback.store.demo import load_demo
 from tests.appserver import ROOT, small_generation
+from tests.databases import db_url  # noqa: F401  (fixture: one SQLite and one PostgreSQL database)
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'sf.db'}")
+def store(db_url):  # noqa: F811
+    s = Store(db_url)
     s.create_project_from_generation(small_generation(2, 3), "p", overlap=1)
     yield s
     s.close()
 
 
-def test_schema_is_versioned_and_reopening_applies_nothing(tmp_path):
-    url = f"sqlite:///{tmp_path / 'v.db'}"
-    Store(url).close()
-    s = Store(url)
+def test_schema_is_versioned_and_reopening_applies_nothing(db_url):  # noqa: F811
+    Store(db_url).close()
+    s = Store(db_url)
     with s.db.read() as conn:
         versions = [r[0] for r in conn.exec_driver_sql("SELECT version FROM schema_version ORDER BY version")]
-        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar() if s.db.is_sqlite else "wal"
+    s.close()
     assert versions == list(range(1, SCHEMA_VERSION + 1)) and mode == "wal"
 
 
@@ -110,14 +111,81 @@ def test_fifty_concurrent_writers_never_see_database_locked(store):
     assert errors == [] and len(store.human_ratings("p")) == len(done) == 300
 
 
+def test_concurrent_annotators_never_exceed_the_overlap(store):
+    """Two annotators asking at once must not both take a task's last free slot (on any backend)."""
+    store.set_overlap("p", 1)
+    got, errors = [], []
+
+    def annotate(who):
+        try:
+            while (t := store.next_task("p", who, "ratings")) is not None:
+                got.append(t.task_id)
+                store.submit(who, t.assignment_id, 3)
+        except Exception as err:  # pragma: no cover - the assertion shows it
+            errors.append(repr(err))
+
+    threads = [threading.Thread(target=annotate, args=(f"c{i}",)) for i in range(20)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert errors == [] and sorted(got) == list(range(1, 7))
+
+
+def test_client_chosen_fields_are_bounded_before_any_work(store):
+    t = store.next_task("p", "x", "ratings")
+    for bad in ("s" * 101, "s\x00", "s" * 20_000_000):
+        with pytest.raises(StoreError, match="submit id"):
+            store.submit("x", t.assignment_id, 3, submit_id=bad)
+    for name, says in (("n" * 100_000, "too long"), ("a\x00b", "control characters"), (["p"], "must be text")):
+        with pytest.raises(StoreError, match=says):
+            store.create_project_from_generation(small_generation(1, 2), name)
+        with pytest.raises(StoreError, match=says):
+            store.next_task(name, "x", "ratings")
+        with pytest.raises(StoreError, match=says):
+            store.next_task("p", name, "ratings")
+    with pytest.raises(StoreError, match="guideline"):
+        store.set_guideline("p", "g" * 100_001)
+    assert store.human_ratings("p").empty and [p.name for p in store.projects()] == ["p"]
+
+
+def test_a_large_import_is_written_in_short_chunks_that_annotators_answer_between(store):
+    """Between two chunks another annotator's answer commits at once (in another thread), and the half-imported
+    project is offered to no one."""
+    seen = []
+
+    def between_chunks(done, total, desc):
+        answered = []
+        t = threading.Thread(target=lambda: answered.append(
+            store.submit(f"w{done}", store.next_task("p", f"w{done}", "ratings").assignment_id, 4)))
+        t.start()
+        t.join(10)
+        seen.append((done, total, bool(answered), [p.name for p in store.projects()]))
+
+    store.create_project_from_generation(small_generation(25, 3), "big", chunk=10, callback=between_chunks)
+    assert [(d, t, ok) for d, t, ok, _ in seen] == [(10, 25, True), (20, 25, True), (25, 25, True)]
+    assert all(names == ["p"] for *_, names in seen)
+    assert store.project("big").n_rating_tasks == 75 and store.project("big").n_pair_tasks == 75
+
+
+def test_an_import_cut_off_leaves_nothing_behind(store):
+    def fail_after_first_chunk(done, total, desc):
+        raise RuntimeError("disk I/O error")
+
+    with pytest.raises(RuntimeError):
+        store.create_project_from_generation(small_generation(25, 3), "big", chunk=10, callback=fail_after_first_chunk)
+    with store.db.read() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM items").scalar_one() == 2  # only project p's
+    assert [p.name for p in store.projects()] == ["p"]
+    store.create_project_from_generation(small_generation(25, 3), "big", chunk=10)  # the name is free again
+
+
 def test_jobs_keep_no_secrets_and_dead_runs_become_interrupted(store):
     job = store.start_job("judge", {"model": "m", "api_key": "sk-secret"}, pid=2**22 + 12345)
     assert "api_key" not in store.job(job)["args"]
     assert store.mark_interrupted() == 1 and store.job(job)["status"] == "interrupted"
 
 
-def test_demo_project_loads_with_llm_feedback(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'd.db'}")
+def test_demo_project_loads_with_llm_feedback(db_url):  # noqa: F811
+    s = Store(db_url)
     counts = load_demo(s, ROOT / "assets" / "demo")
     assert counts["items"] >= 3 and counts["llm_ratings"] == 5 * counts["items"]
     assert counts["llm_rankings"] == 20 * counts["items"]  # 10 pairs x both orders, each stored with its answer

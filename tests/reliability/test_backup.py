@@ -12,6 +12,7 @@ import pytest
 
 from sparse_feedback.store import Store
 from sparse_feedback.store.backup import counts
+from tests.databases import db_url  # noqa: F401  (fixture: one SQLite and one PostgreSQL database)
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(120)]
 
@@ -21,14 +22,18 @@ def _generation(n_items: int) -> pd.DataFrame:
                          for i in range(n_items)], columns=["instruction", "input", "responses"], dtype=object)
 
 
-def _annotations(path) -> int:
-    with sqlite3.connect(path) as db:
-        return db.execute("SELECT COUNT(*) FROM annotations").fetchone()[0]
+def _annotations(store) -> int:
+    with store.db.read() as conn:
+        return conn.exec_driver_sql("SELECT COUNT(*) FROM annotations").scalar_one()
 
 
-def test_backup_while_annotators_write_is_a_consistent_copy(cli, tmp_path):
-    db = tmp_path / "home" / "sparse_feedback.db"
-    store = Store(f"sqlite:///{db}")
+def test_backup_while_annotators_write_is_a_consistent_copy(cli, tmp_path, db_url):  # noqa: F811
+    """SQLite is copied with its backup API, PostgreSQL logically from one snapshot; both into one SQLite file."""
+    home = tmp_path / "home"
+    home.mkdir()
+    if db_url.startswith("sqlite"):  # the default store under the data home
+        db_url = f"sqlite:///{home / 'sparse_feedback.db'}"
+    store = Store(db_url)
     store.create_project_from_generation(_generation(600), "b", overlap=4)  # 2,400 rating tasks, ~5 MB
     stop, written = threading.Event(), []
 
@@ -45,13 +50,14 @@ def test_backup_while_annotators_write_is_a_consistent_copy(cli, tmp_path):
         t.start()
     while len(written) < 50:
         time.sleep(0.01)
-    before, started = _annotations(db), len(written)
-    run = cli("backup", "--output", tmp_path / "copies" / "store.db", env={"SPARSE_FEEDBACK_HOME": str(db.parent)})
+    before, started = _annotations(store), len(written)
+    env = {"SPARSE_FEEDBACK_HOME": str(home)} | ({} if db_url.startswith("sqlite") else {"SPARSE_FEEDBACK_DB": db_url})
+    run = cli("backup", "--output", tmp_path / "copies" / "store.db", env=env)
     during = len(written)
     stop.set()
     for t in team:
         t.join()
-    after = _annotations(db)
+    after = _annotations(store)
     store.close()
 
     assert run.returncode == 0, run.stderr

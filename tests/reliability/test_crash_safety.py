@@ -15,6 +15,7 @@ import pytest
 
 from sparse_feedback.store import Store
 from sparse_feedback.store.schema import annotations
+from tests.databases import fresh_url
 from tests.fake_openai import FakeJudgeServer
 from tests.reliability.appproc import AppProcess
 from tests.reliability.rawhttp import named_call, signed_in
@@ -28,15 +29,16 @@ def _generation(n_items: int, n_responses: int = 4) -> pd.DataFrame:
                          for i in range(n_items)], columns=["instruction", "input", "responses"], dtype=object)
 
 
-def _store(home) -> Store:
-    return Store(f"sqlite:///{home / 'sparse_feedback.db'}")
+def _store(home, url: str | None = None) -> Store:
+    return Store(url or f"sqlite:///{home / 'sparse_feedback.db'}")
 
 
-def _home_with(tmp_path, project: str, n_items: int):
-    """A data home whose store holds ``project`` with ``n_items`` × 4 rating tasks, overlap 1."""
+def _home_with(tmp_path, project: str, n_items: int, url: str | None = None):
+    """A data home whose store (``url``, else SQLite in the home) holds ``project`` with ``n_items`` × 4 rating
+    tasks, overlap 1."""
     home = tmp_path / "home"
     home.mkdir()
-    store = _store(home)
+    store = _store(home, url)
     store.create_project_from_generation(_generation(n_items), project, overlap=1)
     store.close()
     return home
@@ -84,11 +86,23 @@ class Annotator(threading.Thread):
             self.error = repr(err)
 
 
-def test_kill_9_while_20_annotators_submit_loses_nothing_and_doubles_nothing(tmp_path):
-    home = _home_with(tmp_path, "crash", 40)  # 160 rating tasks
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request, tmp_path):
+    """None (SQLite in the data home) or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    url, db = fresh_url("postgres", tmp_path)
+    yield url
+    db.close()
+
+
+def test_kill_9_while_20_annotators_submit_loses_nothing_and_doubles_nothing(tmp_path, store_url):
+    home = _home_with(tmp_path, "crash", 40, store_url)  # 160 rating tasks
     users = ",".join(f"u{i}:u{i}-pw:annotator" for i in range(ANNOTATORS))
     up = threading.Event()
-    with AppProcess(home, users) as app:
+    env = {"SPARSE_FEEDBACK_DB": store_url} if store_url else {}
+    with AppProcess(home, users, **env) as app:
         up.set()
         team = [Annotator(app.url, f"u{i}", up) for i in range(ANNOTATORS)]
         for a in team:
@@ -98,7 +112,7 @@ def test_kill_9_while_20_annotators_submit_loses_nothing_and_doubles_nothing(tmp
         up.clear()
         app.kill9()
         acked_before_kill = {s for a in team for s in a.acked}
-        store = _store(home)
+        store = _store(home, store_url)
         with store.db.read() as conn:
             at_kill = conn.execute(annotations.select()).all()
         store.close()
@@ -109,7 +123,7 @@ def test_kill_9_while_20_annotators_submit_loses_nothing_and_doubles_nothing(tmp
             a.join(180)
         errors = [a.error for a in team if a.error]
     assert errors == [] and not any(a.is_alive() for a in team)
-    store = _store(home)
+    store = _store(home, store_url)
     with store.db.read() as conn:
         rows = conn.execute(annotations.select()).all()
     store.close()
