@@ -15,22 +15,13 @@ import pandas as pd
 
 from sparse_feedback.judge.backends import AbortRun, Backend, RequestError, TransientError
 from sparse_feedback.judge.cache import AnswerCache, cache_key
+from sparse_feedback.judge.config import JudgeConfig
 from sparse_feedback.judge.protocols import JudgeProtocol, protocol
 from sparse_feedback.judge.results import (
     JudgeResult, Judgement, PairJudgement, Rating, RunStats, position_bias,
 )
 from sparse_feedback.progress import Progress, ProgressCallback
 from sparse_feedback.protocols import combine_positions
-
-
-@dataclass
-class JudgeConfig:
-    """How hard to push: ``concurrency`` requests in flight; each question gets ``1 + max_retries`` tries."""
-
-    concurrency: int = 16
-    max_retries: int = 4
-    backoff: float = 1.0  # first wait after a failure, doubled each time, with jitter
-    max_backoff: float = 60.0
 
 
 class JudgeAborted(Exception):
@@ -119,7 +110,12 @@ class _Asker:
             async with self.semaphore:
                 if self.aborted:  # another request already learned that none can succeed
                     raise JudgeAborted(self.aborted)
+                budget = self.config.budget
+                held = budget.reserve(messages) if budget is not None else 0.0
+                if held is None:
+                    return Answer(None, text, error="not sent: --max-cost would be exceeded")
                 self.stats.requests += 1
+                completion = None
                 try:
                     completion = await self.backend.complete(messages, self.proto.choices)
                 except TransientError as err:
@@ -137,6 +133,10 @@ class _Asker:
                         await self.commits.put(key, self.backend.model, text, completion.probs, completion.usage)
                         return Answer(value, text, completion.probs)
                     error, wait = f"unparsable answer: {text[:200]!r}", 0.0
+                finally:
+                    if budget is not None:
+                        budget.settle(held, completion.usage if completion is not None else None)
+                        self.stats.cost = budget.spent
             if attempt < self.config.max_retries:
                 await asyncio.sleep(self._delay(attempt + 1) if wait is None else wait * random.uniform(1, 1.1))
         tries = self.config.max_retries + 1
