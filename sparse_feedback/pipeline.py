@@ -123,7 +123,8 @@ def _judge(run: Run):
     backend = judge_backend(cfg["model"], cfg["backend"], cfg.get("base_url"))
     calibrate = cfg.get("calibrate", "auto")  # auto: for a local judge, which scores the answer tokens
     calibrate = cfg["backend"] == "transformers" if calibrate == "auto" else bool(calibrate)
-    return EngineJudge(backend, run.path("judge_cache.db"), run.callback, calibrate=calibrate)
+    batch = bool(cfg.get("batch", False))  # the Batch API of base_url: about half the price, up to 24 h
+    return EngineJudge(backend, run.path("judge_cache.db"), run.callback, calibrate=calibrate, batch=batch)
 
 
 def _feedback(run: Run) -> None:

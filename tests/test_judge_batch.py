@@ -163,3 +163,24 @@ def test_batch_cli_then_batches_lists_it_and_cancel_asks_the_server(tmp_path, ca
         assert server.batches.batches[running]["status"] == "cancelling" and "cancelling" in capsys.readouterr().out
         assert main(["judge", "batches", "--cache", str(tmp_path / "c.db")]) == 0
         assert "open: a rerun" in capsys.readouterr().out
+
+
+def test_llm_tab_batch_mode_stores_the_answers_and_shows_tokens_and_money(tmp_path):
+    from tests.appserver import small_generation
+
+    from sparse_feedback.judge.costs import Prices
+    from sparse_feedback.store import Store
+    from sparse_feedback.ui.llm import run_llm_judge
+
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    store.create_project_from_generation(small_generation(3, 4), "p", overlap=1)
+    seen = []
+    with FakeJudgeServer() as server:
+        summary = run_llm_judge(store, "p", "ratings", server.base_url, "fake-judge", cache_path=tmp_path / "c.db",
+                                batch=FAST, prices=Prices(1.0, 2.0))
+        assert server.requests == 0 and len(server.batches.created) == 1
+        live = run_llm_judge(store, "p", "rankings", server.base_url, "fake-judge", cache_path=tmp_path / "c.db",
+                             prices=Prices(1.0, 2.0), callback=lambda done, total, desc: seen.append(desc))
+    assert "12 judgements stored" in summary and "Batch API" in summary and "tokens:" in summary and "$" in summary
+    assert "tokens:" in live and any("spent $" in desc and "tokens" in desc for desc in seen)
+    store.close()

@@ -225,7 +225,9 @@ async def ajudge(kind: str, tasks: pd.DataFrame, backend: Backend, cache: Answer
         async for j in iter_judgements(kind, tasks, backend, cache, template, config, stats):
             found[j.index] = j
             if progress is not None:
-                progress.update(answered=stats.answered, failed=stats.failed, requests=stats.requests)
+                progress.update(answered=stats.answered, failed=stats.failed, requests=stats.requests,
+                                tokens=f"{stats.prompt_tokens}+{stats.completion_tokens}",
+                                **({"spent": f"${stats.cost:.4f}"} if stats.cost is not None else {}))
     finally:
         await backend.aclose()
     judgements = [j for j in found if j is not None]
