@@ -20,8 +20,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-from sparse_feedback.configs import arg
-from sparse_feedback.judge.backends import Completion, RequestError
+from sparse_feedback.config import arg
+from sparse_feedback.backends import Completion, RequestError
 from sparse_feedback.judge.cache import AnswerCache
 
 TERMINAL = ("completed", "failed", "expired", "cancelled")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sparse_feedback.configs import arg
+from sparse_feedback.backends import RetryPolicy
+from sparse_feedback.config import arg
 
 
 @dataclass
@@ -18,3 +19,7 @@ class JudgeConfig:
     max_backoff: float = arg("longest retry wait in seconds", default=60.0)
     budget: object = arg("a costs.Budget (--max-cost) checked before each request", default=None,
                          meta={"cli": False})
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(self.max_retries, self.backoff, self.max_backoff)

@@ -7,13 +7,12 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable
 
 import pandas as pd
 
-from sparse_feedback.judge.backends import AbortRun, Backend, RequestError, TransientError
+from sparse_feedback.backends import AbortRun, Backend, RequestError, TransientError, redact
 from sparse_feedback.judge.cache import AnswerCache, cache_key
 from sparse_feedback.judge.config import JudgeConfig
 from sparse_feedback.judge.protocols import JudgeProtocol, protocol
@@ -35,20 +34,6 @@ class Answer:
     probs: dict | None = None
     cached: bool = False
     error: str | None = None
-
-
-def redact(text: str | None, secrets) -> str | None:
-    """Blank out secrets.
-
-    >>> redact("bad key sk-123", ["sk-123"])
-    'bad key ***'
-    """
-    if text is None:
-        return None
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
 
 
 class _GroupCommit:
@@ -100,10 +85,6 @@ class _Asker:
         task = self.inflight[key] = asyncio.ensure_future(self._fetch(key, messages))
         return await task
 
-    def _delay(self, attempt: int) -> float:
-        base = min(self.config.max_backoff, self.config.backoff * 2 ** (attempt - 1))
-        return random.uniform(base / 2, base)
-
     async def _fetch(self, key: str, messages: list[dict]) -> Answer:
         text, error = None, None
         for attempt in range(self.config.max_retries + 1):
@@ -138,7 +119,7 @@ class _Asker:
                         budget.settle(held, completion.usage if completion is not None else None)
                         self.stats.cost = budget.spent
             if attempt < self.config.max_retries:
-                await asyncio.sleep(self._delay(attempt + 1) if wait is None else wait * random.uniform(1, 1.1))
+                await asyncio.sleep(self.config.retry.delay(attempt + 1, wait))
         tries = self.config.max_retries + 1
         return Answer(None, text, error=redact(f"gave up after {tries} tries; last: {error}", self.secrets))
 

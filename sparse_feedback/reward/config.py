@@ -17,13 +17,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from sparse_feedback import configs
+from sparse_feedback import config as cli_config
 
 PROTOCOLS = ("ratings", "rankings")
 CONFIG_FILE = "reward_config.json"
 
 
-_arg = configs.arg
+_arg = cli_config.arg
 
 
 @dataclass
@@ -89,7 +89,7 @@ class RewardConfig:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, **overrides) -> "RewardConfig":
-        return configs.from_args(cls, args, **overrides)
+        return cli_config.from_args(cls, args, **overrides)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -108,4 +108,4 @@ class RewardConfig:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """One ``--option`` per config field (``lora_r`` → ``--lora-r``), help and default from the dataclass."""
-    configs.add_arguments(parser, RewardConfig)
+    cli_config.add_arguments(parser, RewardConfig)
