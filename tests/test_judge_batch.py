@@ -184,3 +184,22 @@ def test_llm_tab_batch_mode_stores_the_answers_and_shows_tokens_and_money(tmp_pa
     assert "12 judgements stored" in summary and "Batch API" in summary and "tokens:" in summary and "$" in summary
     assert "tokens:" in live and any("spent $" in desc and "tokens" in desc for desc in seen)
     store.close()
+
+
+def test_the_batch_jsonl_can_be_written_for_another_runner_and_its_output_read_back(tmp_path, capsys, monkeypatch):
+    """The vLLM path: --write-batch, a runner answers each line, --read-batch fills the cache."""
+    import json
+
+    from fake_openai import completion, default_answer
+
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    with FakeJudgeServer() as server:
+        assert _judge_cli(server, rating_tasks(5), tmp_path, "--write-batch", tmp_path / "requests.jsonl") == 0
+        requests = [json.loads(line) for line in (tmp_path / "requests.jsonl").read_text().splitlines()]
+        assert len(requests) == 5 and requests[0]["url"] == "/v1/chat/completions"
+        answers = [{"id": f"r{i}", "custom_id": r["custom_id"], "error": None, "response": {"status_code": 200,
+                    "body": completion("m", default_answer(r["body"]["messages"][0]["content"]))}}
+                   for i, r in enumerate(requests[:4])]  # the runner answered four of five
+        (tmp_path / "results.jsonl").write_text("".join(json.dumps(a) + "\n" for a in answers))
+        assert _judge_cli(server, rating_tasks(5), tmp_path, "--read-batch", tmp_path / "results.jsonl") == 1
+        assert server.requests == 0 and "4/5 answered" in capsys.readouterr().out

@@ -331,6 +331,27 @@ def judge_batch(kind: str, tasks, backend, cache: AnswerCache, template=None, co
         run.close()
 
 
+def write_batch_file(kind, tasks, backend, cache, proto, path) -> int:
+    """The JSONL the Batch API would get (what the cache lacks), for another runner such as vLLM's
+    ``run_batch``; returns the number of requests written."""
+    questions, _ = pending_questions(kind, tasks, backend, cache, proto)
+    with open(path, "wb") as out:
+        out.writelines(request_line(k, backend, m) for k, m in questions.items())
+    return len(questions)
+
+
+def read_batch_file(kind, tasks, backend, cache, proto, path):
+    """Answers from a batch output file (OpenAI's or vLLM's ``run_batch`` format) into the cache; returns
+    the run's :class:`JudgeResult`, sending nothing (what the file lacks is reported as failed)."""
+    run = BatchRun.__new__(BatchRun)  # only the reading half: no client, no ledger
+    run.backend, run.cache, run.parse, run.errors, run.usage = backend, cache, proto.parse, {}, [0, 0]
+    with open(path, encoding="utf-8") as lines:
+        run._ingest(lines.read())
+    _, result = pending_questions(kind, tasks, backend, cache, proto, run.errors)
+    result.stats.prompt_tokens, result.stats.completion_tokens = run.usage
+    return result
+
+
 def list_batches(cache_path) -> list[dict]:
     """Every batch submitted from this cache, oldest first."""
     ledger = Ledger(cache_path)

@@ -50,6 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="send what the cache lacks through the Batch API (about half the price, up to 24 h); "
                             "a rerun resumes the same batch")
         add_arguments(p, BatchOptions)
+        p.add_argument("--write-batch", metavar="FILE", help="write the Batch API JSONL of what the cache lacks to "
+                                                             "FILE and stop (e.g. for vLLM's run_batch)")
+        p.add_argument("--read-batch", metavar="FILE", help="read a batch output JSONL (OpenAI's or vLLM's) into "
+                                                            "the cache, then write the feedback; sends nothing")
         p.add_argument("--dry-run", action="store_true", help="print tasks, cached tasks, requests, tokens and cost; "
                                                               "send nothing")
         p.add_argument("--price-in", type=float, metavar="USD", help="dollars per million prompt tokens")
@@ -113,7 +117,7 @@ def _prices(args, model: str):
 def _judge(args) -> int:
     from sparse_feedback.config import from_args
     from sparse_feedback.formats import read_ranking_tasks, read_rating_tasks, write_table
-    from sparse_feedback.judge.batch import BatchOptions, judge_batch
+    from sparse_feedback.judge.batch import BatchOptions, judge_batch, read_batch_file, write_batch_file
     from sparse_feedback.judge.cache import AnswerCache
     from sparse_feedback.judge.costs import Budget, estimate
     from sparse_feedback.judge.config import JudgeConfig
@@ -137,10 +141,16 @@ def _judge(args) -> int:
         if args.dry_run:
             print("\n".join(estimate(args.protocol, tasks, backend, cache, proto, prices, args.batch).lines(args.model)))
             return 0
+        if args.write_batch:
+            n = write_batch_file(args.protocol, tasks, backend, cache, proto, args.write_batch)
+            print(f"wrote {n} requests to {args.write_batch}")
+            return 0
         try:
             if args.max_cost is not None:
                 config.budget = Budget(args.max_cost, prices, args.model, backend.params.get("max_tokens"), args.batch)
-            if args.batch:
+            if args.read_batch:
+                result = read_batch_file(args.protocol, tasks, backend, cache, proto, args.read_batch)
+            elif args.batch:
                 result = judge_batch(args.protocol, tasks, backend, cache, proto, config, from_args(BatchOptions, args),
                                      show_progress=False if args.no_progress else None, budget=config.budget)
             else:
