@@ -3,6 +3,8 @@
 It speaks just enough HTTP/1.1 (keep-alive, Content-Length bodies) on an asyncio loop in a thread to
 serve ``POST /v1/chat/completions``. ``fault(prompt, attempt)`` picks what happens to each request:
 ``None`` (answer), ``"429"``, ``"500"``, ``"slow"``, ``"garbage"``, ``"drop"``, ``"401"`` or ``"echo_key"``.
+``rpm`` / ``tpm`` turn on token-bucket rate limits (see :class:`TokenBucket`): every reply carries OpenAI's
+``x-ratelimit-*`` headers, and a request over the limit gets a 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,34 @@ def expected_rating(prompt: str) -> int:
     return 1 + stable_hash(prompt) % 7
 
 
+class TokenBucket:
+    """``per_minute`` refilled continuously, holding at most ``burst`` (default: one second's worth)."""
+
+    def __init__(self, per_minute: float, burst: float | None = None):
+        self.rate = per_minute / 60
+        self.cap = burst if burst is not None else max(1.0, self.rate)
+        self.level, self.at = self.cap, time.monotonic()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self.level = min(self.cap, self.level + self.rate * (now - self.at))
+        self.at = now
+
+    def take(self, cost: float) -> float:
+        """0 when ``cost`` was taken, else the seconds until it would be available."""
+        self._refill()
+        if self.level >= cost:
+            self.level -= cost
+            return 0.0
+        return (min(cost, self.cap) - self.level) / self.rate
+
+    def headers(self, kind: str) -> dict:
+        self._refill()
+        reset = (self.cap - self.level) / self.rate
+        return {f"x-ratelimit-limit-{kind}": f"{self.cap:g}", f"x-ratelimit-remaining-{kind}": str(int(self.level)),
+                f"x-ratelimit-reset-{kind}": f"{reset * 1000:.0f}ms"}
+
+
 @dataclass
 class Served:
     """One request as the server saw it."""
@@ -57,6 +87,9 @@ class FakeJudgeServer:
     slow_for: float = 2.0
     log: list[Served] = field(default_factory=list)
     batch: dict = field(default_factory=dict)  # FakeBatchAPI settings; its state is ``self.batches``
+    rpm: float | None = None  # requests per minute (token bucket); None: no limit
+    tpm: float | None = None  # tokens per minute (prompt + max_tokens, as OpenAI counts ahead)
+    burst: float | None = None  # bucket capacity in requests (tokens scale alike); default one second's worth
 
     def __post_init__(self):
         try:
@@ -71,6 +104,11 @@ class FakeJudgeServer:
         self._thread: threading.Thread | None = None
         self._writers: set = set()
         self.port = 0
+        self.buckets = {}
+        if self.rpm:
+            self.buckets["requests"] = TokenBucket(self.rpm, self.burst)
+        if self.tpm:
+            self.buckets["tokens"] = TokenBucket(self.tpm, self.burst and self.burst * self.tpm / (self.rpm or self.tpm))
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> "FakeJudgeServer":
@@ -162,6 +200,16 @@ class FakeJudgeServer:
             attempt = self._attempts[prompt]
             self._attempts[prompt] += 1
         fault = self.fault(prompt, attempt) if self.fault else None
+        limits = {}
+        if self.buckets:
+            cost = {"requests": 1, "tokens": tokens(prompt) + int(payload.get("max_tokens") or 16)}
+            with self._lock:
+                waits = [bucket.take(cost[kind]) for kind, bucket in self.buckets.items()]
+                for kind, bucket in self.buckets.items():
+                    limits.update(bucket.headers(kind))
+            if max(waits) > 0 and fault is None:
+                fault = "429"
+                limits["Retry-After"] = f"{max(waits):.3f}"
         served = Served(prompt, attempt, fault, 200, time.monotonic(), headers.get("authorization", ""))
         with self._lock:
             self.log.append(served)
@@ -176,7 +224,7 @@ class FakeJudgeServer:
         if fault == "429":
             served.status = 429
             self._write(writer, 429, {"error": {"message": "slow down", "type": "rate_limit"}},
-                        {"Retry-After": self.retry_after})
+                        {"Retry-After": self.retry_after, **limits})
         elif fault == "500":
             served.status = 500
             self._write(writer, 500, {"error": {"message": "internal error", "type": "server_error"}})
@@ -189,7 +237,7 @@ class FakeJudgeServer:
                                                 "type": "invalid_request_error"}})
         else:
             text = "I am not able to judge this one, sorry." if fault == "garbage" else self.answer(prompt)
-            self._write(writer, 200, completion(payload.get("model", "fake"), text, prompt))
+            self._write(writer, 200, completion(payload.get("model", "fake"), text, prompt), limits)
         await writer.drain()
         return True
 

@@ -34,15 +34,17 @@ class Completion:
     text: str
     probs: dict[str, float] | None = None
     usage: tuple[int, int] | None = None  # (prompt, completion) tokens, as the server reported them
-    limits: object | None = None  # judge.ratelimit.RateLimits from the reply's headers, when a server sends them
+    limits: dict | None = None  # the reply's rate-limit headers (judge.ratelimit reads them), when sent
 
 
 class TransientError(Exception):
     """Worth retrying: rate limits, 5xx, timeouts, dropped connections. ``retry_after`` in seconds."""
 
-    def __init__(self, message: str, retry_after: float | None = None):
+    def __init__(self, message: str, retry_after: float | None = None, limits=None, throttled: bool = False):
         super().__init__(message)
         self.retry_after = retry_after
+        self.limits = limits  # the reply's rate-limit headers, when there was a reply
+        self.throttled = throttled  # an HTTP 429
 
 
 class RequestError(Exception):

@@ -101,14 +101,14 @@ class OpenAIBackend:
 
     async def complete(self, messages: Messages, choices: Sequence[str] = ()) -> Completion:
         body = {"model": self.model, "messages": list(messages), **self._sampling}
-        reply = await self._post("/chat/completions", body)
+        reply, headers = await self._post("/chat/completions", body, raw=True)
         try:
             text = reply["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
             raise TransientError("malformed reply (no choices[0].message.content)") from None
         usage = reply.get("usage") or {}
         tokens = (int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)) if usage else None
-        return Completion(text if isinstance(text, str) else "", usage=tokens)
+        return Completion(text if isinstance(text, str) else "", usage=tokens, limits=headers)
 
     async def aclose(self) -> None:
         client = self._clients.pop(id(asyncio.get_running_loop()), None)
@@ -162,14 +162,22 @@ class OpenAIBackend:
             texts.extend(t.strip() for t in got[:want])
         return texts
 
-    async def _post(self, path: str, body: dict, timeout: float | None = None) -> dict:
-        """One request; failures become TransientError / RequestError / AbortRun."""
+    async def _post(self, path: str, body: dict, timeout: float | None = None, raw: bool = False):
+        """One request; failures become TransientError / RequestError / AbortRun. ``raw``: also return the
+        reply's rate-limit headers (see :func:`limit_headers`)."""
         options = self._options if timeout is None else {**self._options, "timeout": timeout}
         try:
             # client.post skips the typed-parameter transform and response model (~1 ms CPU per call),
             # which otherwise bounds throughput at high concurrency on a small machine.
             # Explicit options spare the client deep-copying its defaults for every request.
-            reply = await self._client().post(path, body=body, cast_to=object, options=options)
+            # With ``raw`` the cast is to the transport's Response, which keeps the headers ``object`` drops.
+            reply = await self._client().post(path, body=body, cast_to=_httpx().Response if raw else object,
+                                              options=options)
+            if raw:
+                try:
+                    return reply.json(), limit_headers(reply.headers)
+                except ValueError:
+                    raise TransientError(f"malformed reply (not JSON, HTTP {reply.status_code})") from None
         except openai.APITimeoutError:
             raise TransientError(f"no reply within {options['timeout']:g} s") from None
         except openai.APIConnectionError as err:
@@ -184,15 +192,29 @@ def _choices(reply) -> list[dict]:
     return [c for c in choices if isinstance(c, dict)] if isinstance(choices, list) else []
 
 
+def limit_headers(headers) -> dict[str, str]:
+    """The rate-limit headers of a reply (``x-ratelimit-*``, ``retry-after*``), lower-cased.
+
+    >>> limit_headers({"X-RateLimit-Remaining-Requests": "5", "Retry-After": "1", "Content-Type": "json"})
+    {'x-ratelimit-remaining-requests': '5', 'retry-after': '1'}
+    """
+    return {k.lower(): v for k, v in headers.items() if k.lower().startswith(("x-ratelimit-", "retry-after"))}
+
+
 @functools.cache
-def tls_context() -> ssl.SSLContext:
-    """The verifying TLS context the OpenAI client builds by default, built once per process (~65 ms the
-    first time: it imports the connection layer and loads the CA store), not once per event loop."""
+def _httpx():
     try:
         import httpx2 as httpx  # what openai >= 3 sends requests with
     except ImportError:
         import httpx
-    return httpx.create_ssl_context()
+    return httpx
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The verifying TLS context the OpenAI client builds by default, built once per process (~65 ms the
+    first time: it imports the connection layer and loads the CA store), not once per event loop."""
+    return _httpx().create_ssl_context()
 
 
 def _http_client(timeout: float, tls: ssl.SSLContext):
@@ -209,7 +231,8 @@ def _status_error(err: openai.APIStatusError) -> Exception:
     status = err.status_code
     message = f"HTTP {status}: {_server_message(err)}"
     if status == 429 or status >= 500 or status in (408, 409):
-        return TransientError(message, retry_after(err.response.headers))
+        headers = err.response.headers
+        return TransientError(message, retry_after(headers), limit_headers(headers), throttled=status == 429)
     if status in (401, 403, 404):
         return AbortRun(message)
     return RequestError(message)

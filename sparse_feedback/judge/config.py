@@ -15,6 +15,8 @@ class JudgeConfig:
 
     concurrency: int = arg("requests in flight", default=16)
     max_retries: int = arg("retries per question", default=4)
+    fixed_concurrency: bool = arg("always --concurrency requests in flight; by default at most that many, adapted "
+                                  "to the server's rate-limit headers and 429s", default=False)
     backoff: float = arg("first retry wait in seconds, doubling with jitter", default=1.0)
     max_backoff: float = arg("longest retry wait in seconds", default=60.0)
     budget: object = arg("a costs.Budget (--max-cost) checked before each request", default=None,

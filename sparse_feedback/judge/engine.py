@@ -16,6 +16,7 @@ from sparse_feedback.backends import AbortRun, Backend, RequestError, TransientE
 from sparse_feedback.judge.cache import AnswerCache, cache_key
 from sparse_feedback.judge.config import JudgeConfig
 from sparse_feedback.judge.protocols import JudgeProtocol, protocol
+from sparse_feedback.judge.ratelimit import Pacer
 from sparse_feedback.judge.results import (
     JudgeResult, Judgement, PairJudgement, Rating, RunStats, position_bias,
 )
@@ -63,13 +64,15 @@ class _GroupCommit:
 
 
 class _Asker:
-    """Asks one question at a time per call, sharing a semaphore, the cache and the request count."""
+    """Asks one question at a time per call, sharing the pacer (requests in flight, rate-limit headers),
+    the cache and the request count."""
 
     def __init__(self, backend: Backend, cache: AnswerCache, proto: JudgeProtocol, config: JudgeConfig,
                  stats: RunStats):
         self.backend, self.cache, self.proto, self.config, self.stats = backend, cache, proto, config, stats
         self.secrets = tuple(backend.secrets)
-        self.semaphore = asyncio.Semaphore(config.concurrency)
+        self.pacer = Pacer(config.concurrency, config.concurrency, adapt=False) if config.fixed_concurrency \
+            else Pacer(config.concurrency)
         self.inflight: dict[str, asyncio.Task] = {}
         self.aborted: str | None = None
         self.commits = _GroupCommit(cache)
@@ -88,7 +91,9 @@ class _Asker:
     async def _fetch(self, key: str, messages: list[dict]) -> Answer:
         text, error = None, None
         for attempt in range(self.config.max_retries + 1):
-            async with self.semaphore:
+            ticket = await self.pacer.acquire()
+            headers, throttled, used = None, False, None
+            try:
                 if self.aborted:  # another request already learned that none can succeed
                     raise JudgeAborted(self.aborted)
                 budget = self.config.budget
@@ -101,16 +106,19 @@ class _Asker:
                     completion = await self.backend.complete(messages, self.proto.choices)
                 except TransientError as err:
                     error, wait = str(err), err.retry_after
+                    headers, throttled = err.limits, err.throttled
                 except RequestError as err:
                     return Answer(None, text, error=redact(str(err), self.secrets))
                 except AbortRun as err:
                     self.aborted = redact(str(err), self.secrets)
                     raise JudgeAborted(self.aborted) from None
                 else:
+                    headers, used = completion.limits, sum(completion.usage) if completion.usage else None
                     self.stats.add_usage(completion.usage)
                     text = redact(completion.text, self.secrets)
                     value = self.proto.parse(text)
                     if value is not None:
+                        self.pacer.release(ticket, headers, tokens=used)
                         await self.commits.put(key, self.backend.model, text, completion.probs, completion.usage)
                         return Answer(value, text, completion.probs)
                     error, wait = f"unparsable answer: {text[:200]!r}", 0.0
@@ -118,6 +126,13 @@ class _Asker:
                     if budget is not None:
                         budget.settle(held, completion.usage if completion is not None else None)
                         self.stats.cost = budget.spent
+            finally:
+                self.pacer.release(ticket, headers, throttled, used)
+            if throttled:
+                self.stats.throttled += 1
+                if wait is not None:  # the pacer holds every start for Retry-After; this one waits as long
+                    await asyncio.sleep(wait)
+                    continue
             if attempt < self.config.max_retries:
                 await asyncio.sleep(self.config.retry.delay(attempt + 1, wait))
         tries = self.config.max_retries + 1

@@ -94,6 +94,7 @@ class RunStats:
     cached: int = 0
     failed: int = 0
     requests: int = 0
+    throttled: int = 0  # requests the server refused with a 429
     prompt_tokens: int = 0  # usage reported by the server for this run's requests (cache hits cost nothing)
     completion_tokens: int = 0
     cost: float | None = None  # money spent on those tokens, when prices are known
