@@ -115,7 +115,8 @@ class _Mirror:
 
     def observe(self, bucket: Bucket, spent_since: float, now: float) -> None:
         """A reply's view, less what this client started after the request it answers (the server may
-        not have counted those yet); the mirror only ever moves down to it, by more than one request."""
+        not have counted those yet); the mirror only ever moves down to it, by more than two requests (the
+        reply is a latency old and ``remaining`` is rounded down)."""
         self._refill(now)
         if bucket.limit is not None:
             self.cap = bucket.limit
@@ -125,7 +126,7 @@ class _Mirror:
             self.rate = bucket.limit / 60  # per-minute limits, as OpenAI's
         if bucket.remaining is not None and self.rate:  # without a refill rate the mirror could never refill
             seen = bucket.remaining - spent_since
-            if self.level == math.inf or seen < self.level - 1:
+            if self.level == math.inf or seen < self.level - 2:
                 self.level = seen
 
     def wait(self, cost: float, now: float) -> float:
