@@ -4,7 +4,6 @@ reward model under the runs directory. Free of torch, so the app reads runs chea
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import time
@@ -100,12 +99,3 @@ def _accuracy_note(pairs: dict, steps) -> dict:
     note = (f"not distinguishable from chance (0.5): {n} held-out pairs after {steps} steps" if low <= 0.5 <= high
             else "above chance" if low > 0.5 else "below chance")
     return {"accuracy_95ci": f"{low:.2f}–{high:.2f}", "note": note}
-
-
-def device_description() -> str:
-    """Where training runs: the GPU's name, or the CPU."""
-    import torch
-
-    if torch.cuda.is_available():
-        return f"GPU: {torch.cuda.get_device_name()} (bf16 {'on' if torch.cuda.is_bf16_supported() else 'off'})"
-    return f"CPU ({os.cpu_count()} cores, float32)"
