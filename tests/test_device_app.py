@@ -135,7 +135,7 @@ def test_best_of_n_job_passes_its_device_to_every_local_model(tmp_path, monkeypa
 
 def test_llm_tab_refuses_a_local_model_on_cuda_without_a_gpu(store, no_gpu):
     with pytest.raises(gr.Error, match="no CUDA GPU"):
-        llm_page.run(store, Allow(), "root", "p", "ratings", "", "smollm2-135m", "", "cuda", None,
+        llm_page.run(store, Allow(), "root", "p", "ratings", "", "smollm2-135m", "", "Live", "cuda", None,
                      progress=lambda *a, **k: None)
     assert store.jobs("judge").empty
 

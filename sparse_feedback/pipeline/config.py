@@ -48,6 +48,7 @@ class JudgeConfig:
     calibrate: bool | str = "auto"
     api_key_env: str = "OPENAI_API_KEY"
     device: str | None = None  # overrides the top-level device for a local judge
+    batch: bool = False  # the Batch API of base_url (openai backend): about half the price, up to 24 h
 
     @property
     def calibrated(self) -> bool:
