@@ -42,8 +42,10 @@ def _job_choices(store) -> list[tuple[str, int]]:
 
 @guarded
 def choices(store, access, name, request: gr.Request):
-    """The reward models found under the data home and the best-of-n jobs, for an admin after sign-in."""
-    access.admin(request, name)
+    """The reward models found under the data home and the best-of-n jobs, for an admin after sign-in (in open
+    local mode, where nobody signs in, for everyone)."""
+    if not access.open:
+        access.admin(request, name)
     found = bon.find_reward_models()
     return (gr.update(choices=found, value=found[0] if found else None),
             gr.update(choices=found, value=found[1] if len(found) > 1 else None),

@@ -67,5 +67,6 @@ def build(store, shell=None):
              api_name="winrates")
     refresh.click(researcher(_choices, store, access), [name, project], evaluated, api_name="winrate_runs")
     if shell is not None:  # filled for researchers after sign-in: run names never reach a stranger's page
-        shell.after_sign_in.append((researcher(_choices, store, access, quiet=1), [name, project], evaluated))
+        fill = researcher(_choices, store, None if access.open else access, quiet=1)  # open mode: no sign-in
+        shell.after_sign_in.append((fill, [name, project], evaluated))
     return run, outputs
