@@ -10,6 +10,7 @@ import gradio as gr
 
 from pages import Shell, admin_only, bind, guarded
 from sparse_feedback import formats
+from sparse_feedback.device import describe
 from sparse_feedback.store import StoreError
 from sparse_feedback.ui import best_of_n as bon
 
@@ -55,7 +56,7 @@ def choices(store, access, name, request: gr.Request):
 @guarded
 def start(store, access, name, project, source, limit, policy, n, max_new_tokens, rm1, rm2, reference,
           judge_model, judge_base_url, judge_key, request: gr.Request):
-    access.admin(request, name)
+    access.require(request, name, "jobs", project if source != DEMO else None)
     base_url = (judge_base_url or "").strip() or None
     settings = bon.BestOfNSettings(policy=(policy or "").strip(), n=int(n), max_new_tokens=int(max_new_tokens),
                                    reward_models=[r.strip() for r in (rm1, rm2) if r and r.strip()],
@@ -69,7 +70,7 @@ def start(store, access, name, project, source, limit, policy, n, max_new_tokens
 
 @guarded
 def resume(store, access, name, job_id, judge_key, request: gr.Request):
-    access.admin(request, name)
+    access.require(request, name, "jobs")
     if not job_id:
         return "Choose a job.", gr.update()
     message = bon.resume_job(store, _job_id(job_id), api_key=(judge_key or "").strip() or None)
@@ -78,7 +79,7 @@ def resume(store, access, name, job_id, judge_key, request: gr.Request):
 
 @guarded
 def stop(store, access, name, job_id, request: gr.Request):
-    access.admin(request, name)
+    access.require(request, name, "jobs")
     if not job_id:
         return "Choose a job."
     return bon.stop_job(store, _job_id(job_id))
@@ -87,7 +88,7 @@ def stop(store, access, name, job_id, request: gr.Request):
 @guarded
 def status(store, access, name, job_id, request: gr.Request):
     """Polled by a timer: the job's state and progress (a no-op for anyone but an admin)."""
-    access.admin(request, name)
+    access.require(request, name, "view")
     if not job_id:
         return ""
     try:
@@ -99,7 +100,7 @@ def status(store, access, name, job_id, request: gr.Request):
 @guarded
 def browse(store, access, name, job_id, only_differ, request: gr.Request):
     """The instruction picker for a finished job (all, or only where the RMs disagree)."""
-    access.admin(request, name)
+    access.require(request, name, "view")
     if not job_id:
         return gr.update(choices=[], value=None), "Choose a job."
     result = bon.load_result(bon.job_dir(store, _job_id(job_id)))
@@ -115,7 +116,7 @@ def browse(store, access, name, job_id, only_differ, request: gr.Request):
 
 @guarded
 def show(store, access, name, job_id, index, request: gr.Request):
-    access.admin(request, name)
+    access.require(request, name, "view")
     if not job_id or index is None:
         return ""
     return bon.render_instruction(bon.load_result(bon.job_dir(store, _job_id(job_id))), _job_id(index))
@@ -128,6 +129,7 @@ def build(store, shell: Shell):
                 "choices against the reference (both win-rates; they then appear in the Win-rates tab). Reward "
                 "models come from `train ratings|rankings` or a pipeline run. An interrupted, stopped or failed "
                 "job resumes where it was.")
+    gr.Markdown(f"Device for the policy and a local judge: **{describe()}**.", elem_id="bon-device")
     gr.HTML(f"<style>{bon.BEST_OF_N_CSS}</style>")
     with gr.Row():
         source = gr.Radio([DEMO, "current project"], value=DEMO, label="Instructions")

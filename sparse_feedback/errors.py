@@ -1,11 +1,24 @@
-"""One error type for bad input: it names the file, the row and the column, and maps to exit 2."""
+"""User errors: what the user can fix, shown as one clean line (CLI: exit 2; app: a message, no traceback).
+
+:class:`UserError` is the one base class; :class:`InputError` (bad input, naming file, row and column),
+``store.StoreError`` (a request the store refuses) and :class:`SettingsError` (a job's settings out of
+range) are its kinds.
+"""
 
 from __future__ import annotations
 
 EXIT_BAD_INPUT = 2
 
 
-class InputError(Exception):
+class UserError(Exception):
+    """Anything the user can fix; its message is one line, safe to show."""
+
+
+class SettingsError(UserError, ValueError):
+    """Settings a job or command refuses (a value out of range, a missing model)."""
+
+
+class InputError(UserError):
     """Bad user input. ``where`` is a row label such as ``"line 12"`` or ``"record 3"``.
 
     >>> str(InputError("a.csv", "rating '9' is not an integer in 1-7", where="line 4", column="rating"))

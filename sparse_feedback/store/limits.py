@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from sparse_feedback.errors import UserError
 
-class StoreError(ValueError):
+
+class StoreError(UserError, ValueError):
     """A request the store refuses (unknown project, task already answered, ...); safe to show a user."""
 
 

@@ -223,6 +223,8 @@ class ProjectsMixin:
                     tid, rev = hit
                     rows.append(dict(task_id=tid, reversed=rev, value=flip(label) if rev else label,
                                      source_model=model, raw_answers=raw))
+            # A pair listed twice in one file (also in both orientations) is one judgement per order: the last.
+            rows = list({(r["task_id"], r["source_model"], r["reversed"]): r for r in rows}.values())
             now = utcnow()
             for r in rows:
                 conn.execute(delete(llm_feedback).where(
