@@ -15,6 +15,7 @@ from gradio_client import Client, handle_file
 
 from pages import imports
 from sparse_feedback.store import Store, parse_users
+from sparse_feedback.store.demo import DEMO_PROJECTS
 from sparse_feedback.ui.access import Access
 from tests.appserver import running_app, small_generation
 
@@ -107,4 +108,4 @@ def test_uploads_over_the_limit_are_refused_with_a_message(tmp_path, monkeypatch
         access, root = Access(store, parse_users(f"root:root-pw:admin")), SimpleNamespace(username="root")
         refused = imports.create(store, access, "", str(big), "auto", "big", 1, "llm", root)[0]
         assert "larger than the upload limit of 51 KB" in refused
-        assert [p.name for p in store.projects() if p.name != "demo"] == ["small"]
+        assert [p.name for p in store.projects() if p.name not in DEMO_PROJECTS] == ["small"]
