@@ -43,11 +43,10 @@ def _job_choices(store) -> list[tuple[str, int]]:
 
 @guarded
 def choices(store, access, name, request: gr.Request):
-    """The reward models found under the data home and the best-of-n jobs, for an admin after sign-in (in open
-    local mode, where nobody signs in, for everyone)."""
-    if not access.open:
-        access.admin(request, name)
-    found = bon.find_reward_models()
+    """After sign-in: the jobs for those who may view them, the reward models under the data home for those who
+    may start jobs (in open local mode, where nobody signs in, everything)."""
+    starts = (access.open and access.local) or access.require(request, name, "view").can("jobs")
+    found = bon.find_reward_models() if starts else []
     return (gr.update(choices=found, value=found[0] if found else None),
             gr.update(choices=found, value=found[1] if len(found) > 1 else None),
             gr.update(choices=_job_choices(store)))

@@ -262,7 +262,7 @@ def _check_role(api_name: str, result: dict, tickets: dict, allowed: set, visito
         assert refused or _noop(result), (api_name, result)
 
 
-VIEWER_ALLOWED = RESEARCH | VIEW_BON
+VIEWER_ALLOWED = RESEARCH | VIEW_BON | {"after_sign_in_0", "after_sign_in_1"}  # run and job lists to view
 
 
 def test_a_viewer_sees_dashboards_and_changes_nothing(app):
