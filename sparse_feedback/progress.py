@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Callable
 
 from tqdm.auto import tqdm
 
-T = TypeVar("T")
 ProgressCallback = Callable[[int, int, str], None]  # (done, total, description)
 
 
@@ -23,8 +22,9 @@ class Progress:
         self.bar.update(n)
         if postfix:
             self.bar.set_postfix(postfix, refresh=False)
-        if self.callback is not None:
-            self.callback(self.done, self.total or 0, self.desc)
+        if self.callback is not None:  # the app shows the same figures the bar does
+            shown = ", ".join(f"{k} {v}" for k, v in postfix.items())
+            self.callback(self.done, self.total or 0, f"{self.desc} ({shown})" if shown else self.desc)
 
     def close(self) -> None:
         self.bar.close()
@@ -34,14 +34,3 @@ class Progress:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def track(items: Iterable[T], total: int | None = None, desc: str = "",
-          callback: ProgressCallback | None = None) -> Iterator[T]:
-    """Iterate with progress."""
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
-    with Progress(total, desc, callback) as p:
-        for item in items:
-            yield item
-            p.update()
