@@ -38,9 +38,9 @@ def preview(store, access, name, upload, kind, request: gr.Request):
     try:
         up = _read(upload, kind)
     except InputError as err:
-        return f"❌ **error:** {err}", None
+        return f"✗ **error:** {err}", None
     extra = "with ratings" if up.ratings is not None else "with rankings" if up.rankings is not None else ""
-    return (f"✅ Read as **{up.kind}** {extra}: {len(up.generation)} instructions, "
+    return (f"✓ Read as **{up.kind}** {extra}: {len(up.generation)} instructions, "
             f"{sum(map(len, up.generation['responses']))} responses."), importing.preview(up)
 
 
@@ -53,11 +53,11 @@ def create(store, access, name, upload, kind, project_name, overlap, source_mode
     try:
         up = _read(upload, kind)
     except InputError as err:
-        return f"❌ **error:** {err}", gr.update()
+        return f"✗ **error:** {err}", gr.update()
     counts = importing.create_project(store, up, project_name, int(overlap or 1), (source_model or "llm").strip())
     names = [p.name for p in store.projects()]
     summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
-    return f"✅ Created **{project_name.strip()}**: {summary}.", gr.update(choices=names, value=project_name.strip())
+    return f"✓ Created **{project_name.strip()}**: {summary}.", gr.update(choices=names, value=project_name.strip())
 
 
 def build(store, shell: Shell):
