@@ -109,6 +109,19 @@ def show(store, access, name, job_id, index, request: gr.Request):
     return bon.render_instruction(bon.load_result(bon.job_dir(store, _job_id(job_id))), _job_id(index))
 
 
+def _model_choices() -> list[tuple[str, str]]:
+    """Trained reward models named by protocol and run (the value stays the folder the job needs)."""
+    return [(bon.rm_label(path), path) for path in bon.find_reward_models()]
+
+
+@guarded
+def reward_models(store, access, name, request: gr.Request):
+    """The reward models on disk now (one trained in the Train tab shows without a restart)."""
+    access.require(request, name, "jobs")
+    found = _model_choices()
+    return gr.update(choices=found), gr.update(choices=found)
+
+
 def build(store, shell: Shell):
     access = shell.access
     gr.Markdown("Sample **n** responses per instruction from a policy, let one or two trained reward models pick "
@@ -117,7 +130,7 @@ def build(store, shell: Shell):
                 "models come from `train ratings|rankings` or a pipeline run. An interrupted, stopped or failed "
                 "job resumes where it was.")
     gr.HTML(f"<style>{bon.BEST_OF_N_CSS}</style>")
-    found = bon.find_reward_models()
+    found = _model_choices()
     with gr.Row():
         source = gr.Radio([DEMO, "current project"], value=DEMO, label="Instructions")
         limit = gr.Number(8, precision=0, minimum=1, label="How many")
@@ -126,8 +139,8 @@ def build(store, shell: Shell):
         n = gr.Slider(1, bon.MAX_N, value=8, step=1, label="n (candidates per instruction)")
         max_new_tokens = gr.Slider(16, 512, value=128, step=16, label="max new tokens")
     with gr.Row():
-        rm1 = gr.Dropdown(found, value=found[0] if found else None, allow_custom_value=True, label="Reward model 1")
-        rm2 = gr.Dropdown(found, value=found[1] if len(found) > 1 else None, allow_custom_value=True,
+        rm1 = gr.Dropdown(found, value=found[0][1] if found else None, allow_custom_value=True, label="Reward model 1")
+        rm2 = gr.Dropdown(found, value=found[1][1] if len(found) > 1 else None, allow_custom_value=True,
                           label="Reward model 2 (optional)")
         reference = gr.Textbox(label="Reference outputs file (optional; default: the policy's greedy output)")
     with gr.Row():  # the key is kept in this session's textbox only: the job gets it through its environment
@@ -162,4 +175,6 @@ def build(store, shell: Shell):
     load_btn.click(loader, [shell.name, job, only_differ], [instruction, summary], api_name="best_of_n_browse")
     only_differ.change(loader, [shell.name, job, only_differ], [instruction, summary], api_visibility="private",
                        api_name="best_of_n_filter")
+    gr.on([rm1.focus, rm2.focus], admin_only(bind(reward_models, store, access), 2), [shell.name], [rm1, rm2],
+          api_visibility="private", api_name="best_of_n_models", show_progress="hidden")
     instruction.change(bind(show, store, access), [shell.name, job, instruction], view, api_name="best_of_n_show")
