@@ -7,11 +7,12 @@
 
 from pathlib import Path
 
-from sparse_feedback.ui.serving import tune_gradio
+from sparse_feedback.ui.serving import session_capacity, tune_gradio
 
 tune_gradio()  # before Gradio reads its settings
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from pages import (  # noqa: E402
     Shell, admin, agreement, best_of_n, bias, bind, consistency, disagreements, export, imports, llm, rank, rate,
@@ -22,6 +23,7 @@ from sparse_feedback.store.demo import DEMO_PROJECTS, ensure_demo  # noqa: E402
 from sparse_feedback.ui.access import Access, AccessError  # noqa: E402
 from sparse_feedback.ui.best_of_n_demo import ensure_best_of_n_demo  # noqa: E402
 from sparse_feedback.ui.keyboard import head_script  # noqa: E402
+from sparse_feedback.ui.throttle import LoginThrottle  # noqa: E402
 from sparse_feedback.ui.uploads import max_upload_bytes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -102,15 +104,25 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
                    api_visibility="private")
          .then(show_rate, [project, name], rate_outputs, api_visibility="private", api_name="rate_on_load")
          .then(show_rank, [project, name], rank_outputs, api_visibility="private", api_name="rank_on_load"))
+        for i, (fill, inputs, outputs) in enumerate(shell.after_sign_in):
+            demo.load(fill, inputs, outputs, api_visibility="private", api_name=f"after_sign_in_{i}")
     return demo
 
 
 def launch_kwargs(access: Access) -> dict:
     css = CSS_PATH.read_text("utf-8") if CSS_PATH.exists() else None
-    return dict(auth=access.gradio_auth(), auth_message="Sign in to annotate.", show_error=True,
+    return dict(auth=access.gradio_auth(), auth_message="Sign in to annotate.",
+                # Refusals (gr.Error) are always shown; any other exception's text stays in the server log.
+                show_error=False,
                 max_file_size=max_upload_bytes(), head=head_script(), css=css, footer_links=["api"],
                 # Run history would keep every call's inputs (an API key typed in the LLM tab) in the browser.
-                run_history=False)
+                run_history=False,
+                # Gradio keeps each session's copy of every component's config (~0.4 MB here) for up to 10,000
+                # sessions; one-shot API calls are a session each. The app's state lives in the store and in
+                # what the client sends, so only the most recently active sessions are kept.
+                state_session_capacity=session_capacity(),
+                # Exponential back-off with 429 + Retry-After after 5 failed sign-ins per user and per address.
+                app_kwargs={"middleware": [Middleware(LoginThrottle)]})
 
 
 def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:
@@ -120,6 +132,7 @@ def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:
     accounts = configured_accounts()
     store.sync_users(accounts)
     store.mark_interrupted()
+    store.drop_unfinished_imports()  # a project whose import was cut off by a restart
     ensure_demo(store, DEMO_DIR)
     ensure_best_of_n_demo(store, DEMO_DIR / "best_of_n")
     access = Access.from_env(store, accounts, public_projects=DEMO_PROJECTS)

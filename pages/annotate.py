@@ -31,7 +31,7 @@ def show(store, access, protocol, project, name, request: gr.Request):
     return _outputs(annotation.show(store, who, project, protocol), protocol)
 
 
-@guarded
+@guarded(failed="could not save your answer; it was not recorded")
 def answer(store, access, protocol, project, name, ticket, choice, request: gr.Request):
     """Submit ``choice`` for the task in ``ticket`` (idempotent on the ticket's submit id); show the next."""
     who, project = _annotator(access, request, name, project)

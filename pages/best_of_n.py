@@ -10,6 +10,7 @@ import gradio as gr
 
 from pages import Shell, admin_only, bind, guarded
 from sparse_feedback import formats
+from sparse_feedback.device import describe
 from sparse_feedback.store import StoreError
 from sparse_feedback.ui import best_of_n as bon
 
@@ -38,6 +39,17 @@ def _job_choices(store) -> list[tuple[str, int]]:
     jobs = store.jobs(bon.JOB_KIND)
     return [(f"#{j.id} · {j.status} · {j.args.get('policy', '')} n={j.args.get('n', '')}", int(j.id))
             for j in jobs.itertuples()]
+
+
+@guarded
+def choices(store, access, name, request: gr.Request):
+    """After sign-in: the best-of-n jobs (to browse) for anyone who may view; the reward models found under the
+    data home only for those who may start jobs."""
+    who = access.require(request, name, "view")
+    found = _model_choices() if who.can("jobs") else []
+    return (gr.update(choices=found, value=found[0][1] if found else None),
+            gr.update(choices=found, value=found[1][1] if len(found) > 1 else None),
+            gr.update(choices=_job_choices(store)))
 
 
 @guarded
@@ -129,8 +141,8 @@ def build(store, shell: Shell):
                 "choices against the reference (both win-rates; they then appear in the Win-rates tab). Reward "
                 "models come from `train ratings|rankings` or a pipeline run. An interrupted, stopped or failed "
                 "job resumes where it was.")
+    gr.Markdown(f"Device for the policy and a local judge: **{describe()}**.", elem_id="bon-device")
     gr.HTML(f"<style>{bon.BEST_OF_N_CSS}</style>")
-    found = _model_choices()
     with gr.Row():
         source = gr.Radio([DEMO, "current project"], value=DEMO, label="Instructions")
         limit = gr.Number(8, precision=0, minimum=1, label="How many")
@@ -139,9 +151,9 @@ def build(store, shell: Shell):
         n = gr.Slider(1, bon.MAX_N, value=8, step=1, label="n (candidates per instruction)")
         max_new_tokens = gr.Slider(16, 512, value=128, step=16, label="max new tokens")
     with gr.Row():
-        rm1 = gr.Dropdown(found, value=found[0][1] if found else None, allow_custom_value=True, label="Reward model 1")
-        rm2 = gr.Dropdown(found, value=found[1][1] if len(found) > 1 else None, allow_custom_value=True,
-                          label="Reward model 2 (optional)")
+        # Choices (paths under the data home) and jobs are filled after sign-in, for admins only.
+        rm1 = gr.Dropdown([], value=None, allow_custom_value=True, label="Reward model 1")
+        rm2 = gr.Dropdown([], value=None, allow_custom_value=True, label="Reward model 2 (optional)")
         reference = gr.Textbox(label="Reference outputs file (optional; default: the policy's greedy output)")
     with gr.Row():  # the key is kept in this session's textbox only: the job gets it through its environment
         judge_model = gr.Textbox("smollm2-135m", label="Judge model (empty: no evaluation)")
@@ -152,7 +164,7 @@ def build(store, shell: Shell):
         stop_btn = gr.Button("Stop", variant="stop")
         resume_btn = gr.Button("Resume")
     # Custom values reach the handlers, so the access check (not the dropdown) answers a forged job id.
-    job = gr.Dropdown(_job_choices(store), label="Job", allow_custom_value=True)
+    job = gr.Dropdown([], label="Job", allow_custom_value=True)
     message = gr.Markdown(elem_id="bon-message")
     progress = gr.Markdown(elem_id="bon-progress")
     timer = gr.Timer(2.0)
@@ -163,6 +175,7 @@ def build(store, shell: Shell):
     instruction = gr.Dropdown([], label="Instruction", allow_custom_value=True)
     view = gr.HTML(elem_id="bon-view")
 
+    shell.after_sign_in.append((admin_only(bind(choices, store, access), 3), [shell.name], [rm1, rm2, job]))
     start_btn.click(bind(start, store, access),
                     [shell.name, shell.project, source, limit, policy, n, max_new_tokens, rm1, rm2, reference,
                      judge_model, judge_base_url, judge_key], [message, job], api_name="best_of_n_start")

@@ -3,6 +3,7 @@
 import gradio as gr
 
 from pages import Shell, bind, guarded
+from sparse_feedback.device import describe
 from sparse_feedback.ui.llm import run_llm_judge
 
 
@@ -24,6 +25,8 @@ def build(store, shell: Shell):
     gr.Markdown("Ask an OpenAI-compatible server to rate every response (1–7) or rank every pair in both orders. "
                 "Answers are cached, so a rerun pays only for what is missing. The key is used for this run only "
                 "and is never stored: enter it again for the next run.")
+    gr.Markdown(f"The judge runs on the server; local models on this machine use **{describe()}**.",
+                elem_id="llm-device")
     with gr.Row():
         base_url = gr.Textbox("http://127.0.0.1:8000/v1", label="Base URL")
         model = gr.Textbox(label="Model")

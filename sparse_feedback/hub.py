@@ -144,15 +144,21 @@ def load_tokenizer(name: str):
     return tokenizer
 
 
-def load_causal_lm(name: str, dtype=None):
-    """(model, tokenizer) for generation or judging; pad = eos, left padding for batched generation."""
+def load_causal_lm(name: str, dtype=None, device=None):
+    """(model, tokenizer) for generation or judging; pad = eos, left padding for batched generation.
+
+    ``device`` (a :class:`sparse_feedback.device.Device`) places the model and sets its precision."""
     from transformers import AutoModelForCausalLM
 
     tokenizer = load_tokenizer(name)
     tokenizer.padding_side = "left"
+    if device is not None and dtype is None:
+        dtype = device.torch_dtype
     model = AutoModelForCausalLM.from_pretrained(resolve(name), dtype=dtype)
     clear_quantizer(model)
     model.config.pad_token_id = tokenizer.pad_token_id
+    if device is not None:
+        model.to(device.type)
     return model.eval(), tokenizer
 
 

@@ -110,7 +110,9 @@ def _sample(run: Run, instructions: str, output: str, n: int, temperature: float
                             temperature=policy["temperature"] if temperature is None else temperature,
                             top_p=policy["top_p"], seed=policy.get("seed", 0), batch_size=policy["batch_size"],
                             prompt_format=policy.get("prompt_format", "auto"))
-    backend = make_backend(policy["backend"], policy["model"], base_url=policy.get("base_url"))
+    backend = make_backend(policy["backend"], policy["model"], base_url=policy.get("base_url"),
+                           device=run.config.get("device", "auto"),
+                           tensor_parallel_size=policy.get("tensor_parallel_size", 1))
     generate(formats.read_instructions(run.path(instructions)), backend, config, run.path(output),
              callback=run.callback, model=policy["model"])
 
@@ -120,7 +122,7 @@ def _judge(run: Run):
     from sparse_feedback.judge import judge_backend
 
     cfg = run.config["judge"]
-    backend = judge_backend(cfg["model"], cfg["backend"], cfg.get("base_url"))
+    backend = judge_backend(cfg["model"], cfg["backend"], cfg.get("base_url"), device=run.config.get("device", "auto"))
     calibrate = cfg.get("calibrate", "auto")  # auto: for a local judge, which scores the answer tokens
     calibrate = cfg["backend"] == "transformers" if calibrate == "auto" else bool(calibrate)
     return EngineJudge(backend, run.path("judge_cache.db"), run.callback, calibrate=calibrate)

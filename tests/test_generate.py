@@ -143,5 +143,5 @@ def test_an_unreachable_server_is_a_one_line_error_and_nothing_is_written(cli, i
     out = tmp_path / "gen.json"
     result = cli("generate", "--instructions", instructions, "--model", "m", "--backend", "openai",
                  "--base-url", "http://127.0.0.1:9/v1", "--output", out, "--max-retries", 0)
-    assert result.returncode == 1 and "APIConnectionError" in result.stderr
+    assert result.returncode == 1 and "http://127.0.0.1:9/v1" in result.stderr
     assert "Traceback" not in result.stderr and not out.exists()

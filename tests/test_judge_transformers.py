@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from sparse_feedback.judge import AnswerCache, judge_rankings, judge_ratings, protocol
-from sparse_feedback.judge.backends.transformers import TransformersBackend
+from sparse_feedback.backends.transformers import TransformersBackend
 
 WORDS = ["Output", "(", ")", "a", "b", *map(str, range(10)), "Score", ":", "Rate", "the", "answer", "Input",
          "Instruction", "Response", "none", "Add", "two", "and", "is", "better", "?", "."]

@@ -62,7 +62,7 @@ def test_llm_rankings_leave_the_store_as_one_row_per_pair_with_why(judged):
     assert fb["feedback"].tolist() == ["(a)", "(b)", "equal", "equal", "equal", "equal"]
     assert fb["orders"].tolist() == ["agree", "agree", "disagree", "disagree", "one order only", "one order only"]
     pairs = store.rm_pairs("p", "llm")
-    assert len(pairs) == 2 and pairs["chosen"].tolist() == [tasks["output1"][0], tasks["output2"][1]]
+    assert len(pairs) == 2 and pairs["chosen"].str.strip().tolist() == [tasks["output1"][0], tasks["output2"][1]]
 
 
 def test_the_export_tab_writes_one_row_per_pair_by_default_and_judged_orders_only_when_named(judged, tmp_path):

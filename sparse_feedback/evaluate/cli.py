@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from sparse_feedback.backends import BACKENDS
+from sparse_feedback.device import DEVICES
 from sparse_feedback.errors import EXIT_BAD_INPUT
 
 
@@ -14,7 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reference", required=True, help="AlpacaEval-format outputs (e.g. davinci003.json)")
     p.add_argument("--candidate", required=True, help="AlpacaEval-format outputs (e.g. from `rerank`)")
     p.add_argument("--judge-model", required=True, help="served model name, or a local model for --backend transformers")
-    p.add_argument("--backend", choices=("openai", "transformers"), default="openai")
+    p.add_argument("--backend", choices=BACKENDS, default="openai")
+    p.add_argument("--device", choices=DEVICES, default="auto",
+                   help="local judge backends: auto = CUDA (bf16 where supported) when present, else CPU")
     p.add_argument("--base-url", help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL or api.openai.com)")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR")
     p.add_argument("--exclude-dataset", action="append", default=[], metavar="NAME",
@@ -69,7 +73,7 @@ def _evaluate(args) -> int:
         raise InputError(args.candidate, f"no instruction in common with {args.reference}"
                          + (f" outside {', '.join(args.exclude_dataset)}" if args.exclude_dataset else ""))
     try:
-        backend = judge_backend(args.judge_model, args.backend, args.base_url, args.api_key_env)
+        backend = judge_backend(args.judge_model, args.backend, args.base_url, args.api_key_env, device=args.device)
     except LookupError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -11,7 +11,7 @@ import pandas as pd
 
 from sparse_feedback.errors import InputError
 from sparse_feedback.formats import check_output, write_json
-from sparse_feedback.generate.backends import Backend
+from sparse_feedback.backends import Backend
 from sparse_feedback.generate.config import SamplingConfig
 from sparse_feedback.progress import Progress, ProgressCallback
 

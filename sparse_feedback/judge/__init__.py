@@ -5,10 +5,10 @@
 (any OpenAI-compatible server) and ``transformers`` (a local model scoring the answer tokens).
 """
 
-from sparse_feedback.judge.backends import Completion, judge_backend, make_backend
+from sparse_feedback.backends import Completion, make_backend, redact
 from sparse_feedback.judge.cache import AnswerCache, cache_key, default_cache_path
 from sparse_feedback.judge.engine import (
-    JudgeAborted, JudgeConfig, ajudge, iter_rankings, iter_ratings, judge, judge_rankings, judge_ratings, redact,
+    JudgeAborted, JudgeConfig, ajudge, iter_rankings, iter_ratings, judge, judge_rankings, judge_ratings,
 )
 from sparse_feedback.judge.parse import parse_position, parse_rating
 from sparse_feedback.judge.protocols import JudgeProtocol, protocol
@@ -20,3 +20,9 @@ __all__ = [
     "iter_rankings", "iter_ratings", "judge", "judge_backend", "judge_rankings", "judge_ratings", "make_backend",
     "parse_position", "parse_rating", "position_bias", "protocol", "redact",
 ]
+
+
+def judge_backend(model: str, backend: str = "openai", base_url: str | None = None,
+                  api_key_env: str = "OPENAI_API_KEY", hint: str = "", **options):
+    """A judge as the CLI and the app name one (see :func:`sparse_feedback.backends.make_backend`)."""
+    return make_backend(backend, model, base_url=base_url, api_key_env=api_key_env, hint=hint, **options)

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from sparse_feedback.backends import BACKENDS
+from sparse_feedback.device import DEVICES
 from sparse_feedback.errors import EXIT_BAD_INPUT
 
 
@@ -18,7 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--input", required=True, help=f"{name} tasks ({tasks}) in any supported format")
         p.add_argument("--output", required=True, help="feedback CSV; failed tasks go to OUT.failed.csv")
         p.add_argument("--model", required=True, help="judge model name (local backend: e.g. smollm2-135m)")
-        p.add_argument("--backend", choices=("openai", "transformers"), default="openai")
+        p.add_argument("--backend", choices=BACKENDS, default="openai",
+                       help="openai: any OpenAI-compatible server; transformers / vllm: a local model (default openai)")
+        p.add_argument("--device", choices=DEVICES, default="auto",
+                       help="local backends: auto = CUDA (bf16 where supported) when present, else CPU (default auto)")
         p.add_argument("--base-url", help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL or api.openai.com)")
         p.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR",
                        help="environment variable holding the API key (default OPENAI_API_KEY)")
@@ -43,10 +48,10 @@ def _error(message: str) -> int:
 
 
 def _backend(args):
-    from sparse_feedback.judge.backends import judge_backend
+    from sparse_feedback.judge import judge_backend
 
     return judge_backend(args.model, args.backend, args.base_url, args.api_key_env,
-                         hint=" (or name another with --api-key-env)", timeout=args.timeout,
+                         hint=" (or name another with --api-key-env)", timeout=args.timeout, device=args.device,
                          temperature=args.temperature, max_tokens=args.max_tokens or None)
 
 

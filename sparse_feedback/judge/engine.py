@@ -7,13 +7,12 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable
 
 import pandas as pd
 
-from sparse_feedback.judge.backends import AbortRun, Backend, RequestError, TransientError
+from sparse_feedback.backends import AbortRun, Backend, RequestError, RetryPolicy, TransientError, redact
 from sparse_feedback.judge.cache import AnswerCache, cache_key
 from sparse_feedback.judge.protocols import JudgeProtocol, protocol
 from sparse_feedback.judge.results import (
@@ -32,6 +31,10 @@ class JudgeConfig:
     backoff: float = 1.0  # first wait after a failure, doubled each time, with jitter
     max_backoff: float = 60.0
 
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(self.max_retries, self.backoff, self.max_backoff)
+
 
 class JudgeAborted(Exception):
     """The server refused in a way no retry can fix (bad key, unknown model)."""
@@ -46,20 +49,6 @@ class Answer:
     error: str | None = None
 
 
-def redact(text: str | None, secrets) -> str | None:
-    """Blank out secrets.
-
-    >>> redact("bad key sk-123", ["sk-123"])
-    'bad key ***'
-    """
-    if text is None:
-        return None
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
 class _GroupCommit:
     """Answers that arrive in the same turn of the event loop are committed in one transaction; each
     ``put`` returns only once its answer is on disk, so nothing is reported that a kill could lose."""
@@ -69,11 +58,11 @@ class _GroupCommit:
         self.batch: list[tuple] = []
         self.done: asyncio.Future | None = None
 
-    async def put(self, key: str, model: str, text: str, probs: dict | None) -> None:
+    async def put(self, key: str, model: str, text: str, probs: dict | None, usage=None) -> None:
         if self.done is None:
             self.done = asyncio.get_running_loop().create_future()
             asyncio.get_running_loop().call_soon(self._flush)
-        self.batch.append((key, model, text, probs))
+        self.batch.append((key, model, text, probs, usage))
         await asyncio.shield(self.done)
 
     def _flush(self) -> None:
@@ -109,10 +98,6 @@ class _Asker:
         task = self.inflight[key] = asyncio.ensure_future(self._fetch(key, messages))
         return await task
 
-    def _delay(self, attempt: int) -> float:
-        base = min(self.config.max_backoff, self.config.backoff * 2 ** (attempt - 1))
-        return random.uniform(base / 2, base)
-
     async def _fetch(self, key: str, messages: list[dict]) -> Answer:
         text, error = None, None
         for attempt in range(self.config.max_retries + 1):
@@ -130,14 +115,15 @@ class _Asker:
                     self.aborted = redact(str(err), self.secrets)
                     raise JudgeAborted(self.aborted) from None
                 else:
+                    self.stats.add_usage(completion.usage)
                     text = redact(completion.text, self.secrets)
                     value = self.proto.parse(text)
                     if value is not None:
-                        await self.commits.put(key, self.backend.model, text, completion.probs)
+                        await self.commits.put(key, self.backend.model, text, completion.probs, completion.usage)
                         return Answer(value, text, completion.probs)
                     error, wait = f"unparsable answer: {text[:200]!r}", 0.0
             if attempt < self.config.max_retries:
-                await asyncio.sleep(self._delay(attempt + 1) if wait is None else wait * random.uniform(1, 1.1))
+                await asyncio.sleep(self.config.retry.delay(attempt + 1, wait))
         tries = self.config.max_retries + 1
         return Answer(None, text, error=redact(f"gave up after {tries} tries; last: {error}", self.secrets))
 

@@ -14,15 +14,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from sparse_feedback import config as cli_config
 
 PROTOCOLS = ("ratings", "rankings")
 CONFIG_FILE = "reward_config.json"
 
 
-def _arg(help: str, **kw):
-    return field(metadata={"help": help, **kw.pop("meta", {})}, **kw)
+_arg = cli_config.arg
 
 
 @dataclass
@@ -88,8 +89,7 @@ class RewardConfig:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, **overrides) -> "RewardConfig":
-        values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
-        return cls(**{**values, **overrides})
+        return cli_config.from_args(cls, args, **overrides)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -108,16 +108,4 @@ class RewardConfig:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """One ``--option`` per config field (``lora_r`` → ``--lora-r``), help and default from the dataclass."""
-    for f in dataclasses.fields(RewardConfig):
-        meta = dict(f.metadata)
-        if not meta.pop("cli", True):
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        if f.default is False:
-            parser.add_argument(flag, action="store_true", help=meta["help"])
-            continue
-        convert = {"int": int, "float": float}.get(f.type, str)  # annotations are strings here
-        default = None if meta.get("required") else f.default
-        shown = f" (default: {f.default})" if default not in (None, "") else ""
-        parser.add_argument(flag, type=convert, default=default, required=meta.get("required", False),
-                            choices=meta.get("choices"), help=meta["help"] + shown)
+    cli_config.add_arguments(parser, RewardConfig)

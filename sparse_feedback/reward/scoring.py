@@ -49,7 +49,8 @@ class RewardModel:
 
         A response's reward is the one it gets alone, whatever else is scored with it; repeated
         (instruction, input, response) rows are scored once. ``batch_size``: responses per forward pass
-        (default: 16 on the CPU, 512 on a GPU). ``progress``: a ``callback(done, total, desc)``, or True for a terminal progress bar.
+        (default: 16 on the CPU, 512 on a GPU). ``progress``: a ``callback(done, total, desc)``, or True
+        for a terminal progress bar.
         """
         from sparse_feedback.reward.data import response_groups
         from sparse_feedback.reward.model import score_groups

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select
 
 from sparse_feedback.errors import InputError
+from sparse_feedback.store.limits import NAME_MAX, StoreError, check_name
 from sparse_feedback.store.schema import users, utcnow
 
 ROLES = ("annotator", "viewer", "researcher", "admin")
@@ -46,8 +47,12 @@ def parse_users(spec: str, source: str = "SPARSE_FEEDBACK_USERS") -> list[Accoun
         role = parts[2].strip().lower() if len(parts) >= 3 else "annotator"
         if role not in ROLES:
             raise InputError(source, f"unknown role {role!r} (expected one of {', '.join(ROLES)})", where=f"entry {n + 1}")
+        try:
+            name = check_name("user name", parts[0])
+        except StoreError as err:
+            raise InputError(source, str(err), where=f"entry {n + 1}") from None
         given = tuple(p.strip() for p in parts[3].split("|") if p.strip()) if len(parts) == 4 else ()
-        accounts.append(Account(parts[0].strip(), parts[1], role, given))
+        accounts.append(Account(name, parts[1], role, given))
     return accounts
 
 
@@ -65,7 +70,9 @@ def configured_accounts() -> list[Account]:
 
 
 def check_password(accounts: list[Account], name: str, password: str) -> bool:
-    """Constant-time password check against the configured accounts."""
+    """Constant-time password check against the configured accounts (oversized input is refused at once)."""
+    if not isinstance(name, str) or not isinstance(password, str) or len(name) > NAME_MAX or len(password) > 1024:
+        return False
     ok = False
     for acc in accounts:
         same = hmac.compare_digest(acc.name.encode(), str(name).encode())

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from sparse_feedback.errors import InputError
 from sparse_feedback.store import Account, check_password
+from sparse_feedback.store.limits import check_name
 
 ADMIN, RESEARCHER, ANNOTATOR, VIEWER = "admin", "researcher", "annotator", "viewer"
 # What each role may do: manage (projects, users, imports, LLM runs), export, jobs (start/stop Train and
@@ -127,10 +128,9 @@ class Access:
 
     def identify(self, request, typed_name: str | None = "") -> Identity:
         if self.open:
-            name = (typed_name or "").strip()
-            if not name:
+            if not isinstance(typed_name, str) or not typed_name.strip():
                 raise AccessError("type your name at the top first")
-            return Identity(name[:200], ADMIN if self.local else ANNOTATOR)
+            return Identity(check_name("your name", typed_name), ADMIN if self.local else ANNOTATOR)
         name = getattr(request, "username", None) if request is not None else None
         if not name and self.oauth and request is not None:
             name = _oauth_username(request)

@@ -1,4 +1,10 @@
-"""Any OpenAI-compatible chat endpoint through ``openai.AsyncOpenAI`` (OpenAI, vLLM, llama.cpp, ...)."""
+"""Any OpenAI-compatible server through ``openai.AsyncOpenAI`` (OpenAI, a vLLM server or cluster, TGI, Ollama,
+llama.cpp): one judge answer per ``complete``; n samples per instruction with ``generate``.
+
+Sampling: chat models get the instruction as one user turn (``chat.completions``); ``prompt_format="alpaca"``
+sends the Alpaca prompt to the plain ``completions`` endpoint. Servers that ignore ``n`` (Ollama) are asked
+again until every instruction has n samples; ``batch_size`` requests are in flight.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,10 @@ from typing import Sequence
 
 import openai
 
-from sparse_feedback.judge.backends import AbortRun, Completion, Messages, RequestError, TransientError
+from sparse_feedback.backends import (
+    AbortRun, Completion, GenerationError, Item, Messages, OnResult, RequestError, RetryPolicy, TransientError,
+)
+from sparse_feedback.templates import alpaca_prompt, user_message
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 
@@ -52,13 +61,19 @@ def retry_after(headers) -> float | None:
 
 
 class OpenAIBackend:
-    """Chat completions; the client's own retries are off (``max_retries=0``): the engine retries."""
+    """The client's own retries are off (``max_retries=0``): every retry follows the one :class:`RetryPolicy`
+    (the judge engine's, or ``retry`` for sampling)."""
 
     name = "openai"
 
     def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
-                 timeout: float = 60.0, temperature: float = 0.0, max_tokens: int | None = 32):
+                 timeout: float = 60.0, temperature: float = 0.0, max_tokens: int | None = 32,
+                 retry: RetryPolicy | None = None, max_retries: int | None = None,
+                 sample_timeout: float = 600.0):
         self.model, self.base_url, self.timeout = model, base_url, timeout
+        self.model_name = model
+        self.retry = RetryPolicy(max_retries=max_retries) if max_retries is not None else (retry or RetryPolicy())
+        self.sample_timeout = sample_timeout
         self._api_key = api_key or "EMPTY"  # local servers accept any key; the client insists on one
         self._sampling = {"temperature": temperature}
         if max_tokens:
@@ -86,27 +101,87 @@ class OpenAIBackend:
 
     async def complete(self, messages: Messages, choices: Sequence[str] = ()) -> Completion:
         body = {"model": self.model, "messages": list(messages), **self._sampling}
-        try:
-            # client.post skips the typed-parameter transform and response model (~1 ms CPU per call),
-            # which otherwise bounds throughput at high concurrency on a small machine.
-            # Explicit options spare the client deep-copying its defaults for every request.
-            reply = await self._client().post("/chat/completions", body=body, cast_to=object, options=self._options)
-        except openai.APITimeoutError:
-            raise TransientError(f"no reply within {self.timeout:g} s") from None
-        except openai.APIConnectionError as err:
-            raise TransientError(f"connection failed ({type(err.__cause__ or err).__name__})") from None
-        except openai.APIStatusError as err:
-            raise _status_error(err) from None
+        reply = await self._post("/chat/completions", body)
         try:
             text = reply["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
             raise TransientError("malformed reply (no choices[0].message.content)") from None
-        return Completion(text if isinstance(text, str) else "")
+        usage = reply.get("usage") or {}
+        tokens = (int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)) if usage else None
+        return Completion(text if isinstance(text, str) else "", usage=tokens)
 
     async def aclose(self) -> None:
         client = self._clients.pop(id(asyncio.get_running_loop()), None)
         if client is not None:
             await client.close()
+
+
+    def generate(self, items: list[Item], config, on_result: OnResult) -> None:
+        """n samples per instruction (see the module docstring); a failure after retries is a GenerationError."""
+        try:
+            asyncio.run(self._generate(items, config, on_result))
+        except (TransientError, RequestError, AbortRun) as err:
+            raise GenerationError(f"{self.base_url}: {err}") from None
+
+    async def _generate(self, items: list[Item], config, on_result: OnResult) -> None:
+        gate = asyncio.Semaphore(config.batch_size)
+
+        async def one(item: Item) -> tuple[int, list[str]]:
+            async with gate:
+                return item[0], await self._samples(item, config)
+
+        tasks = [asyncio.ensure_future(one(item)) for item in items]
+        try:
+            for done in asyncio.as_completed(tasks):
+                index, responses = await done
+                on_result(index, responses)
+        finally:  # on the first failure, end the rest quietly
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.aclose()
+
+    async def _samples(self, item: Item, config) -> list[str]:
+        _, instruction, input = item
+        texts: list[str] = []
+        while len(texts) < config.n:
+            want = config.n - len(texts)
+            body = dict(model=self.model, n=want, max_tokens=config.max_new_tokens, temperature=config.temperature,
+                        top_p=config.top_p, seed=config.seed + len(texts))
+            if config.prompt_format == "alpaca":
+                reply = await self.retry.run(lambda: self._post("/completions", {
+                    **body, "prompt": alpaca_prompt(instruction, input)}, self.sample_timeout))
+                got = [c.get("text") or "" for c in _choices(reply)]
+            else:
+                reply = await self.retry.run(lambda: self._post("/chat/completions", {
+                    **body, "messages": [{"role": "user", "content": user_message(instruction, input)}]},
+                    self.sample_timeout))
+                got = [(c.get("message") or {}).get("content") or "" for c in _choices(reply)]
+            if not got:
+                raise RequestError(f"the server returned no choices for model {self.model!r}")
+            texts.extend(t.strip() for t in got[:want])
+        return texts
+
+    async def _post(self, path: str, body: dict, timeout: float | None = None) -> dict:
+        """One request; failures become TransientError / RequestError / AbortRun."""
+        options = self._options if timeout is None else {**self._options, "timeout": timeout}
+        try:
+            # client.post skips the typed-parameter transform and response model (~1 ms CPU per call),
+            # which otherwise bounds throughput at high concurrency on a small machine.
+            # Explicit options spare the client deep-copying its defaults for every request.
+            reply = await self._client().post(path, body=body, cast_to=object, options=options)
+        except openai.APITimeoutError:
+            raise TransientError(f"no reply within {options['timeout']:g} s") from None
+        except openai.APIConnectionError as err:
+            raise TransientError(f"connection failed ({type(err.__cause__ or err).__name__})") from None
+        except openai.APIStatusError as err:
+            raise _status_error(err) from None
+        return reply
+
+
+def _choices(reply) -> list[dict]:
+    choices = reply.get("choices") if isinstance(reply, dict) else None
+    return [c for c in choices if isinstance(c, dict)] if isinstance(choices, list) else []
 
 
 @functools.cache
