@@ -22,7 +22,7 @@ def run(store, access, name, project, protocol, base_url, model, api_key, mode, 
     summary = run_llm_judge(store, project, protocol, (base_url or "").strip(), (model or "").strip(),
                             (api_key or "").strip() or None, callback, batch=mode == BATCH)
     # The key box is emptied once the run is over, so the key stays no longer than the call needed it.
-    return "✅ " + summary, ""
+    return "✓ " + summary, ""
 
 
 def build(store, shell: Shell):
