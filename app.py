@@ -7,21 +7,23 @@
 
 from pathlib import Path
 
-from sparse_feedback.ui.serving import tune_gradio
+from sparse_feedback.ui.serving import session_capacity, tune_gradio
 
 tune_gradio()  # before Gradio reads its settings
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from pages import (  # noqa: E402
     Shell, admin, agreement, best_of_n, bias, bind, consistency, disagreements, export, imports, llm, rank, rate,
     train, winrates,
 )
 from sparse_feedback.store import Store, configured_accounts  # noqa: E402
-from sparse_feedback.store.demo import ensure_demo  # noqa: E402
+from sparse_feedback.store.demo import DEMO_PROJECTS, ensure_demo  # noqa: E402
 from sparse_feedback.ui.access import Access, AccessError  # noqa: E402
 from sparse_feedback.ui.best_of_n_demo import ensure_best_of_n_demo  # noqa: E402
 from sparse_feedback.ui.keyboard import head_script  # noqa: E402
+from sparse_feedback.ui.throttle import LoginThrottle  # noqa: E402
 from sparse_feedback.ui.uploads import max_upload_bytes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -33,21 +35,30 @@ RESEARCH_TABS = (("Consistency", consistency), ("Disagreements", disagreements),
                  ("Bias", bias), ("Win-rates", winrates))
 
 
-def on_load(store, access, n_admin_tabs: int, request: gr.Request):
-    """Who is here, which projects exist, and which admin tabs to show."""
-    names = [p.name for p in store.projects()]
-    project = gr.update(choices=names, value=names[0] if names else None)
+def on_load(store, access, capabilities: tuple[str, ...], request: gr.Request):
+    """Who is here, the projects they may pick, and the tabs their role shows (one per capability)."""
     if access.open:
-        return (project, "Local mode (no sign-in configured): type your name to start.", gr.update(visible=True),
-                *[gr.update(visible=True)] * n_admin_tabs)
+        names = access.visible_projects(None)
+        note = ("Local mode (no sign-in configured): type your name to start." if access.local else
+                "Open mode on a network address: type your name to annotate. Dashboards, jobs and imports need "
+                "sign-in (`SPARSE_FEEDBACK_USERS`), or `SPARSE_FEEDBACK_LOCAL=1` on a trusted machine.")
+        shown = [access.local or what == "annotate" for what in capabilities]
+        return (gr.update(choices=names, value=names[0] if names else None), note, gr.update(visible=True),
+                *[gr.update(visible=v) for v in shown])
     try:
         who = access.identify(request)
     except AccessError:
         hint = "Sign in with Hugging Face (button above)." if access.oauth else "Sign in first."
         return (gr.update(choices=[], value=None), hint, gr.update(visible=False),
-                *[gr.update(visible=False)] * n_admin_tabs)
-    return (project, f"Signed in as **{who.name}** ({who.role}) · [log out](logout)", gr.update(visible=False),
-            *[gr.update(visible=who.is_admin)] * n_admin_tabs)
+                *[gr.update(visible=False)] * len(capabilities))
+    names = access.visible_projects(who)
+    project = gr.update(choices=names, value=names[0] if names else None)
+    if who.sandbox:
+        line = ("**Public demo**: browse the dashboards and the Best-of-n results read-only; try Rate and Rank in a "
+                "sandbox (your answers never mix with the project's data).")
+    else:
+        line = f"Signed in as **{who.name}** ({who.role}) · [log out](logout)"
+    return (project, line, gr.update(visible=False), *[gr.update(visible=who.can(what)) for what in capabilities])
 
 
 def create_app(store: Store, access: Access) -> gr.Blocks:
@@ -63,43 +74,55 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
         whoami = gr.Markdown(elem_id="whoami")
         shell = Shell(access, project, name, [])
         with gr.Tabs():
-            with gr.Tab("Rate", id="rate"):
+            with gr.Tab("Rate", id="rate") as t_rate:
                 show_rate, rate_outputs = rate.build(store, shell)
-            with gr.Tab("Rank", id="rank"):
+            with gr.Tab("Rank", id="rank") as t_rank:
                 show_rank, rank_outputs = rank.build(store, shell)
-            with gr.Tab("Import", id="import", visible=access.open) as t_import:
+            with gr.Tab("Import", id="import", visible=False) as t_import:
                 imports.build(store, shell)
-            with gr.Tab("Export", id="export", visible=access.open) as t_export:
+            with gr.Tab("Export", id="export", visible=False) as t_export:
                 export.build(store, shell)
-            with gr.Tab("LLM", id="llm", visible=access.open) as t_llm:
+            with gr.Tab("LLM", id="llm", visible=False) as t_llm:
                 llm.build(store, shell)
-            with gr.Tab("Admin", id="admin", visible=access.open) as t_admin:
+            with gr.Tab("Admin", id="admin", visible=False) as t_admin:
                 admin.build(store, shell)
             research = []
-            for title, page in RESEARCH_TABS:  # researcher dashboards: admins only
-                with gr.Tab(title, id=title.lower(), visible=access.open) as tab:
+            for title, page in RESEARCH_TABS:  # dashboards: viewers, researchers, admins
+                with gr.Tab(title, id=title.lower(), visible=False) as tab:
                     page.build(store, shell)
                 research.append(tab)
-            with gr.Tab("Train", id="train", visible=access.open) as t_train:
+            with gr.Tab("Train", id="train", visible=False) as t_train:
                 train.build(store, shell)
-            with gr.Tab("Best-of-n", id="best_of_n", visible=access.open) as t_best_of_n:
+            with gr.Tab("Best-of-n", id="best_of_n", visible=False) as t_best_of_n:
                 best_of_n.build(store, shell)
-        shell.admin_tabs.extend([t_import, t_export, t_llm, t_admin, *research, t_train, t_best_of_n])
+        tabs = {t_rate: "annotate", t_rank: "annotate", t_import: "manage", t_export: "export", t_llm: "manage",
+                t_admin: "manage", **{t: "view" for t in research}, t_train: "jobs", t_best_of_n: "view"}
+        shell.admin_tabs.extend(tabs)
         # The project value may not change on load, so the current tasks are shown explicitly after it.
-        loader = bind(on_load, store, access, len(shell.admin_tabs))
+        loader = bind(on_load, store, access, tuple(tabs.values()))
         (demo.load(loader, None, [project, whoami, name, *shell.admin_tabs], api_name="whoami",
                    api_visibility="private")
          .then(show_rate, [project, name], rate_outputs, api_visibility="private", api_name="rate_on_load")
          .then(show_rank, [project, name], rank_outputs, api_visibility="private", api_name="rank_on_load"))
+        for i, (fill, inputs, outputs) in enumerate(shell.after_sign_in):
+            demo.load(fill, inputs, outputs, api_visibility="private", api_name=f"after_sign_in_{i}")
     return demo
 
 
 def launch_kwargs(access: Access) -> dict:
     css = CSS_PATH.read_text("utf-8") if CSS_PATH.exists() else None
-    return dict(auth=access.gradio_auth(), auth_message="Sign in to annotate.", show_error=True,
+    return dict(auth=access.gradio_auth(), auth_message="Sign in to annotate.",
+                # Refusals (gr.Error) are always shown; any other exception's text stays in the server log.
+                show_error=False,
                 max_file_size=max_upload_bytes(), head=head_script(), css=css, footer_links=["api"],
                 # Run history would keep every call's inputs (an API key typed in the LLM tab) in the browser.
-                run_history=False)
+                run_history=False,
+                # Gradio keeps each session's copy of every component's config (~0.4 MB here) for up to 10,000
+                # sessions; one-shot API calls are a session each. The app's state lives in the store and in
+                # what the client sends, so only the most recently active sessions are kept.
+                state_session_capacity=session_capacity(),
+                # Exponential back-off with 429 + Retry-After after 5 failed sign-ins per user and per address.
+                app_kwargs={"middleware": [Middleware(LoginThrottle)]})
 
 
 def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:
@@ -109,9 +132,10 @@ def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:
     accounts = configured_accounts()
     store.sync_users(accounts)
     store.mark_interrupted()
+    store.drop_unfinished_imports()  # a project whose import was cut off by a restart
     ensure_demo(store, DEMO_DIR)
     ensure_best_of_n_demo(store, DEMO_DIR / "best_of_n")
-    access = Access.from_env(store, accounts)
+    access = Access.from_env(store, accounts, public_projects=DEMO_PROJECTS)
     return create_app(store, access).queue(default_concurrency_limit=None), access
 
 

@@ -9,6 +9,7 @@ click); ``--think 0`` is a closed-loop stress test where latency is bounded by t
     python bench/bench_annotate.py --minutes 5      # each annotator keeps going for 5 minutes
     python bench/bench_annotate.py --synchronous NORMAL   # the store's SQLite durability setting
     python bench/bench_annotate.py --db both   # SQLite, then PostgreSQL at $SPARSE_FEEDBACK_TEST_PG (.ci/postgres)
+    python bench/bench_annotate.py --during-import 1000000   # an admin imports a CSV of that many rows meanwhile
 
 The machine's load average is printed with the figures: on a shared 2-core machine, other work moves them.
 """
@@ -72,6 +73,30 @@ class HttpAnnotator:
         if not result.get("success"):
             raise RuntimeError(f"{api_name}: {result}")
         return result["data"]
+
+
+def _import_csv(path: Path, rows: int) -> Path:
+    """A rating-tasks CSV of ``rows`` rows (4 responses per instruction), like a large upload."""
+    n = rows // 4
+    frame = pd.DataFrame({"instruction": [f"Imported instruction {i // 4}: explain item {i // 4} briefly." for i in range(n * 4)],
+                          "input": "", "response": [f"Response {i % 4} to item {i // 4}, a sentence or two." for i in range(n * 4)]})
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _import_through_the_app(url: str, csv: Path, result: dict) -> None:
+    """Upload ``csv`` and create a project from it as an admin would in the Import tab; times both."""
+    from tests.reliability.rawhttp import named_call, signed_in
+
+    admin = signed_in(url, "bench-admin", "bench-admin-pw")
+    admin.timeout = 3600
+    start = result["start"] = time.perf_counter()
+    with open(csv, "rb") as f:
+        uploaded = admin.post("/gradio_api/upload", files=[("files", (csv.name, f, "text/csv"))]).json()[0]
+    data = {"path": uploaded, "meta": {"_type": "gradio.FileData"}, "orig_name": csv.name}
+    out = named_call(admin, "import_create", ["", data, "rating tasks", "imported", 1, "llm"])
+    result.update(seconds=time.perf_counter() - start, end=time.perf_counter(), ok=bool(out.get("success")),
+                  message=str(out)[:300])
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -153,6 +178,8 @@ def main(argv=None) -> int:
                          "per submit, on the same cores)")
     ap.add_argument("--synchronous", choices=("FULL", "NORMAL"), default=None,
                     help="SQLite synchronous setting for the app's store (default: the app's own, FULL)")
+    ap.add_argument("--during-import", type=int, default=0, metavar="ROWS",
+                    help="an admin imports a rating-tasks CSV of ROWS rows through the app while the annotators work")
     ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite",
                     help="the app's store: SQLite in a temp home, a fresh database on $SPARSE_FEEDBACK_TEST_PG, "
                          "or one run on each")
@@ -167,7 +194,8 @@ def main(argv=None) -> int:
 def _bench(args, backend: str) -> int:
     print(f"== store: {backend}")
     home = Path(tempfile.mkdtemp(prefix="sf-bench-"))
-    users = ",".join(f"u{i}:pw{i}:annotator" for i in range(args.annotators))
+    users = ",".join([f"u{i}:pw{i}:annotator" for i in range(args.annotators)] + ["bench-admin:bench-admin-pw:admin"])
+    csv = _import_csv(home / "import.csv", args.during_import) if args.during_import else None
     store_url = _store_url(backend, home, "sparse_feedback.db")
     store = Store(store_url)
     # overlap 5 and enough items that each annotator has at least ``items`` rating tasks
@@ -190,7 +218,7 @@ def _bench(args, backend: str) -> int:
         url = f"http://127.0.0.1:{port}/"
         make = GradioAnnotator if args.client == "gradio" else HttpAnnotator
         clients = [make(url, f"u{i}", f"pw{i}") for i in range(args.annotators)]
-        lat, acked, errors, lock = [], 0, [], threading.Lock()
+        lat, when, acked, errors, lock = [], [], 0, [], threading.Lock()
         barrier = threading.Barrier(args.annotators)
 
         def annotate(i):
@@ -209,6 +237,7 @@ def _bench(args, backend: str) -> int:
                     view = c.call("rate_submit", "bench", "", view[5], "5")
                     with lock:
                         lat.append(time.perf_counter() - start)
+                        when.append(start)
                         acked += 1
             except Exception as err:
                 with lock:
@@ -216,6 +245,9 @@ def _bench(args, backend: str) -> int:
 
         t0, server_cpu0, client_cpu0 = time.perf_counter(), _cpu_seconds(proc.pid), sum(os.times()[:2])
         threads = [threading.Thread(target=annotate, args=(i,)) for i in range(args.annotators)]
+        imported: dict = {}
+        if csv is not None:
+            threads.append(threading.Thread(target=_import_through_the_app, args=(url, csv, imported)))
         [t.start() for t in threads]
         [t.join() for t in threads]
         wall = time.perf_counter() - t0
@@ -250,6 +282,14 @@ def _bench(args, backend: str) -> int:
           f"'database is locked' in server log: {locked}")
     for e in errors[:5]:
         print("  ", e)
+    if csv is not None:
+        print(f"import of {args.during_import:,} rows during the run: "
+              + (f"{imported['seconds']:.1f} s, {'ok' if imported['ok'] else 'FAILED: ' + imported['message']}"
+                 if imported else "did not finish"))
+        during = [x for x, t in zip(lat, when) if imported and imported["start"] <= t <= imported.get("end", t)]
+        if during:
+            print(f"submits while the import ran: {len(during)}, p50={_p(during, 50):.1f} ms  p95={_p(during, 95):.1f} ms "
+                  f"max={max(during) * 1000:.1f} ms (goal p95 <= 150 ms: {'met' if _p(during, 95) <= 150 else 'NOT met'})")
     return 0 if acked == stored and not errors and locked == 0 else 1
 
 

@@ -3,13 +3,13 @@ event handlers as plain module functions taking ``(store, access, ..., request)`
 
 import functools
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gradio as gr
 
-from sparse_feedback.errors import InputError
-from sparse_feedback.store import StoreError
+from sparse_feedback.errors import UserError
 from sparse_feedback.ui.access import Access
+from sparse_feedback.ui.failures import DEFAULT_FAILURE, failure_message
 
 
 @dataclass
@@ -20,19 +20,37 @@ class Shell:
     project: gr.Dropdown
     name: gr.Textbox
     admin_tabs: list
+    # (handler, outputs) run once the visitor is known: choices naming server data (runs, model folders, jobs)
+    # are filled here, never at build time, so the page served before sign-in carries none. Handlers take
+    # (name, request) and answer non-admins with no-op updates.
+    after_sign_in: list = field(default_factory=list)
 
 
-def guarded(fn):
-    """Turn refusals (not signed in, not yours, bad input) into a message the UI shows; no traceback."""
+def guarded(fn=None, *, failed: str = DEFAULT_FAILURE, also: tuple = ()):
+    """Turn refusals (not signed in, not yours, any :class:`UserError`; ``also``: more exception types) into one
+    line the UI shows; no traceback. Any other failure shows only ``failed`` and a reference id (details in the
+    server log, never the client's). Use as ``@guarded`` or ``@guarded(failed="could not save your answer; it
+    was not recorded")``."""
+    if fn is None:
+        return functools.partial(guarded, failed=failed, also=also)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (PermissionError, StoreError, InputError) as err:
+        except (PermissionError, UserError, *also) as err:
             raise gr.Error(str(err), print_exception=False) from None
+        except gr.Error:
+            raise
+        except Exception as err:  # noqa: BLE001 - the server log gets it in full
+            raise gr.Error(failure_message(err, failed), print_exception=False) from None
 
     return wrapper
+
+
+def no_updates(n: int):
+    """``n`` no-op updates (one bare update when ``n`` is 1): the answer to a visitor who may not act."""
+    return tuple(gr.update() for _ in range(n)) if n > 1 else gr.update()
 
 
 def bind(fn, *bound):
@@ -56,6 +74,6 @@ def admin_only(fn, n_outputs: int):
         try:
             return fn(*args, **kwargs)
         except gr.Error:
-            return tuple(gr.update() for _ in range(n_outputs)) if n_outputs > 1 else gr.update()
+            return no_updates(n_outputs)
 
     return wrapper

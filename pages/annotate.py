@@ -15,32 +15,38 @@ def _outputs(view: annotation.View, protocol: str) -> tuple:
             view.result)
 
 
+def _annotator(access, request, name, project):
+    """(who, the project they annotate): their own queue, or a public visitor's sandbox copy."""
+    who = access.require(request, name, "annotate")
+    return who, access.annotation_project(who, project)
+
+
 @guarded
 def show(store, access, protocol, project, name, request: gr.Request):
     """The caller's current task for ``protocol`` (resumed after a reload); only a hint when nobody is known."""
     try:
-        who = access.identify(request, name)
+        who, project = _annotator(access, request, name, project)
     except AccessError as err:
         return _outputs(annotation.View(progress=f"_{err}_"), protocol)
     return _outputs(annotation.show(store, who, project, protocol), protocol)
 
 
-@guarded
+@guarded(failed="could not save your answer; it was not recorded")
 def answer(store, access, protocol, project, name, ticket, choice, request: gr.Request):
     """Submit ``choice`` for the task in ``ticket`` (idempotent on the ticket's submit id); show the next."""
-    who = access.identify(request, name)
+    who, project = _annotator(access, request, name, project)
     return _outputs(annotation.answer(store, who, project, protocol, ticket, choice), protocol)
 
 
 @guarded
 def undo(store, access, protocol, project, name, request: gr.Request):
-    who = access.identify(request, name)
+    who, project = _annotator(access, request, name, project)
     return _outputs(annotation.undo(store, who, project, protocol), protocol)
 
 
 @guarded
 def skip(store, access, protocol, project, name, ticket, request: gr.Request):
-    who = access.identify(request, name)
+    who, project = _annotator(access, request, name, project)
     return _outputs(annotation.skip(store, who, project, protocol, ticket), protocol)
 
 

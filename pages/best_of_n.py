@@ -42,9 +42,19 @@ def _job_choices(store) -> list[tuple[str, int]]:
 
 
 @guarded
+def choices(store, access, name, request: gr.Request):
+    """The reward models found under the data home and the best-of-n jobs, for an admin after sign-in."""
+    access.admin(request, name)
+    found = bon.find_reward_models()
+    return (gr.update(choices=found, value=found[0] if found else None),
+            gr.update(choices=found, value=found[1] if len(found) > 1 else None),
+            gr.update(choices=_job_choices(store)))
+
+
+@guarded
 def start(store, access, name, project, source, limit, policy, n, max_new_tokens, rm1, rm2, reference,
           judge_model, judge_base_url, judge_key, request: gr.Request):
-    access.admin(request, name)
+    access.require(request, name, "jobs", project if source != DEMO else None)
     base_url = (judge_base_url or "").strip() or None
     settings = bon.BestOfNSettings(policy=(policy or "").strip(), n=int(n), max_new_tokens=int(max_new_tokens),
                                    reward_models=[r.strip() for r in (rm1, rm2) if r and r.strip()],
@@ -58,7 +68,7 @@ def start(store, access, name, project, source, limit, policy, n, max_new_tokens
 
 @guarded
 def resume(store, access, name, job_id, judge_key, request: gr.Request):
-    access.admin(request, name)
+    access.require(request, name, "jobs")
     if not job_id:
         return "Choose a job.", gr.update()
     message = bon.resume_job(store, _job_id(job_id), api_key=(judge_key or "").strip() or None)
@@ -67,7 +77,7 @@ def resume(store, access, name, job_id, judge_key, request: gr.Request):
 
 @guarded
 def stop(store, access, name, job_id, request: gr.Request):
-    access.admin(request, name)
+    access.require(request, name, "jobs")
     if not job_id:
         return "Choose a job."
     return bon.stop_job(store, _job_id(job_id))
@@ -76,7 +86,7 @@ def stop(store, access, name, job_id, request: gr.Request):
 @guarded
 def status(store, access, name, job_id, request: gr.Request):
     """Polled by a timer: the job's state and progress (a no-op for anyone but an admin)."""
-    access.admin(request, name)
+    access.require(request, name, "view")
     if not job_id:
         return ""
     try:
@@ -88,7 +98,7 @@ def status(store, access, name, job_id, request: gr.Request):
 @guarded
 def browse(store, access, name, job_id, only_differ, request: gr.Request):
     """The instruction picker for a finished job (all, or only where the RMs disagree)."""
-    access.admin(request, name)
+    access.require(request, name, "view")
     if not job_id:
         return gr.update(choices=[], value=None), "Choose a job."
     result = bon.load_result(bon.job_dir(store, _job_id(job_id)))
@@ -104,7 +114,7 @@ def browse(store, access, name, job_id, only_differ, request: gr.Request):
 
 @guarded
 def show(store, access, name, job_id, index, request: gr.Request):
-    access.admin(request, name)
+    access.require(request, name, "view")
     if not job_id or index is None:
         return ""
     return bon.render_instruction(bon.load_result(bon.job_dir(store, _job_id(job_id))), _job_id(index))
@@ -119,7 +129,6 @@ def build(store, shell: Shell):
                 "job resumes where it was.")
     gr.Markdown(f"Device for the policy and a local judge: **{describe()}**.", elem_id="bon-device")
     gr.HTML(f"<style>{bon.BEST_OF_N_CSS}</style>")
-    found = bon.find_reward_models()
     with gr.Row():
         source = gr.Radio([DEMO, "current project"], value=DEMO, label="Instructions")
         limit = gr.Number(8, precision=0, minimum=1, label="How many")
@@ -128,9 +137,9 @@ def build(store, shell: Shell):
         n = gr.Slider(1, bon.MAX_N, value=8, step=1, label="n (candidates per instruction)")
         max_new_tokens = gr.Slider(16, 512, value=128, step=16, label="max new tokens")
     with gr.Row():
-        rm1 = gr.Dropdown(found, value=found[0] if found else None, allow_custom_value=True, label="Reward model 1")
-        rm2 = gr.Dropdown(found, value=found[1] if len(found) > 1 else None, allow_custom_value=True,
-                          label="Reward model 2 (optional)")
+        # Choices (paths under the data home) and jobs are filled after sign-in, for admins only.
+        rm1 = gr.Dropdown([], value=None, allow_custom_value=True, label="Reward model 1")
+        rm2 = gr.Dropdown([], value=None, allow_custom_value=True, label="Reward model 2 (optional)")
         reference = gr.Textbox(label="Reference outputs file (optional; default: the policy's greedy output)")
     with gr.Row():  # the key is kept in this session's textbox only: the job gets it through its environment
         judge_model = gr.Textbox("smollm2-135m", label="Judge model (empty: no evaluation)")
@@ -141,7 +150,7 @@ def build(store, shell: Shell):
         stop_btn = gr.Button("Stop", variant="stop")
         resume_btn = gr.Button("Resume")
     # Custom values reach the handlers, so the access check (not the dropdown) answers a forged job id.
-    job = gr.Dropdown(_job_choices(store), label="Job", allow_custom_value=True)
+    job = gr.Dropdown([], label="Job", allow_custom_value=True)
     message = gr.Markdown(elem_id="bon-message")
     progress = gr.Markdown(elem_id="bon-progress")
     timer = gr.Timer(2.0)
@@ -152,6 +161,7 @@ def build(store, shell: Shell):
     instruction = gr.Dropdown([], label="Instruction", allow_custom_value=True)
     view = gr.HTML(elem_id="bon-view")
 
+    shell.after_sign_in.append((admin_only(bind(choices, store, access), 3), [shell.name], [rm1, rm2, job]))
     start_btn.click(bind(start, store, access),
                     [shell.name, shell.project, source, limit, policy, n, max_new_tokens, rm1, rm2, reference,
                      judge_model, judge_base_url, judge_key], [message, job], api_name="best_of_n_start")

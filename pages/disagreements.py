@@ -27,7 +27,11 @@ def table(store, project, a=None, b=None, search="", min_score=0, number=1):
 
 def detail(store, project, a, b, search, min_score, number, row):
     """The pair in row ``row`` of the page: both responses side by side with every rating, ranking and raw answer."""
-    return views.detail_html(feedback(store, project), a, b, search or "", min_score or 0, number or 1, int(row))
+    try:
+        row = int(row)
+    except (TypeError, ValueError):
+        raise LookupError("choose a row of the table first") from None
+    return views.detail_html(feedback(store, project), a, b, search or "", min_score or 0, number or 1, row)
 
 
 def build(store, shell=None):
@@ -51,8 +55,13 @@ def build(store, shell=None):
     project.change(researcher(table, store, access, quiet=len(outputs)), inputs, outputs, api_visibility="private")
     show = researcher(detail, store, access)
 
-    def on_select(name, project, a, b, search, min_score, number, evt: gr.SelectData, request: gr.Request):
-        return show(name, project, a, b, search, min_score, number, evt.index[0], request)
+    def on_select(name, project, a, b, search, min_score, number, evt: gr.EventData, request: gr.Request):
+        # gr.EventData, not gr.SelectData: Gradio builds SelectData before the handler runs and fails on a call
+        # without event data. Here the access check runs first and a missing row is refused by detail().
+        data = getattr(evt, "_data", None)
+        index = data.get("index") if isinstance(data, dict) else None
+        row = index[0] if isinstance(index, (list, tuple)) and index else None
+        return show(name, project, a, b, search, min_score, number, row, request)
 
     rows.select(on_select, inputs, pair, api_visibility="private")
     return run, outputs

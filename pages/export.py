@@ -9,14 +9,14 @@ from sparse_feedback.ui import exports
 @guarded
 def export(store, access, name, project, what, source, fmt, request: gr.Request):
     """Write one export and return (message, file to download)."""
-    access.admin(request, name)
+    access.require(request, name, "export", project)
     path, rows = exports.export_file(store, project, what, source, fmt)
     return f"✅ {rows} rows → `{path.name}`", str(path)
 
 
 @guarded
 def source_choices(store, access, name, project, request: gr.Request):
-    access.admin(request, name)
+    access.require(request, name, "export", project)
     return gr.update(choices=exports.source_choices(store, project) if project else ["human", "llm"], value="human")
 
 

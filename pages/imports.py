@@ -2,6 +2,7 @@
 
 import logging
 import re
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -9,6 +10,7 @@ import gradio as gr
 from pages import Shell, bind, guarded
 from sparse_feedback.errors import InputError
 from sparse_feedback.store import importing
+from sparse_feedback.store.limits import check_name
 from sparse_feedback.ui.uploads import upload_path
 
 log = logging.getLogger(__name__)
@@ -45,19 +47,37 @@ def preview(store, access, name, upload, kind, request: gr.Request):
 
 
 @guarded
-def create(store, access, name, upload, kind, project_name, overlap, source_model, request: gr.Request):
+def create(store, access, name, upload, kind, project_name, overlap, source_model, request: gr.Request,
+           progress=gr.Progress()):
     """Create a project from the upload; returns (message, project dropdown update). Nothing is written on error."""
     access.admin(request, name)
+    # Client-chosen names are bounded before the (possibly large) upload is read.
+    project_name = check_name("project name", project_name)
+    source_model = check_name("LLM source name", source_model or "llm")
     if not upload:
         return "Choose a file first.", gr.update()
     try:
         up = _read(upload, kind)
     except InputError as err:
         return f"❌ **error:** {err}", gr.update()
-    counts = importing.create_project(store, up, project_name, int(overlap or 1), (source_model or "llm").strip())
+    job_id = importing.start_import(store, up, project_name, int(overlap or 1), source_model)
+    job = wait_for_import(store, job_id, progress)
+    if job["status"] != "done":
+        return f"❌ **error:** {job['message']}", gr.update()
     names = [p.name for p in store.projects()]
-    summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
-    return f"✅ Created **{project_name.strip()}**: {summary}.", gr.update(choices=names, value=project_name.strip())
+    return f"✅ Created **{project_name}**: {job['message']}.", gr.update(choices=names, value=project_name)
+
+
+def wait_for_import(store, job_id: int, progress, poll: float = 0.5) -> dict:
+    """Show the background import's progress until it ends (it goes on if the page is closed)."""
+    while (job := store.job(job_id))["status"] == "running":
+        done, _, total = (job["message"] or "0 of 0 items").partition(" of ")
+        try:
+            progress((int(done.replace(",", "")), int(total.split()[0].replace(",", ""))), desc="Importing")
+        except (ValueError, IndexError):
+            pass
+        time.sleep(poll)
+    return job
 
 
 def build(store, shell: Shell):

@@ -9,6 +9,7 @@ import inspect
 
 import gradio as gr
 
+from pages import guarded, no_updates
 from sparse_feedback.analysis.sources import Feedback, frames_from_store
 from sparse_feedback.errors import InputError
 
@@ -18,14 +19,6 @@ def feedback(store, project: str) -> Feedback:
     if not project:
         raise InputError("project", "choose a project first")
     return frames_from_store(store, project)
-
-
-def _store_errors() -> tuple:
-    try:
-        from sparse_feedback.store import StoreError
-    except ImportError:  # the store stage is optional to these pages
-        return ()
-    return (StoreError,)
 
 
 def researcher(fn, store, access, quiet: int = 0):
@@ -44,17 +37,14 @@ def researcher(fn, store, access, quiet: int = 0):
     @functools.wraps(fn)
     def handler(*args, **kwargs):
         given = signature.bind(*args, **kwargs).arguments
-        try:
-            if access is not None:
-                access.admin(given.get("request"), given["name"])
-        except PermissionError as err:
-            if quiet:
-                return tuple(gr.update() for _ in range(quiet)) if quiet > 1 else gr.update()
-            raise gr.Error(str(err), print_exception=False) from None
-        try:
-            return fn(store, *(given[p.name] for p in params if p.name in given))
-        except (PermissionError, InputError, LookupError, *_store_errors()) as err:
-            raise gr.Error(str(err), print_exception=False) from None
+        if access is not None:
+            try:
+                access.require(given.get("request"), given["name"], "view", given.get("project"))
+            except PermissionError as err:
+                if quiet:
+                    return no_updates(quiet)
+                raise gr.Error(str(err), print_exception=False) from None
+        return guarded(fn, also=(LookupError,))(store, *(given[p.name] for p in params if p.name in given))
 
     handler.__signature__ = signature
     handler.__annotations__ = {"request": gr.Request}  # Gradio finds the request to pass by this hint

@@ -54,7 +54,7 @@ def job_view(store, job_id) -> tuple[str, go.Figure, str]:
 @guarded
 def start(store, access, name, project, source, protocol, model, epochs, batch_size, lr, max_length, lora_r, full,
           every_annotation, request: gr.Request):
-    access.admin(request, name)
+    access.require(request, name, "jobs", project)
     if not project:
         return "Choose a project first.", gr.update()
     job_id, out = training.start_project_training(
@@ -68,13 +68,13 @@ def start(store, access, name, project, source, protocol, model, epochs, batch_s
 
 @guarded
 def show(store, access, name, job_id, request: gr.Request):
-    access.admin(request, name)
+    access.require(request, name, "jobs")
     return (*job_view(store, job_id), training.device_description())
 
 
 @guarded
 def stop(store, access, name, job_id, request: gr.Request):
-    access.admin(request, name)
+    access.require(request, name, "jobs")
     if not job_id:
         return "No training job selected."
     return training.stop_training(store, int(job_id))
@@ -82,7 +82,7 @@ def stop(store, access, name, job_id, request: gr.Request):
 
 @guarded
 def listing(store, access, name, request: gr.Request):
-    access.admin(request, name)
+    access.require(request, name, "jobs")
     return gr.update(choices=job_choices(store)), training.trained_models()
 
 

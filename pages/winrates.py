@@ -46,7 +46,7 @@ def _choices(store, project):
 def build(store, shell=None):
     access, name, project = pickers(shell, INTRO)
     with gr.Row():
-        evaluated = gr.Dropdown(run_choices(), multiselect=True, label="Evaluated runs (under the data home)")
+        evaluated = gr.Dropdown([], multiselect=True, label="Evaluated runs (under the data home)")
         refresh = gr.Button("↻", scale=0)
     with gr.Row():
         reference = gr.File(label="Reference ratings", file_count="single")
@@ -66,4 +66,6 @@ def build(store, shell=None):
     go.click(run, [name, project, reference, candidates, feedback_files, number, evaluated], outputs,
              api_name="winrates")
     refresh.click(researcher(_choices, store, access), [name, project], evaluated, api_name="winrate_runs")
+    if shell is not None:  # filled for researchers after sign-in: run names never reach a stranger's page
+        shell.after_sign_in.append((researcher(_choices, store, access, quiet=1), [name, project], evaluated))
     return run, outputs

@@ -12,7 +12,7 @@ import sys
 
 from sparse_feedback import __version__
 from sparse_feedback.device import DeviceError
-from sparse_feedback.errors import EXIT_BAD_INPUT, InputError
+from sparse_feedback.errors import EXIT_BAD_INPUT, InputError, UserError
 
 # The stage order of the data flow; each module exposes register(subparsers).
 COMMAND_MODULES = [
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (InputError, DeviceError) as err:
+    except (UserError, DeviceError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as err:  # an output path that cannot be written: also the user's to fix, also one line

@@ -1,11 +1,24 @@
-"""One error type for bad input: it names the file, the row and the column, and maps to exit 2."""
+"""User errors: what the user can fix, shown as one clean line (CLI: exit 2; app: a message, no traceback).
+
+:class:`UserError` is the one base class; :class:`InputError` (bad input, naming file, row and column),
+``store.StoreError`` (a request the store refuses) and :class:`SettingsError` (a job's settings out of
+range) are its kinds.
+"""
 
 from __future__ import annotations
 
 EXIT_BAD_INPUT = 2
 
 
-class InputError(Exception):
+class UserError(Exception):
+    """Anything the user can fix; its message is one line, safe to show."""
+
+
+class SettingsError(UserError, ValueError):
+    """Settings a job or command refuses (a value out of range, a missing model)."""
+
+
+class InputError(UserError):
     """Bad user input. ``where`` is a row label such as ``"line 12"`` or ``"record 3"``.
 
     >>> str(InputError("a.csv", "rating '9' is not an integer in 1-7", where="line 4", column="rating"))
@@ -24,3 +37,27 @@ class InputError(Exception):
         text = f"{self.path}: {loc + ': ' if loc else ''}{self.message}"
         # One printable line: undecodable bytes (surrogates) are escaped, newlines in quoted values flattened.
         return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\r", "\\r").replace("\n", "\\n")
+
+
+_DISK_ERRORS = {28: "the disk is full", 30: "the output is on a read-only file system", 122: "the disk quota is exceeded"}
+_DISK_TEXTS = {"No space left on device": 28, "Read-only file system": 30, "Disk quota exceeded": 122}
+
+
+def disk_error(err_or_text) -> str | None:
+    """A plain sentence when ``err_or_text`` (an exception, or a log's text) says the output could not be
+    written for lack of space or a read-only disk; None otherwise.
+
+    >>> disk_error(OSError(28, "No space left on device", "/data/jobs/job-3/best_of_n_1.json"))
+    'the disk is full (writing /data/jobs/job-3/best_of_n_1.json): nothing half-written was kept; free some space, then Resume'
+    >>> disk_error("sqlite3.OperationalError: database or disk is full") is None
+    True
+    """
+    code, where = None, ""
+    if isinstance(err_or_text, OSError):
+        code, where = err_or_text.errno, f" (writing {err_or_text.filename})" if err_or_text.filename else ""
+    else:
+        text = str(err_or_text)
+        code = next((c for t, c in _DISK_TEXTS.items() if t in text), None)
+    if code not in _DISK_ERRORS:
+        return None
+    return f"{_DISK_ERRORS[code]}{where}: nothing half-written was kept; free some space, then Resume"

@@ -136,11 +136,13 @@ def orders_from_final(final: pd.DataFrame) -> pd.DataFrame:
 
 def gives_orders(rankings: pd.DataFrame) -> bool:
     """Whether a rankings frame holds judged orders (raw answers, a ``reversed`` flag, or some pair in both
-    orientations) rather than one final label per pair."""
+    orientations for most pairs) rather than one final label per pair. A few pairs listed twice in a file of
+    final labels (the paper's sample has one) do not make it a file of orders."""
     if {"raw_answer", "raw_answers", "reversed"} & set(rankings.columns):
         return True
     forward = set(zip(rankings["instruction"], rankings["input"], rankings["output1"], rankings["output2"]))
-    return any((i, x, b, a) in forward for i, x, a, b in forward)
+    both = sum((i, x, b, a) in forward for i, x, a, b in forward)
+    return both > 0 and both >= len(forward) / 2
 
 
 def majority_label(labels) -> str:

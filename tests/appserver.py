@@ -35,13 +35,15 @@ def small_generation(n_items: int = 2, n_responses: int = 3, xss: bool = False) 
 
 
 @contextlib.contextmanager
-def running_app(tmp_path, users: str | None = USERS, setup=None, blocks_out: list | None = None):
+def running_app(tmp_path, users: str | None = USERS, setup=None, blocks_out: list | None = None,
+                extra_env: dict | None = None):
     """Yield (url, store). ``setup(store)`` runs before launch (create projects, feedback); the launched
-    ``gr.Blocks`` is appended to ``blocks_out`` when given (its routes, its config)."""
+    ``gr.Blocks`` is appended to ``blocks_out`` when given (its routes, its config); ``extra_env`` is set
+    while the app runs (public demo mode)."""
     import app as app_module
     from sparse_feedback.store import Store
 
-    env = {"SPARSE_FEEDBACK_HOME": str(tmp_path / "home"), "SPARSE_FEEDBACK_USERS": users or ""}
+    env = {"SPARSE_FEEDBACK_HOME": str(tmp_path / "home"), "SPARSE_FEEDBACK_USERS": users or "", **(extra_env or {})}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     if not users:

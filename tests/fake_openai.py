@@ -56,8 +56,12 @@ class FakeJudgeServer:
     retry_after: str = "0.05"
     slow_for: float = 2.0
     log: list[Served] = field(default_factory=list)
+    batch: dict = field(default_factory=dict)  # FakeBatchAPI settings; its state is ``self.batches``
 
     def __post_init__(self):
+        from fake_batches import FakeBatchAPI
+
+        self.batches = FakeBatchAPI(self.answer, self.fault, **self.batch)
         self._attempts: Counter = Counter()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -139,6 +143,13 @@ class FakeJudgeServer:
             writer.close()
 
     async def _respond(self, request_line: str, headers: dict, body: bytes, writer) -> bool:
+        method, path = request_line.split(" ")[:2]
+        if path.startswith(("/v1/files", "/v1/batches")):
+            with self._lock:
+                status, reply = self.batches.handle(method, path, headers, body)
+            self._write(writer, status, reply)
+            await writer.drain()
+            return True
         if not request_line.startswith("POST") or "/chat/completions" not in request_line:
             self._write(writer, 404, {"error": {"message": "not found"}})
             return True
@@ -175,13 +186,13 @@ class FakeJudgeServer:
                                                 "type": "invalid_request_error"}})
         else:
             text = "I am not able to judge this one, sorry." if fault == "garbage" else self.answer(prompt)
-            self._write(writer, 200, completion(payload.get("model", "fake"), text))
+            self._write(writer, 200, completion(payload.get("model", "fake"), text, prompt))
         await writer.drain()
         return True
 
     @staticmethod
-    def _write(writer, status: int, obj: dict, extra: dict | None = None) -> None:
-        data = json.dumps(obj).encode()
+    def _write(writer, status: int, obj, extra: dict | None = None) -> None:
+        data = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
         reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
                   500: "Internal Server Error"}[status]
         head = [f"HTTP/1.1 {status} {reason}", "Content-Type: application/json", f"Content-Length: {len(data)}"]
@@ -189,11 +200,17 @@ class FakeJudgeServer:
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
 
 
-def completion(model: str, text: str) -> dict:
+def tokens(text: str) -> int:
+    """The fake's token count: one per four characters, at least one."""
+    return max(1, len(text) // 4)
+
+
+def completion(model: str, text: str, prompt: str = "") -> dict:
     return {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        "usage": {"prompt_tokens": tokens(prompt), "completion_tokens": tokens(text),
+                  "total_tokens": tokens(prompt) + tokens(text)},
     }
 
 

@@ -12,6 +12,7 @@ from gradio_client import Client
 
 from fake_openai import FakeJudgeServer, faults_by_hash
 from sparse_feedback.report.inputs import evaluated_runs
+from sparse_feedback.errors import SettingsError
 from sparse_feedback.store import Store, StoreError
 from sparse_feedback.ui import best_of_n as bon
 from tests.appserver import running_app
@@ -134,7 +135,7 @@ def test_stop_ends_a_running_job(tmp_path, models):
 
 def test_more_than_64_candidates_or_a_missing_rm_is_refused(tmp_path, models):
     store = Store(f"sqlite:///{tmp_path / 's.db'}")
-    with pytest.raises(StoreError, match="between 1 and 64"):
+    with pytest.raises(SettingsError, match="between 1 and 64"):
         bon.start_job(store, INSTRUCTIONS, settings(models, n=65))
     bad = bon.BestOfNSettings(policy="p", reward_models=[str(tmp_path)])
     with pytest.raises(StoreError, match="not a trained reward-model directory"):

@@ -148,8 +148,8 @@ def test_dashboards_are_for_researchers_only(project):
     store, name, _ = project
 
     class Annotator:
-        def admin(self, request, typed_name):
-            raise AccessError("only an admin can do this")
+        def require(self, request, typed_name, what, project=None):
+            raise AccessError("only a viewer, a researcher or an admin can do this")
 
     handler = researcher(consistency.show, store, Annotator())
     with pytest.raises(gr.Error):

@@ -22,9 +22,9 @@ def server(tmp_path_factory):
 def test_annotators_cannot_start_or_stop_training(server):
     url, store = server
     alice = client(url, "alice")
-    with pytest.raises(Exception, match="only an admin"):
+    with pytest.raises(Exception, match="only a researcher or an admin"):
         alice.predict("", "p", "llm", *START, api_name="/train_start")
-    with pytest.raises(Exception, match="only an admin"):
+    with pytest.raises(Exception, match="only a researcher or an admin"):
         alice.predict("", "1", api_name="/train_stop")
     assert store.jobs("train").empty
 

@@ -130,6 +130,54 @@ def test_concurrent_annotators_never_exceed_the_overlap(store):
     assert errors == [] and sorted(got) == list(range(1, 7))
 
 
+def test_client_chosen_fields_are_bounded_before_any_work(store):
+    t = store.next_task("p", "x", "ratings")
+    for bad in ("s" * 101, "s\x00", "s" * 20_000_000):
+        with pytest.raises(StoreError, match="submit id"):
+            store.submit("x", t.assignment_id, 3, submit_id=bad)
+    for name, says in (("n" * 100_000, "too long"), ("a\x00b", "control characters"), (["p"], "must be text")):
+        with pytest.raises(StoreError, match=says):
+            store.create_project_from_generation(small_generation(1, 2), name)
+        with pytest.raises(StoreError, match=says):
+            store.next_task(name, "x", "ratings")
+        with pytest.raises(StoreError, match=says):
+            store.next_task("p", name, "ratings")
+    with pytest.raises(StoreError, match="guideline"):
+        store.set_guideline("p", "g" * 100_001)
+    assert store.human_ratings("p").empty and [p.name for p in store.projects()] == ["p"]
+
+
+def test_a_large_import_is_written_in_short_chunks_that_annotators_answer_between(store):
+    """Between two chunks another annotator's answer commits at once (in another thread), and the half-imported
+    project is offered to no one."""
+    seen = []
+
+    def between_chunks(done, total, desc):
+        answered = []
+        t = threading.Thread(target=lambda: answered.append(
+            store.submit(f"w{done}", store.next_task("p", f"w{done}", "ratings").assignment_id, 4)))
+        t.start()
+        t.join(10)
+        seen.append((done, total, bool(answered), [p.name for p in store.projects()]))
+
+    store.create_project_from_generation(small_generation(25, 3), "big", chunk=10, callback=between_chunks)
+    assert [(d, t, ok) for d, t, ok, _ in seen] == [(10, 25, True), (20, 25, True), (25, 25, True)]
+    assert all(names == ["p"] for *_, names in seen)
+    assert store.project("big").n_rating_tasks == 75 and store.project("big").n_pair_tasks == 75
+
+
+def test_an_import_cut_off_leaves_nothing_behind(store):
+    def fail_after_first_chunk(done, total, desc):
+        raise RuntimeError("disk I/O error")
+
+    with pytest.raises(RuntimeError):
+        store.create_project_from_generation(small_generation(25, 3), "big", chunk=10, callback=fail_after_first_chunk)
+    with store.db.read() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM items").scalar_one() == 2  # only project p's
+    assert [p.name for p in store.projects()] == ["p"]
+    store.create_project_from_generation(small_generation(25, 3), "big", chunk=10)  # the name is free again
+
+
 def test_jobs_keep_no_secrets_and_dead_runs_become_interrupted(store):
     job = store.start_job("judge", {"model": "m", "api_key": "sk-secret"}, pid=2**22 + 12345)
     assert "api_key" not in store.job(job)["args"]

@@ -33,6 +33,8 @@ class Completion:
 
     text: str
     probs: dict[str, float] | None = None
+    usage: tuple[int, int] | None = None  # (prompt, completion) tokens, as the server reported them
+    limits: object | None = None  # judge.ratelimit.RateLimits from the reply's headers, when a server sends them
 
 
 class TransientError(Exception):

@@ -106,7 +106,9 @@ class OpenAIBackend:
             text = reply["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
             raise TransientError("malformed reply (no choices[0].message.content)") from None
-        return Completion(text if isinstance(text, str) else "")
+        usage = reply.get("usage") or {}
+        tokens = (int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)) if usage else None
+        return Completion(text if isinstance(text, str) else "", usage=tokens)
 
     async def aclose(self) -> None:
         client = self._clients.pop(id(asyncio.get_running_loop()), None)

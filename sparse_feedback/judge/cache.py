@@ -52,6 +52,10 @@ class AnswerCache:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, model TEXT NOT NULL, "
                          "answer TEXT NOT NULL, probs TEXT, created REAL NOT NULL)")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(answers)")}
+        for column in ("prompt_tokens", "completion_tokens"):  # usage per answer; older caches gain the columns
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE answers ADD COLUMN {column} INTEGER")
 
     def get(self, key: str) -> CachedAnswer | None:
         with self._lock:
@@ -59,17 +63,27 @@ class AnswerCache:
         return CachedAnswer(row[0], json.loads(row[1]) if row[1] else None) if row else None
 
     def put_many(self, answers) -> None:
-        """Commit ``(key, model, text, probs)`` answers in one transaction (all or none)."""
+        """Commit ``(key, model, text, probs[, (prompt_tokens, completion_tokens)])`` answers in one transaction."""
         now = time.time()
-        rows = [(key, model, text, json.dumps(probs) if probs else None, now) for key, model, text, probs in answers]
+        rows = []
+        for key, model, text, probs, *usage in answers:
+            tokens = usage[0] if usage and usage[0] else (None, None)
+            rows.append((key, model, text, json.dumps(probs) if probs else None, now, *tokens))
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.executemany("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?)", rows)
+                self._db.executemany("INSERT OR REPLACE INTO answers (key, model, answer, probs, created, "
+                                    "prompt_tokens, completion_tokens) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    def usage(self) -> tuple[int, int]:
+        """Prompt and completion tokens of every answer in the cache (what it cost to fill)."""
+        with self._lock:
+            row = self._db.execute("SELECT SUM(prompt_tokens), SUM(completion_tokens) FROM answers").fetchone()
+        return int(row[0] or 0), int(row[1] or 0)
 
     def __len__(self) -> int:
         with self._lock:

@@ -58,11 +58,11 @@ class _GroupCommit:
         self.batch: list[tuple] = []
         self.done: asyncio.Future | None = None
 
-    async def put(self, key: str, model: str, text: str, probs: dict | None) -> None:
+    async def put(self, key: str, model: str, text: str, probs: dict | None, usage=None) -> None:
         if self.done is None:
             self.done = asyncio.get_running_loop().create_future()
             asyncio.get_running_loop().call_soon(self._flush)
-        self.batch.append((key, model, text, probs))
+        self.batch.append((key, model, text, probs, usage))
         await asyncio.shield(self.done)
 
     def _flush(self) -> None:
@@ -115,10 +115,11 @@ class _Asker:
                     self.aborted = redact(str(err), self.secrets)
                     raise JudgeAborted(self.aborted) from None
                 else:
+                    self.stats.add_usage(completion.usage)
                     text = redact(completion.text, self.secrets)
                     value = self.proto.parse(text)
                     if value is not None:
-                        await self.commits.put(key, self.backend.model, text, completion.probs)
+                        await self.commits.put(key, self.backend.model, text, completion.probs, completion.usage)
                         return Answer(value, text, completion.probs)
                     error, wait = f"unparsable answer: {text[:200]!r}", 0.0
             if attempt < self.config.max_retries:

@@ -94,6 +94,20 @@ class RunStats:
     cached: int = 0
     failed: int = 0
     requests: int = 0
+    prompt_tokens: int = 0  # usage reported by the server for this run's requests (cache hits cost nothing)
+    completion_tokens: int = 0
+    cost: float | None = None  # money spent on those tokens, when prices are known
+
+    def add_usage(self, usage) -> None:
+        if usage:
+            self.prompt_tokens += usage[0]
+            self.completion_tokens += usage[1]
+
+    @property
+    def tokens_line(self) -> str:
+        """``tokens: 1,200 in / 40 out, $0.0002`` (cost left out when no price is known)."""
+        cost = "" if self.cost is None else f", ${self.cost:.4f}"
+        return f"tokens: {self.prompt_tokens:,} in / {self.completion_tokens:,} out{cost}"
 
     def add(self, judgement: Judgement) -> None:
         self.answered += judgement.answered
@@ -142,5 +156,5 @@ class JudgeResult:
     def summary(self) -> str:
         s = self.stats
         line = (f"judge {self.protocol}: {s.answered}/{s.total} answered ({s.cached} from cache), "
-                f"{s.failed} failed, {s.requests} requests sent")
+                f"{s.failed} failed, {s.requests} requests sent; {s.tokens_line}")
         return line + (f"\n{self.position_bias}" if self.position_bias else "")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sparse_feedback.errors import disk_error
 from sparse_feedback.settings import home
 
 LOG_FILE, RESULTS_FILE, STDOUT_FILE = "log.jsonl", "eval_results.json", "train.log"
@@ -84,7 +85,8 @@ def _finish_when_done(store, job_id: int, proc: subprocess.Popen, output_dir: Pa
     if job is None or job["status"] != "running":
         return
     done = (output_dir / RESULTS_FILE).exists()
-    message = "model saved" if done else (log_tail(output_dir, 3) or f"exit status {code}")[-500:]
+    tail = log_tail(output_dir, 3)
+    message = "model saved" if done else (disk_error(tail) or tail or f"exit status {code}")[-500:]
     store.finish_job(job_id, "done" if code == 0 and done else "failed", message)
 
 

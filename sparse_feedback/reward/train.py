@@ -245,10 +245,14 @@ class Trainer:
             tmp = final.with_name(final.name + ".tmp")
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
-            save_file(state, str(tmp / "trainable.safetensors"))
-            self.torch.save({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                             "rng": self.torch.get_rng_state()}, tmp / "optimizer.pt")
-            (tmp / "state.json").write_text(json.dumps({"step": self.step, "total": self.total}))
+            try:
+                save_file(state, str(tmp / "trainable.safetensors"))
+                self.torch.save({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                                 "rng": self.torch.get_rng_state()}, tmp / "optimizer.pt")
+                (tmp / "state.json").write_text(json.dumps({"step": self.step, "total": self.total}))
+            except OSError:  # a full disk: give back what the partial copy took; the last checkpoint stands
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
             shutil.rmtree(final, ignore_errors=True)
             tmp.replace(final)
             for old in checkpoints(self.out)[:-max(1, self.config.save_total_limit)]:

@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import insert, select, text, update
 
 from sparse_feedback.protocols import flip
+from sparse_feedback.store.limits import check_name, check_submit_id
 from sparse_feedback.store.projects import StoreError
 from sparse_feedback.store.schema import (
     annotations, assignments, items, pair_tasks, projects, rating_tasks, utcnow,
@@ -98,6 +99,7 @@ class AnnotateMixin:
     db: object
 
     def _project_row(self, conn, name: str):
+        name = check_name("project", name)
         row = conn.execute(select(projects).where(projects.c.name == name)).first()
         if row is None:
             raise StoreError(f"no project named {name!r}")
@@ -107,6 +109,7 @@ class AnnotateMixin:
         """The annotator's open task (resumed after a reload or an undo), else a newly assigned one; None
         when their queue is empty."""
         _check_protocol(protocol)
+        project, annotator = check_name("project", project), check_name("annotator", annotator)
         with self.db.write() as conn:
             return self._next_task(conn, self._project_row(conn, project), annotator, protocol, utcnow())
 
@@ -151,6 +154,7 @@ class AnnotateMixin:
     def submit(self, annotator: str, assignment_id: int, choice, submit_id: str | None = None) -> Submission:
         """Store one answer, committed before this returns. ``choice``: 1-7 for ratings; 'left', 'right'
         or 'equal' (as shown) for rankings. Repeating a ``submit_id`` returns the stored answer again."""
+        annotator, submit_id = check_name("annotator", annotator), check_submit_id(submit_id)
         with self.db.write() as conn:
             return self._submit(conn, annotator, assignment_id, choice, submit_id, utcnow())
 
@@ -158,6 +162,8 @@ class AnnotateMixin:
                         submit_id: str | None = None) -> tuple[Submission, Task | None]:
         """:meth:`submit` and :meth:`next_task` in one transaction: one commit per answer, not two."""
         _check_protocol(protocol)
+        project, annotator = check_name("project", project), check_name("annotator", annotator)
+        submit_id = check_submit_id(submit_id)
         now = utcnow()
         with self.db.write() as conn:
             sub = self._submit(conn, annotator, assignment_id, choice, submit_id, now, protocol)
@@ -186,6 +192,7 @@ class AnnotateMixin:
     def undo_last(self, project: str, annotator: str, protocol: str) -> Submission | None:
         """Withdraw the annotator's latest answer (kept, flagged undone) and reopen its task for them."""
         _check_protocol(protocol)
+        annotator = check_name("annotator", annotator)
         now = utcnow()
         with self.db.write() as conn:
             proj = self._project_row(conn, project)
@@ -202,6 +209,7 @@ class AnnotateMixin:
 
     def skip(self, annotator: str, assignment_id: int) -> None:
         """Pass on a task: it leaves this annotator's queue for good and goes back to the others."""
+        annotator = check_name("annotator", annotator)
         with self.db.write() as conn:
             a = _open_assignment(conn, annotator, assignment_id)
             conn.execute(update(assignments).where(assignments.c.id == a.id).values(
@@ -211,6 +219,7 @@ class AnnotateMixin:
 
     def progress(self, project: str, annotator: str, protocol: str) -> Progress:
         _check_protocol(protocol)
+        annotator = check_name("annotator", annotator)
         with self.db.read() as conn:
             proj = self._project_row(conn, project)
             counts = dict(conn.execute(text(

@@ -7,6 +7,8 @@ from pathlib import Path
 from sparse_feedback import formats
 
 DEMO_NAME = "demo"
+PAPER_NAME = "paper"  # the original paper's sample data (Alpaca-7B, GPT-3.5-Turbo), in ``paper/`` of the demo folder
+DEMO_PROJECTS = (DEMO_NAME, PAPER_NAME)
 
 
 def load_demo(store, directory, name: str = DEMO_NAME) -> dict:
@@ -20,13 +22,18 @@ def load_demo(store, directory, name: str = DEMO_NAME) -> dict:
                                        ("rankings", formats.read_ranking_feedback, store.import_llm_rankings)):
         path = directory / f"llm_{protocol}.csv"
         if path.exists():
-            frame = reader(path, dedupe=False)
+            frame = reader(path)  # duplicate rows (the paper sample has some): the first is kept
             counts[f"llm_{protocol}"] = importer(name, frame, "llm")
     return counts
 
 
 def ensure_demo(store, directory) -> dict | None:
-    """Load the demo when the store has no project at all (first start); None otherwise."""
-    if store.projects() or not (Path(directory) / "generation.json").exists():
+    """Load the demo and the paper's sample (``paper/``) when the store has no project at all (first start);
+    returns the demo's counts, None when nothing was loaded."""
+    directory = Path(directory)
+    if store.projects() or not (directory / "generation.json").exists():
         return None
-    return load_demo(store, directory)
+    counts = load_demo(store, directory)
+    if (directory / "paper" / "generation.json").exists():
+        load_demo(store, directory / "paper", PAPER_NAME)
+    return counts

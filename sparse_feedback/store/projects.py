@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -10,6 +11,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from sparse_feedback.formats import normalize_label
 from sparse_feedback.protocols import flip, gives_orders, orders_from_final, orders_from_pairs
+from sparse_feedback.store.limits import StoreError, check_name, check_text
 from sparse_feedback.store.schema import items, llm_feedback, pair_tasks, projects, rating_tasks, utcnow
 
 DEFAULT_GUIDELINE = """\
@@ -20,10 +22,6 @@ Judge accuracy first, then helpfulness, then clarity. Length alone earns nothing
 **Rankings.** Pick the better of the two responses by the same standard, or *equal* when neither
 is clearly better. The left/right position means nothing: it is shuffled.
 """
-
-
-class StoreError(ValueError):
-    """A request the store refuses (unknown project, task already answered, ...); safe to show a user."""
 
 
 @dataclass(frozen=True)
@@ -37,46 +35,96 @@ class Project:
     n_pair_tasks: int
 
 
+IMPORTING_PREFIX = ".importing-"  # a project still being written: hidden, never served
+
+
+def _insert_items(conn, pid: int, first: int, rows: list[tuple[str, str, list[str]]]) -> None:
+    """One chunk of items with their rating and pair tasks, in bulk (ids read back by position)."""
+    if not rows:
+        return
+    conn.execute(insert(items), [dict(project_id=pid, position=first + i, instruction=ins, input=inp, responses=resp)
+                                 for i, (ins, inp, resp) in enumerate(rows)])
+    ids = dict(conn.execute(select(items.c.position, items.c.id).where(
+        items.c.project_id == pid, items.c.position >= first, items.c.position < first + len(rows))).all())
+    ratings, pairs = [], []
+    for i, (_, _, resp) in enumerate(rows):
+        iid = ids[first + i]
+        ratings += [{"project_id": pid, "item_id": iid, "response_index": k} for k in range(len(resp))]
+        pairs += [{"project_id": pid, "item_id": iid, "index1": a, "index2": b}
+                  for a, b in combinations(range(len(resp)), 2)]
+    if ratings:
+        conn.execute(insert(rating_tasks), ratings)
+    if pairs:
+        conn.execute(insert(pair_tasks), pairs)
+
+
 class ProjectsMixin:
     db: object
 
     # ------------------------------------------------------------ projects
     def create_project_from_generation(self, generation: pd.DataFrame, name: str, overlap: int = 1,
-                                       guideline: str | None = None) -> Project:
+                                       guideline: str | None = None, chunk: int = 2000, callback=None) -> Project:
         """Items from a generation frame (``instruction, input, responses``), one rating task per response
-        and one pair task per unordered pair of an item's responses."""
-        name = (name or "").strip()
-        if not name:
-            raise StoreError("a project needs a name")
+        and one pair task per unordered pair of an item's responses.
+
+        Written in chunks of ``chunk`` items, a short transaction each, so annotators' answers interleave with
+        a large import instead of waiting for it. Until the last chunk the project has a hidden name (no one
+        is offered it, no task is served); the rename that publishes it is one transaction, and a failed
+        import removes what it wrote. ``callback(done, total, "import")`` reports progress."""
+        name = check_name("project name", name)
+        if name.startswith(IMPORTING_PREFIX):
+            raise StoreError(f"project names may not start with {IMPORTING_PREFIX!r}")
+        if guideline is not None:
+            check_text("guideline", guideline)
         if overlap < 1:
             raise StoreError("overlap must be at least 1")
-        now = utcnow()
+        rows = [(str(ins), str(inp or ""), [str(r) for r in list(responses)]) for ins, inp, responses in
+                generation[["instruction", "input", "responses"]].itertuples(index=False)]
         with self.db.write() as conn:
             if conn.execute(select(projects.c.id).where(projects.c.name == name)).first():
                 raise StoreError(f"a project named {name!r} already exists")
             pid = conn.execute(insert(projects).values(
-                name=name, guideline=DEFAULT_GUIDELINE if guideline is None else guideline,
-                overlap=int(overlap), created_at=now)).inserted_primary_key[0]
-            for pos, (ins, inp, responses) in enumerate(
-                    generation[["instruction", "input", "responses"]].itertuples(index=False)):
-                responses = [str(r) for r in list(responses)]
-                iid = conn.execute(insert(items).values(project_id=pid, position=pos, instruction=str(ins),
-                                                        input=str(inp or ""), responses=responses)
-                                   ).inserted_primary_key[0]
-                conn.execute(insert(rating_tasks), [
-                    {"project_id": pid, "item_id": iid, "response_index": i} for i in range(len(responses))])
-                pairs = [{"project_id": pid, "item_id": iid, "index1": i, "index2": j}
-                         for i, j in combinations(range(len(responses)), 2)]
-                if pairs:
-                    conn.execute(insert(pair_tasks), pairs)
+                name=f"{IMPORTING_PREFIX}{uuid.uuid4().hex}", guideline=DEFAULT_GUIDELINE if guideline is None
+                else guideline, overlap=int(overlap), created_at=utcnow())).inserted_primary_key[0]
+        try:
+            for start in range(0, len(rows), max(1, chunk)):
+                with self.db.write() as conn:
+                    _insert_items(conn, pid, start, rows[start:start + chunk])
+                if callback is not None:
+                    callback(min(len(rows), start + chunk), len(rows), "import")
+            with self.db.write() as conn:
+                if conn.execute(select(projects.c.id).where(projects.c.name == name)).first():
+                    raise StoreError(f"a project named {name!r} already exists")
+                conn.execute(update(projects).where(projects.c.id == pid).values(name=name))
+        except BaseException:
+            self._delete_project(pid)
+            raise
         return self.project(name)
+
+    def _delete_project(self, pid: int) -> None:
+        """Remove a project's rows (an import that did not finish), children first, a chunk at a time."""
+        for table in (llm_feedback, rating_tasks, pair_tasks, items):
+            with self.db.write() as conn:
+                conn.execute(delete(table).where(table.c.project_id == pid))
+        with self.db.write() as conn:
+            conn.execute(delete(projects).where(projects.c.id == pid))
+
+    def drop_unfinished_imports(self) -> int:
+        """Remove projects whose import was cut off (the process died mid-import); returns how many."""
+        with self.db.read() as conn:
+            pids = conn.execute(select(projects.c.id).where(projects.c.name.like(f"{IMPORTING_PREFIX}%"))).scalars().all()
+        for pid in pids:
+            self._delete_project(pid)
+        return len(pids)
 
     def projects(self) -> list[Project]:
         with self.db.read() as conn:
-            names = conn.execute(select(projects.c.name).order_by(projects.c.id)).scalars().all()
+            names = conn.execute(select(projects.c.name).where(projects.c.name.not_like(f"{IMPORTING_PREFIX}%"))
+                                 .order_by(projects.c.id)).scalars().all()
         return [self.project(n) for n in names]
 
     def project(self, name: str) -> Project:
+        name = check_name("project", name)
         with self.db.read() as conn:
             row = conn.execute(select(projects).where(projects.c.name == name)).first()
             if row is None:
@@ -88,6 +136,7 @@ class ProjectsMixin:
 
     def guideline(self, name: str) -> str:
         """The project's guideline alone (one indexed read; :meth:`project` also counts its tasks)."""
+        name = check_name("project", name)
         with self.db.read() as conn:
             text = conn.execute(select(projects.c.guideline).where(projects.c.name == name)).scalar()
         if text is None:
@@ -95,7 +144,7 @@ class ProjectsMixin:
         return text
 
     def set_guideline(self, name: str, guideline: str) -> None:
-        self._update_project(name, guideline=guideline)
+        self._update_project(name, guideline=check_text("guideline", guideline))
 
     def set_overlap(self, name: str, overlap: int) -> None:
         if int(overlap) < 1:
@@ -103,6 +152,7 @@ class ProjectsMixin:
         self._update_project(name, overlap=int(overlap))
 
     def _update_project(self, name: str, **values) -> None:
+        name = check_name("project", name)
         with self.db.write() as conn:
             if conn.execute(update(projects).where(projects.c.name == name).values(**values)).rowcount == 0:
                 raise StoreError(f"no project named {name!r}")
@@ -173,6 +223,8 @@ class ProjectsMixin:
                     tid, rev = hit
                     rows.append(dict(task_id=tid, reversed=rev, value=flip(label) if rev else label,
                                      source_model=model, raw_answers=raw))
+            # A pair listed twice in one file (also in both orientations) is one judgement per order: the last.
+            rows = list({(r["task_id"], r["source_model"], r["reversed"]): r for r in rows}.values())
             now = utcnow()
             for r in rows:
                 conn.execute(delete(llm_feedback).where(

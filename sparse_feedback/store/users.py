@@ -13,9 +13,10 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select
 
 from sparse_feedback.errors import InputError
+from sparse_feedback.store.limits import NAME_MAX, StoreError, check_name
 from sparse_feedback.store.schema import users, utcnow
 
-ROLES = ("annotator", "admin")
+ROLES = ("annotator", "viewer", "researcher", "admin")
 
 
 @dataclass(frozen=True)
@@ -23,25 +24,35 @@ class Account:
     name: str
     password: str
     role: str
+    projects: tuple[str, ...] = ()  # researchers and viewers: the projects they are given (empty: all)
 
 
 def parse_users(spec: str, source: str = "SPARSE_FEEDBACK_USERS") -> list[Account]:
-    """Parse ``name:password:role`` entries separated by commas or new lines (role defaults to annotator).
+    """Parse ``name:password[:role[:project|project...]]`` entries separated by commas or new lines (role
+    defaults to annotator; a project list limits a researcher or viewer to those projects).
 
     >>> parse_users("alice:pw:annotator, bob:s3cret:admin\\ncarol:x")
-    [Account(name='alice', password='pw', role='annotator'), Account(name='bob', password='s3cret', role='admin'), Account(name='carol', password='x', role='annotator')]
+    [Account(name='alice', password='pw', role='annotator', projects=()), Account(name='bob', password='s3cret', role='admin', projects=()), Account(name='carol', password='x', role='annotator', projects=())]
+    >>> parse_users("dana:pw:researcher:demo|paper")[0].projects
+    ('demo', 'paper')
     """
     accounts = []
     for n, entry in enumerate(e.strip() for line in spec.splitlines() for e in line.split(",")):
         if not entry or entry.startswith("#"):
             continue
         parts = entry.split(":")
-        if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
-            raise InputError(source, f"expected name:password[:role], found {parts[0]!r}...", where=f"entry {n + 1}")
-        role = parts[2].strip().lower() if len(parts) == 3 else "annotator"
+        if len(parts) not in (2, 3, 4) or not parts[0] or not parts[1]:
+            raise InputError(source, f"expected name:password[:role[:projects]], found {parts[0]!r}...",
+                             where=f"entry {n + 1}")
+        role = parts[2].strip().lower() if len(parts) >= 3 else "annotator"
         if role not in ROLES:
-            raise InputError(source, f"unknown role {role!r} (expected {' or '.join(ROLES)})", where=f"entry {n + 1}")
-        accounts.append(Account(parts[0].strip(), parts[1], role))
+            raise InputError(source, f"unknown role {role!r} (expected one of {', '.join(ROLES)})", where=f"entry {n + 1}")
+        try:
+            name = check_name("user name", parts[0])
+        except StoreError as err:
+            raise InputError(source, str(err), where=f"entry {n + 1}") from None
+        given = tuple(p.strip() for p in parts[3].split("|") if p.strip()) if len(parts) == 4 else ()
+        accounts.append(Account(name, parts[1], role, given))
     return accounts
 
 
@@ -59,7 +70,9 @@ def configured_accounts() -> list[Account]:
 
 
 def check_password(accounts: list[Account], name: str, password: str) -> bool:
-    """Constant-time password check against the configured accounts."""
+    """Constant-time password check against the configured accounts (oversized input is refused at once)."""
+    if not isinstance(name, str) or not isinstance(password, str) or len(name) > NAME_MAX or len(password) > 1024:
+        return False
     ok = False
     for acc in accounts:
         same = hmac.compare_digest(acc.name.encode(), str(name).encode())

@@ -1,7 +1,13 @@
-"""Who is calling: Gradio sign-in (users file / env), Hugging Face OAuth on a Space, or open local mode.
+"""Who is calling and what their role lets them do.
 
-With sign-in on, a handler's identity comes only from the request (``request.username``), never from a
-field the client fills in. Open local mode (no users configured) trusts a typed name and gives admin.
+Identities come from Gradio sign-in (users file / env), Hugging Face OAuth on a Space, the public demo mode
+(anonymous visitors) or open local mode. With sign-in on, a handler's identity comes only from the request
+(``request.username`` or the OAuth session), never from a field the client fills in.
+
+Roles: ``admin`` (projects, users, imports, LLM runs, jobs), ``researcher`` (every dashboard, exports, Train and
+Best-of-n jobs on the projects they are given), ``annotator`` (their own queue), ``viewer`` (dashboards and the
+Best-of-n browser, read-only). Open mode (no sign-in configured) trusts a typed name; it gives admin only when
+the app is served on a loopback address (or ``SPARSE_FEEDBACK_LOCAL=1``), else the typed name is an annotator.
 """
 
 from __future__ import annotations
@@ -10,9 +16,24 @@ import os
 import time
 from dataclasses import dataclass
 
+from sparse_feedback.errors import InputError
 from sparse_feedback.store import Account, check_password
+from sparse_feedback.store.limits import check_name
 
-ADMIN = "admin"
+ADMIN, RESEARCHER, ANNOTATOR, VIEWER = "admin", "researcher", "annotator", "viewer"
+# What each role may do: manage (projects, users, imports, LLM runs), export, jobs (start/stop Train and
+# Best-of-n), view (dashboards, job views, Best-of-n browse), annotate (their own queue).
+CAN = {
+    "manage": (ADMIN,),
+    "export": (ADMIN, RESEARCHER),
+    "jobs": (ADMIN, RESEARCHER),
+    "view": (ADMIN, RESEARCHER, VIEWER),
+    "annotate": (ADMIN, RESEARCHER, ANNOTATOR),
+}
+WHO = {"manage": "an admin", "export": "a researcher or an admin", "jobs": "a researcher or an admin",
+       "view": "a viewer, a researcher or an admin", "annotate": "a signed-in annotator"}
+LOOPBACK = ("", "127.0.0.1", "localhost", "::1")
+SANDBOX_SUFFIX = " (sandbox)"
 
 
 class AccessError(PermissionError):
@@ -23,10 +44,22 @@ class AccessError(PermissionError):
 class Identity:
     name: str
     role: str
+    projects: tuple[str, ...] = ()  # the projects given to a researcher or viewer; empty: all
+    sandbox: bool = False  # a public-demo visitor: annotations go to a sandbox copy of the project
 
     @property
     def is_admin(self) -> bool:
         return self.role == ADMIN
+
+    def can(self, what: str) -> bool:
+        """>>> Identity("v", "viewer").can("view"), Identity("v", "viewer").can("export")
+        (True, False)
+        """
+        return self.role in CAN[what] or (what == "annotate" and self.sandbox)
+
+    def allows(self, project: str | None) -> bool:
+        """Whether this project is one of theirs (admins and annotators: every project)."""
+        return not project or not self.projects or self.role in (ADMIN, ANNOTATOR) or project in self.projects
 
 
 def _oauth_username(request) -> str | None:
@@ -40,6 +73,15 @@ def _oauth_username(request) -> str | None:
     return (info.get("userinfo") or {}).get("preferred_username")
 
 
+def _names(variable: str) -> tuple[str, ...]:
+    return tuple(a.strip() for a in os.environ.get(variable, "").split(",") if a.strip())
+
+
+def sandbox_name(project: str) -> str:
+    """The public demo's sandbox copy of ``project``: visitors' answers land there, never in the real one."""
+    return project if project.endswith(SANDBOX_SUFFIX) else project + SANDBOX_SUFFIX
+
+
 @dataclass
 class Access:
     """The sign-in policy of one running app."""
@@ -48,19 +90,30 @@ class Access:
     accounts: list[Account]
     oauth: bool = False
     oauth_admins: tuple[str, ...] = ()
+    oauth_researchers: tuple[str, ...] = ()
+    public: bool = False  # SPARSE_FEEDBACK_PUBLIC: anonymous visitors are viewers of the public projects
+    public_projects: tuple[str, ...] = ()
+    local: bool = True  # open mode on a loopback address: the typed name is an admin
 
     @classmethod
-    def from_env(cls, store, accounts: list[Account]) -> "Access":
+    def from_env(cls, store, accounts: list[Account], public_projects: tuple[str, ...] = ()) -> "Access":
         # Spaces set SYSTEM=spaces and, with ``hf_oauth: true``, the OAUTH_* variables (as Gradio checks).
         on_space = os.environ.get("SYSTEM") == "spaces" and bool(os.environ.get("SPACE_ID"))
         oauth = not accounts and on_space and bool(os.environ.get("OAUTH_CLIENT_ID"))
-        admins = tuple(a.strip() for a in os.environ.get("SPARSE_FEEDBACK_ADMINS", "").split(",") if a.strip())
-        return cls(store, accounts, oauth, admins)
+        public = os.environ.get("SPARSE_FEEDBACK_PUBLIC", "").strip().lower() in ("1", "true", "yes")
+        if public and accounts:
+            raise InputError("SPARSE_FEEDBACK_PUBLIC", "a public demo cannot use password accounts (Gradio's login "
+                             "page would hide it from visitors): use Hugging Face sign-in, or unset it")
+        listed = _names("SPARSE_FEEDBACK_PUBLIC_PROJECTS")
+        server = os.environ.get("GRADIO_SERVER_NAME", "").strip()
+        local = os.environ.get("SPARSE_FEEDBACK_LOCAL") == "1" or (server in LOOPBACK and not on_space)
+        return cls(store, accounts, oauth, _names("SPARSE_FEEDBACK_ADMINS"), _names("SPARSE_FEEDBACK_RESEARCHERS"),
+                   public, listed or tuple(public_projects), local)
 
     @property
     def open(self) -> bool:
-        """No sign-in: a local, single-team app where the typed name is the identity."""
-        return not self.accounts and not self.oauth
+        """No sign-in at all: a single-team app where the typed name is the identity."""
+        return not self.accounts and not self.oauth and not self.public
 
     def gradio_auth(self):
         """The ``auth=`` argument for ``launch()``: a password check, or None."""
@@ -69,26 +122,65 @@ class Access:
         accounts = self.accounts
         return lambda name, password: check_password(accounts, name, password)
 
+    def _visitor(self, request) -> Identity:
+        session = str(getattr(request, "session_hash", None) or "anonymous")
+        return Identity(f"visitor-{session[:8]}", VIEWER, self.public_projects or ("\0none",), sandbox=True)
+
     def identify(self, request, typed_name: str | None = "") -> Identity:
         if self.open:
-            name = (typed_name or "").strip()
-            if not name:
+            if not isinstance(typed_name, str) or not typed_name.strip():
                 raise AccessError("type your name at the top first")
-            return Identity(name[:200], ADMIN)
+            return Identity(check_name("your name", typed_name), ADMIN if self.local else ANNOTATOR)
         name = getattr(request, "username", None) if request is not None else None
         if not name and self.oauth and request is not None:
             name = _oauth_username(request)
         if not name:
+            if self.public:
+                return self._visitor(request)
             raise AccessError("sign in first")
         if self.oauth:
-            return Identity(name, ADMIN if name in self.oauth_admins else "annotator")
+            role = ADMIN if name in self.oauth_admins else RESEARCHER if name in self.oauth_researchers else None
+            if role is None:
+                return self._visitor(request) if self.public else Identity(name, ANNOTATOR)
+            return Identity(name, role)
         role = self.store.role(name)
         if role is None:
             raise AccessError("this account is not known to the store")
-        return Identity(name, role)
+        given = next((a.projects for a in self.accounts if a.name == name), ())
+        return Identity(name, role, given)
+
+    def require(self, request, typed_name: str | None, what: str, project: str | None = None) -> Identity:
+        """The caller, if their role may do ``what`` (on ``project`` when given); else AccessError."""
+        who = self.identify(request, typed_name)
+        if not who.can(what):
+            raise AccessError(f"only {WHO[what]} can do this")
+        if not who.allows(project):
+            raise AccessError(f"project {project!r} is not one of yours")
+        return who
 
     def admin(self, request, typed_name: str | None = "") -> Identity:
-        who = self.identify(request, typed_name)
-        if not who.is_admin:
-            raise AccessError("only an admin can do this")
-        return who
+        return self.require(request, typed_name, "manage")
+
+    def visible_projects(self, who: Identity | None) -> list[str]:
+        """Project names this caller may pick (sandbox copies are never listed: visitors pick the original)."""
+        names = [p.name for p in self.store.projects()]
+        if who is not None and (who.sandbox or who.role in (RESEARCHER, VIEWER)):
+            names = [n for n in names if who.allows(n) and not (who.sandbox and n.endswith(SANDBOX_SUFFIX))]
+        return names
+
+    def annotation_project(self, who: Identity, project: str | None) -> str | None:
+        """Where ``who`` annotates ``project``: the project itself, or for a public visitor its sandbox copy
+        (created on first use with the same items)."""
+        if not who.sandbox or not project:
+            return project
+        if not who.allows(project):
+            raise AccessError(f"project {project!r} is not part of the public demo")
+        sandbox = sandbox_name(project)
+        if sandbox not in {p.name for p in self.store.projects()}:
+            try:
+                self.store.create_project_from_generation(self.store.items_frame(project), sandbox, overlap=1,
+                                                          guideline=self.store.project(project).guideline)
+            except Exception:  # another visitor created it first
+                if sandbox not in {p.name for p in self.store.projects()}:
+                    raise
+        return sandbox

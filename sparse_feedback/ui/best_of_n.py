@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from sparse_feedback import formats
-from sparse_feedback.errors import InputError
+from sparse_feedback.errors import InputError, SettingsError, disk_error
 from sparse_feedback.judge import redact
 from sparse_feedback.settings import home
 from sparse_feedback.store import StoreError
@@ -63,18 +63,18 @@ class BestOfNSettings:
 
     def check(self) -> None:
         if not 1 <= self.n <= MAX_N:
-            raise StoreError(f"n must be between 1 and {MAX_N}")
+            raise SettingsError(f"n must be between 1 and {MAX_N}")
         if not 1 <= len(self.reward_models) <= 2:
-            raise StoreError("choose one or two trained reward models")
+            raise SettingsError("choose one or two trained reward models")
         for rm in self.reward_models:
             if not (Path(rm) / "reward_config.json").exists():
-                raise StoreError(f"{rm} is not a trained reward-model directory (no reward_config.json)")
+                raise SettingsError(f"{rm} is not a trained reward-model directory (no reward_config.json)")
         if not self.policy.strip():
-            raise StoreError("name a policy model")
+            raise SettingsError("name a policy model")
         if self.judge_backend not in ("transformers", "openai"):
-            raise StoreError("the judge backend is transformers or openai")
+            raise SettingsError("the judge backend is transformers or openai")
         if self.judge_base_url and urlsplit(self.judge_base_url).password:
-            raise StoreError("give the judge's API key in the key field, not in its URL")
+            raise SettingsError("give the judge's API key in the key field, not in its URL")
 
 
 def read_settings(directory: Path) -> BestOfNSettings:
@@ -147,7 +147,7 @@ def start_job(store, instructions: pd.DataFrame, settings: BestOfNSettings, root
     ``api_key``: for an OpenAI-compatible judge; passed to the job's process in its environment only."""
     settings.check()
     if instructions.empty:
-        raise StoreError("no instructions to sample for")
+        raise SettingsError("no instructions to sample for")
     args = {**asdict(settings), "instructions": len(instructions)}
     if settings.judge_base_url:
         args["judge_base_url"] = public_url(settings.judge_base_url)
@@ -342,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
         import traceback
 
         print(redact(traceback.format_exc(), [key]), file=sys.stderr)
-        store.finish_job(job_id, "failed", redact(f"{type(err).__name__}: {err}", [key])[:500])
+        message = disk_error(err) or f"{type(err).__name__}: {err}"
+        store.finish_job(job_id, "failed", redact(message, [key])[:500])
         return 1
     if store.job(job_id)["status"] == "running":
         message = f"{len(formats.read_generation(directory / 'candidates.json'))} instructions"

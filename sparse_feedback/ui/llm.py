@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pandas as pd
 
 from sparse_feedback import formats, judge
+from sparse_feedback.errors import SettingsError
 from sparse_feedback.store import Store, StoreError
 
 
@@ -46,9 +47,9 @@ def run_llm_judge(store: Store, project: str, protocol: str, base_url: str, mode
     Answers go through the judge's answer cache (``judge_cache.db`` under the data home), so a rerun after
     a crash or a failure asks only what is missing."""
     if protocol not in ("ratings", "rankings"):
-        raise StoreError("protocol must be ratings or rankings")
+        raise SettingsError("protocol must be ratings or rankings")
     if not model or not base_url:
-        raise StoreError("enter the server's base URL and the model name")
+        raise SettingsError("enter the server's base URL and the model name")
     generation = store.items_frame(project)
     tasks = formats.rating_tasks(generation) if protocol == "ratings" else formats.ranking_tasks(generation)
     job = store.start_job("judge", {"project": project, "protocol": protocol, "base_url": public_url(base_url),

@@ -12,6 +12,10 @@ of Gradio's queue grew with every event rather than with the work itself:
   import could not succeed anyway.
 
 The two variables are set with ``setdefault``: a value already in the environment wins.
+
+Memory: Gradio keeps, per session, a copy of every component's config (about 0.4 MB for this app) and keeps
+up to 10,000 sessions, so 10,000 one-shot API calls (each a new session) once grew the server by ~4 GB.
+:func:`session_capacity` bounds the sessions kept (least recently used evicted first).
 """
 
 from __future__ import annotations
@@ -28,3 +32,18 @@ def tune_gradio() -> None:
         os.environ.setdefault(key, value)
     if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:
         sys.modules["matplotlib"] = None  # type: ignore[assignment]
+
+
+DEFAULT_SESSIONS = 256  # well above the team sizes the app is measured with (50 annotators); ~110 MB at most
+
+
+def session_capacity() -> int:
+    """``$SPARSE_FEEDBACK_SESSIONS``: how many recent browser/API sessions Gradio keeps state for (default 256).
+
+    >>> session_capacity() >= 1
+    True
+    """
+    try:
+        return max(1, int(os.environ.get("SPARSE_FEEDBACK_SESSIONS", DEFAULT_SESSIONS)))
+    except ValueError:
+        return DEFAULT_SESSIONS

@@ -1,6 +1,7 @@
 """Every endpoint checks who is calling. With sign-in on, all of the app's handlers (every ``fn_index`` in the
-config, hidden ones included) are called by an anonymous client and by an annotator trying to reach
-another annotator's data or an admin action, through raw HTTP and through gradio_client."""
+config, hidden ones included) are called by an anonymous client, by an annotator trying to reach another
+annotator's data or an admin action, by a viewer and a researcher (on another project) trying what their role
+does not allow, through raw HTTP and through gradio_client; in public demo mode, by an anonymous visitor."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 import pytest
 from gradio_client import Client
 
-from tests.appserver import running_app, small_generation
+from tests.appserver import USERS, running_app, small_generation
 from tests.reliability.rawhttp import named_call, queue_call, signed_in
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(180)]
@@ -21,11 +22,17 @@ BEST_OF_N = {"best_of_n_start", "best_of_n_stop", "best_of_n_resume", "best_of_n
 ADMIN_ONLY = {"import_preview", "import_create", "export", "llm_run", "admin_load", "admin_save", *TRAIN,
               "train_refresh", *BEST_OF_N, "best_of_n_filter"}
 # Fired for everyone (a project change, a timer): a no-op for others.
-ADMIN_NOOP = {"export_sources", "admin_on_project", "train_on_project", "train_tick", "best_of_n_status"}
+ADMIN_NOOP = {"export_sources", "admin_on_project", "train_on_project", "train_tick", "best_of_n_status",
+              "after_sign_in_0", "after_sign_in_1"}
 OWN_VIEW = {f"{p}_{e}" for p in ("rate", "rank") for e in ("show", "show_on_name", "on_load", "undo")}
 NOT_YOURS = ({f"rate_submit{s}" for s in ("", "_2", "_3", "_4", "_5", "_6", "_7")}
              | {"rank_submit", "rank_submit_equal", "rank_submit_right", "rate_skip", "rank_skip"})
 WHOAMI = {"whoami"}
+# What each role may call (the capability of sparse_feedback.ui.access that guards it).
+MANAGE = {"import_preview", "import_create", "llm_run", "admin_load", "admin_save", "admin_on_project"}
+EXPORT = {"export", "export_sources"}
+VIEW_BON = {"best_of_n_browse", "best_of_n_show", "best_of_n_filter", "best_of_n_status"}
+JOBS = (TRAIN | BEST_OF_N | {"train_refresh", "train_on_project", "train_tick"}) - VIEW_BON
 RESEARCH = {"consistency", "disagreements", "agreement", "bias", "winrates", "winrate_runs"}  # researcher dashboards: admins only
 # The dashboards' hidden handlers (project change, paging, row select), found by the module that defines them.
 RESEARCH_MODULES = {f"pages.{m}" for m in RESEARCH} | {"pages.research"}
@@ -50,7 +57,8 @@ def app(tmp_path_factory):
         done = store.next_task(PROJECT, "bob", "ratings")
         store.submit("bob", done.assignment_id, 6, submit_id=done.submit_id)
 
-    with running_app(tmp_path_factory.mktemp("access"), setup=setup, blocks_out=blocks) as (url, store):
+    users = USERS + ",vic:vic-pw:viewer,res:res-pw:researcher:other-project"
+    with running_app(tmp_path_factory.mktemp("access"), users=users, setup=setup, blocks_out=blocks) as (url, store):
         bob_rating, bob_ranking = store.next_task(PROJECT, "bob", "ratings"), store.next_task(PROJECT, "bob", "rankings")
         answered = _bob_row(store)
         tickets = {"done": {"assignment_id": answered["assignment_id"], "submit_id": answered["submit_id"],
@@ -116,7 +124,8 @@ def _check(api_name: str, result: dict, tickets: dict) -> None:
     assert "bob" not in text and tickets["ratings"]["submit_id"] not in text, (api_name, text)
     assert "Question number" not in text or api_name in OWN_VIEW, (api_name, text)
     if api_name in ADMIN_ONLY or api_name in RESEARCH:
-        assert not result["success"] and "only an admin" in str(result["error"]), (api_name, result)
+        assert not result["success"] and re.search("only (an admin|a researcher|a viewer)", str(result["error"])), \
+            (api_name, result)
     elif api_name in NOT_YOURS:
         assert not result["success"], (api_name, result)
         assert re.search("not assigned to you|belongs to someone else", str(result["error"])), (api_name, result)
@@ -129,7 +138,8 @@ def _check(api_name: str, result: dict, tickets: dict) -> None:
         assert refused or all(set(u) == {"__type__"} for u in result["data"]), (api_name, result)
     elif api_name in WHOAMI:
         data = result["data"]
-        assert "**alice** (annotator)" in data[1] and all(u.get("visible") is False for u in data[3:]), data
+        tabs = [u.get("visible") for u in data[3:]]  # Rate and Rank, then every other tab
+        assert "**alice** (annotator)" in data[1] and tabs[:2] == [True, True] and not any(tabs[2:]), data
     else:
         raise AssertionError(f"handler {api_name} has no access expectation: add it to this test")
 
@@ -225,3 +235,98 @@ def test_hidden_handlers_are_not_in_the_public_api(app):
     for hidden in set(_handlers(blocks)) - PUBLIC:
         with pytest.raises(Exception):
             alice.predict(PROJECT, "bob", api_name=f"/{hidden}")
+
+
+def _noop(result) -> bool:
+    return result["success"] and all(set(u) == {"__type__"} for u in result["data"] or [{"__type__": 1}])
+
+
+def _check_role(api_name: str, result: dict, tickets: dict, allowed: set, visitor: bool = False) -> None:
+    """A viewer, a researcher kept off this project, or a public visitor: what the role does not allow is refused
+    (or a no-op for events everyone fires); bob's answers and tickets never show."""
+    text = json.dumps(result, ensure_ascii=False)
+    assert tickets["ratings"]["submit_id"] not in text, (api_name, text)
+    refused = not result["success"] and re.search("only (an admin|a researcher|a viewer|a signed-in)|not one of yours|"
+                                                  "not part of the public demo", str(result["error"]))
+    if api_name in NOT_YOURS:
+        assert not result["success"], (api_name, result)
+    elif api_name in OWN_VIEW:
+        shown = result["data"][1] if result["success"] else ""
+        assert refused or (visitor and shown.startswith("**visitor-")) or "only a signed-in annotator" in shown, \
+            (api_name, result)
+    elif api_name in WHOAMI:
+        assert result["success"], result
+    elif api_name in allowed:
+        assert not refused, (api_name, result)
+    else:
+        assert refused or _noop(result), (api_name, result)
+
+
+VIEWER_ALLOWED = RESEARCH | VIEW_BON
+
+
+def test_a_viewer_sees_dashboards_and_changes_nothing(app):
+    url, store, blocks, tickets = app
+    vic = signed_in(url, "vic", "vic-pw")
+    for api_name, fn_index in _handlers(blocks).items():
+        for data in _calls(api_name, tickets):
+            allowed = VIEWER_ALLOWED | tickets["research_hidden"]
+            _check_role(api_name, queue_call(vic, fn_index, data), tickets, allowed)
+    _unchanged(store)
+
+
+def test_a_researcher_is_kept_off_projects_not_given(app):
+    url, store, blocks, tickets = app
+    res = signed_in(url, "res", "res-pw")
+    for api_name, fn_index in _handlers(blocks).items():
+        if api_name not in RESEARCH | {"export", "train_start"}:
+            continue  # the others take no project (a best-of-n job on the built-in instructions is theirs to start)
+        for data in _calls(api_name, tickets):
+            result = queue_call(res, fn_index, data)
+            assert not result["success"] and "not one of yours" in str(result["error"]), (api_name, result)
+    _unchanged(store)
+
+
+@pytest.fixture(scope="module")
+def public_app(tmp_path_factory):
+    """The public demo: no accounts, PROJECT is the demo project; bob's answer is real data."""
+    blocks = []
+
+    def setup(store):
+        store.create_project_from_generation(small_generation(2, 3), PROJECT, overlap=2)
+        store.create_project_from_generation(small_generation(1, 2), "private-project")
+        done = store.next_task(PROJECT, "bob", "ratings")
+        store.submit("bob", done.assignment_id, 6, submit_id=done.submit_id)
+
+    env = {"SPARSE_FEEDBACK_PUBLIC": "1", "SPARSE_FEEDBACK_PUBLIC_PROJECTS": PROJECT}
+    with running_app(tmp_path_factory.mktemp("public"), users=None, setup=setup, blocks_out=blocks,
+                     extra_env=env) as (url, store):
+        bob_rating, bob_ranking = store.next_task(PROJECT, "bob", "ratings"), store.next_task(PROJECT, "bob", "rankings")
+        answered = _bob_row(store)
+        tickets = {"done": {"assignment_id": answered["assignment_id"], "submit_id": answered["submit_id"],
+                            "task_id": answered["task_id"]},
+                   "ratings": _ticket(bob_rating), "rankings": _ticket(bob_ranking),
+                   "defaults": _defaults(blocks[0]), "research_hidden": _research_hidden(blocks[0])}
+        yield url, store, blocks[0], tickets
+
+
+def test_a_public_visitor_browses_and_annotates_only_in_a_sandbox(public_app):
+    url, store, blocks, tickets = public_app
+    visitor = signed_in(url)
+    for api_name, fn_index in _handlers(blocks).items():
+        for data in _calls(api_name, tickets):
+            _check_role(api_name, queue_call(visitor, fn_index, data), tickets,
+                        VIEWER_ALLOWED | tickets["research_hidden"], visitor=True)
+    # The visitor's own answer lands in the sandbox copy, never in the demo project's data.
+    fns = _handlers(blocks)
+    session = "visitor-session-1"
+    shown = queue_call(visitor, fns["rate_show"], [PROJECT, ""], session=session)
+    ticket = shown["data"][-2]
+    answered = queue_call(visitor, fns["rate_submit"], [PROJECT, "", ticket, "4"], session=session)
+    assert answered["success"], answered
+    assert not store.human_ratings(PROJECT + " (sandbox)").empty
+    assert store.human_ratings(PROJECT)["annotator"].tolist() == ["bob"]
+    refused = queue_call(visitor, fns["consistency"], tickets["defaults"]["consistency"][:1] + ["private-project"]
+                         + tickets["defaults"]["consistency"][2:])
+    assert not refused["success"] and "not one of yours" in str(refused["error"]), refused
+    assert store.jobs()[["kind", "status"]].values.tolist() == [["best_of_n", "done"]]

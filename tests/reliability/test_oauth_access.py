@@ -70,7 +70,7 @@ def test_the_identity_is_the_hugging_face_account_not_a_typed_name(space):
         view = call(c, "rate_show", ["p", "hf-lead"])  # typing the admin's name changes nothing
         assert view["success"] and view["data"][1].startswith("**hf-annotator**"), view
         refused = call(c, "export", ["hf-lead", "p", "ratings", "human", "csv"])
-        assert not refused["success"] and "only an admin" in (refused["error"] or "")
+        assert not refused["success"] and "only a researcher or an admin" in (refused["error"] or "")
     with caller(space.url) as anonymous:
         assert "sign in" in call(anonymous, "rate_show", ["p", "hf-annotator"])["data"][1]
     with caller(space.url, "hf-annotator", expires_in=-10) as expired:

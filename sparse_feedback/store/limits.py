@@ -1,0 +1,84 @@
+"""Bounds on every field a client chooses, checked before any work: one clear refusal, never a 20 MB id.
+
+Names (projects, users, models) are one printable line of at most 200 characters; submit ids are short
+tokens; free text (guidelines) may span lines but has a size cap and no NUL or other control bytes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sparse_feedback.errors import UserError
+
+
+class StoreError(UserError, ValueError):
+    """A request the store refuses (unknown project, task already answered, ...); safe to show a user."""
+
+
+NAME_MAX = 200  # users.name, projects.name, annotator and source_model columns
+SUBMIT_ID_MAX = 100  # annotations.submit_id
+TEXT_MAX = 100_000  # a guideline in markdown
+_TOKEN = re.compile(r"[A-Za-z0-9_.:-]+")
+_TEXT_CONTROLS = {"\n", "\r", "\t"}
+
+
+def _bad_char(value: str, allowed: set[str]) -> str | None:
+    for ch in value:
+        if ch not in allowed and unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn"):
+            return ch
+    return None
+
+
+def check_name(field: str, value, max_len: int = NAME_MAX) -> str:
+    """A name: a non-empty string of at most ``max_len`` characters, no control characters; stripped.
+
+    >>> check_name("project", "  demo ")
+    'demo'
+    >>> check_name("project", "a\\x00b")
+    Traceback (most recent call last):
+    ...
+    sparse_feedback.store.limits.StoreError: project must not contain control characters (found '\\x00')
+    """
+    if not isinstance(value, str):
+        raise StoreError(f"{field} must be text")
+    value = value.strip()
+    if not value:
+        raise StoreError(f"{field} must not be empty")
+    if len(value) > max_len:
+        raise StoreError(f"{field} is too long ({len(value):,} characters; at most {max_len})")
+    if (ch := _bad_char(value, set())) is not None:
+        raise StoreError(f"{field} must not contain control characters (found {ch!r})")
+    return value
+
+
+def check_text(field: str, value, max_len: int = TEXT_MAX) -> str:
+    """Free text (lines allowed) of at most ``max_len`` characters, without NUL or other control bytes."""
+    if not isinstance(value, str):
+        raise StoreError(f"{field} must be text")
+    if len(value) > max_len:
+        raise StoreError(f"{field} is too long ({len(value):,} characters; at most {max_len:,})")
+    if (ch := _bad_char(value, _TEXT_CONTROLS)) is not None:
+        raise StoreError(f"{field} must not contain control characters (found {ch!r})")
+    return value
+
+
+def check_submit_id(value) -> str | None:
+    """An idempotency key: at most 100 letters, digits and ``_.:-``; None stays None.
+
+    >>> check_submit_id("3f2a-9")
+    '3f2a-9'
+    >>> check_submit_id("x" * 101)
+    Traceback (most recent call last):
+    ...
+    sparse_feedback.store.limits.StoreError: submit id is too long (101 characters; at most 100)
+    """
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise StoreError("submit id must be text")
+    if len(value) > SUBMIT_ID_MAX:
+        raise StoreError(f"submit id is too long ({len(value):,} characters; at most {SUBMIT_ID_MAX})")
+    if not _TOKEN.fullmatch(value):
+        raise StoreError("submit id may hold only letters, digits and _ . : -")
+    return value
