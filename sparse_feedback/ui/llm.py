@@ -55,7 +55,8 @@ def run_llm_judge(store: Store, project: str, protocol: str, base_url: str, mode
     job = store.start_job("judge", {"project": project, "protocol": protocol, "base_url": public_url(base_url),
                                    "model": model})
     try:
-        backend = judge.make_backend("openai", model, base_url=base_url, api_key=api_key or None)
+        backend = judge.make_backend("openai", model, base_url=base_url, api_key=api_key or None,
+                                     api_key_env=None)  # the app's key is the one typed in, never the server's
         with judge.AnswerCache(cache_path) as cache:
             result = judge.judge(protocol, tasks, backend, cache, config=config, callback=callback,
                                  show_progress=False)
