@@ -18,6 +18,7 @@ from pages import (  # noqa: E402
     Shell, admin, agreement, best_of_n, bias, bind, consistency, disagreements, export, imports, llm, rank, rate,
     train, winrates,
 )
+from sparse_feedback.jobs import runner as jobs_runner  # noqa: E402
 from sparse_feedback.store import Store, configured_accounts  # noqa: E402
 from sparse_feedback.store.demo import DEMO_PROJECTS, ensure_demo  # noqa: E402
 from sparse_feedback.ui.access import Access, AccessError  # noqa: E402
@@ -131,7 +132,7 @@ def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:
     store = store or Store()
     accounts = configured_accounts()
     store.sync_users(accounts)
-    store.mark_interrupted()
+    jobs_runner.mark_interrupted(store)  # jobs cut off by the last shutdown
     store.drop_unfinished_imports()  # a project whose import was cut off by a restart
     ensure_demo(store, DEMO_DIR)
     ensure_best_of_n_demo(store, DEMO_DIR / "best_of_n")

@@ -4,7 +4,7 @@ import gradio as gr
 
 from pages import Shell, bind, guarded
 from sparse_feedback.device import describe
-from sparse_feedback.ui.llm import run_llm_judge
+from sparse_feedback.jobs.llm import run_llm_judge
 
 
 @guarded

@@ -8,7 +8,7 @@ import gradio as gr
 import plotly.graph_objects as go
 
 from pages import Shell, admin_only, bind, guarded
-from sparse_feedback.reward import jobs as training
+from sparse_feedback.jobs import training
 
 METRICS = ("eval_accuracy", "eval_implied_pairs_accuracy", "eval_spearman", "eval_mse")
 

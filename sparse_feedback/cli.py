@@ -7,26 +7,25 @@ handlers import heavy libraries (torch, transformers) lazily so ``--help`` stays
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
 from sparse_feedback import __version__
 from sparse_feedback.device import DeviceError
+from sparse_feedback.analysis import cli as analysis_cli
 from sparse_feedback.errors import EXIT_BAD_INPUT, InputError, UserError
+from sparse_feedback.evaluate import cli as evaluate_cli
+from sparse_feedback.formats import cli as formats_cli
+from sparse_feedback.generate import cli as generate_cli
+from sparse_feedback.judge import cli as judge_cli
+from sparse_feedback.pipeline import cli as pipeline_cli
+from sparse_feedback.report import cli as report_cli
+from sparse_feedback.rerank import cli as rerank_cli
+from sparse_feedback.reward import cli as reward_cli
+from sparse_feedback.store import cli as store_cli
 
 # The stage order of the data flow; each module exposes register(subparsers).
-COMMAND_MODULES = [
-    "sparse_feedback.formats.cli",
-    "sparse_feedback.generate.cli",
-    "sparse_feedback.judge.cli",
-    "sparse_feedback.store.cli",
-    "sparse_feedback.analysis.cli",
-    "sparse_feedback.reward.cli",
-    "sparse_feedback.rerank.cli",
-    "sparse_feedback.evaluate.cli",
-    "sparse_feedback.report.cli",
-    "sparse_feedback.pipeline_cli",
-]
+COMMAND_MODULES = [formats_cli, generate_cli, judge_cli, store_cli, analysis_cli, reward_cli, rerank_cli, evaluate_cli,
+                   report_cli, pipeline_cli]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,8 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for module in COMMAND_MODULES:
+        module.register(sub)
     return parser
 
 

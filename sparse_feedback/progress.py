@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Callable
 
 from tqdm.auto import tqdm
 
-T = TypeVar("T")
 ProgressCallback = Callable[[int, int, str], None]  # (done, total, description)
 
 
@@ -34,14 +33,3 @@ class Progress:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def track(items: Iterable[T], total: int | None = None, desc: str = "",
-          callback: ProgressCallback | None = None) -> Iterator[T]:
-    """Iterate with progress."""
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
-    with Progress(total, desc, callback) as p:
-        for item in items:
-            yield item
-            p.update()

@@ -61,6 +61,6 @@ def tiny_model_fixture(tmp_path_factory) -> Path:
 
 
 def log_losses(output_dir) -> dict[int, float]:
-    from sparse_feedback.reward.jobs import read_log
+    from sparse_feedback.reward.runs import read_log
 
     return {r["step"]: r["loss"] for r in read_log(output_dir) if "loss" in r}

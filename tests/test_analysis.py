@@ -179,6 +179,7 @@ def test_analyses_accept_arrow_string_columns():
 
 # ---------------------------------------------------------------- CLI
 
+@pytest.mark.slow
 def test_consistency_cli_prints_a_readable_table_without_json(cli, tmp_path):
     r = csv_headerless(RATED.to_dict(orient="records"), tmp_path / "r.csv")
     k = csv_headerless(rankings(("q", "", "A", "B", "(a)"), ("q", "", "B", "C", "(a)")).to_dict(orient="records"),
@@ -192,6 +193,7 @@ def test_consistency_cli_prints_a_readable_table_without_json(cli, tmp_path):
         RATED, rankings(("q", "", "A", "B", "(a)"), ("q", "", "B", "C", "(a)"))).confusion}
 
 
+@pytest.mark.slow
 def test_winrate_cli_with_no_overlap_prints_valid_json(cli, tmp_path):
     ref = csv_headerless([{"i": "a", "x": "", "o": "r", "r": 4}], tmp_path / "ref.csv")
     cand = csv_headerless([{"i": "b", "x": "", "o": "c", "r": 4}], tmp_path / "cand.csv")

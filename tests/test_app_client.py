@@ -26,6 +26,7 @@ def client(url, who):
     return Client(url, auth=(who, f"{who}-pw"), verbose=False)
 
 
+@pytest.mark.slow
 def test_unauthenticated_or_wrong_password_client_gets_nothing(server):
     url, _ = server
     with pytest.raises(Exception):
@@ -37,6 +38,7 @@ def test_unauthenticated_or_wrong_password_client_gets_nothing(server):
         assert r.status_code in (401, 403), (path, r.status_code)
 
 
+@pytest.mark.slow
 def test_submit_is_stored_once_even_when_repeated(server):
     url, store = server
     c = client(url, "alice")
@@ -50,6 +52,7 @@ def test_submit_is_stored_once_even_when_repeated(server):
     assert after[5]["task_id"] != ticket["task_id"] and again[5]["assignment_id"] == after[5]["assignment_id"]
 
 
+@pytest.mark.slow
 def test_undo_withdraws_the_last_answer_and_shows_it_again(server):
     url, store = server
     c = client(url, "bob")
@@ -63,6 +66,7 @@ def test_undo_withdraws_the_last_answer_and_shows_it_again(server):
     assert store.human_ratings("p", "bob")["rating"].tolist() == [4]
 
 
+@pytest.mark.slow
 def test_skip_moves_on_and_never_returns_the_task(server):
     url, store = server
     c = client(url, "carol")
@@ -72,6 +76,7 @@ def test_skip_moves_on_and_never_returns_the_task(server):
     assert store.progress("p", "carol", "rankings").skipped == 1
 
 
+@pytest.mark.slow
 def test_identity_comes_from_sign_in_not_from_fields(server):
     url, store = server
     alice, bob = client(url, "alice"), client(url, "bob")
@@ -83,6 +88,7 @@ def test_identity_comes_from_sign_in_not_from_fields(server):
     assert store.human_rankings("p", "alice").empty
 
 
+@pytest.mark.slow
 def test_annotators_cannot_call_admin_actions(server, tmp_path):
     url, store = server
     c = client(url, "alice")
@@ -96,6 +102,7 @@ def test_annotators_cannot_call_admin_actions(server, tmp_path):
     assert [p.name for p in store.projects()] == ["p"] and "hacked" not in store.project("p").guideline
 
 
+@pytest.mark.slow
 def test_assignment_overlap_each_task_to_k_distinct_annotators(tmp_path):
     def setup(store):
         store.create_project_from_generation(small_generation(2, 3), "k2", overlap=2)
@@ -113,6 +120,7 @@ def test_assignment_overlap_each_task_to_k_distinct_annotators(tmp_path):
         assert counts.max() - counts.min() <= 2  # balanced: 12 answers over 3 people
 
 
+@pytest.mark.slow
 def test_bad_import_shows_the_readers_error_and_imports_nothing(server, tmp_path):
     url, store = server
     admin = client(url, "root")
@@ -127,6 +135,7 @@ def test_bad_import_shows_the_readers_error_and_imports_nothing(server, tmp_path
     assert "Created" in message and store.project("fresh").n_pair_tasks == 3
 
 
+@pytest.mark.slow
 def test_admin_exports_feedback_in_the_original_format(server):
     url, store = server
     admin = client(url, "root")

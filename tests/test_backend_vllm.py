@@ -55,6 +55,7 @@ def fake_vllm(monkeypatch):
     return CALLS
 
 
+@pytest.mark.slow
 def test_vllm_backend_asks_the_engine_for_n_samples_per_prompt_with_prefix_caching(fake_vllm, tmp_path):
     backend = make_backend("vllm", "some/model", device="cpu", tensor_parallel_size=2)
     frame = pd.DataFrame([{"instruction": "Say hi.", "input": ""}, {"instruction": "Add.", "input": "2, 3"}])

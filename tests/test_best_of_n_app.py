@@ -49,6 +49,7 @@ def settings(models, **kw):
                                   "reward_models": [str(rm_a), str(rm_b)], **kw})
 
 
+@pytest.mark.slow
 def test_job_samples_reranks_with_both_rms_and_is_browsable(tmp_path, models):
     store = Store(f"sqlite:///{tmp_path / 's.db'}")
     job_id = bon.start_job(store, INSTRUCTIONS, settings(models), root=tmp_path / "jobs")
@@ -68,6 +69,7 @@ def test_job_samples_reranks_with_both_rms_and_is_browsable(tmp_path, models):
     assert ("pick different" in page) == (0 in result.disagreements())
 
 
+@pytest.mark.slow
 def test_job_evaluates_each_rm_into_the_win_rates_tab_and_never_writes_the_judge_key(tmp_path, models, monkeypatch):
     home = tmp_path / "home"
     monkeypatch.setenv("SPARSE_FEEDBACK_HOME", str(home))
@@ -95,6 +97,7 @@ def test_job_evaluates_each_rm_into_the_win_rates_tab_and_never_writes_the_judge
         bon.resume_job(store, job_id)
 
 
+@pytest.mark.slow
 def test_a_stopped_job_resumes_and_finishes(tmp_path, models):
     store = Store(f"sqlite:///{tmp_path / 's.db'}")
     many = pd.DataFrame({"instruction": [f"Say {i}." for i in range(12)], "input": ""})
@@ -114,6 +117,7 @@ def test_a_stopped_job_resumes_and_finishes(tmp_path, models):
     assert len(json.loads((bon.job_dir(store, job_id) / "best_of_n_2.json").read_text())) == 12
 
 
+@pytest.mark.slow
 def test_stop_ends_a_running_job(tmp_path, models):
     store = Store(f"sqlite:///{tmp_path / 's.db'}")
     many = pd.DataFrame({"instruction": [f"Say {i}." for i in range(200)], "input": ""})
@@ -133,6 +137,7 @@ def test_stop_ends_a_running_job(tmp_path, models):
         raise AssertionError("the job's process is still alive")
 
 
+@pytest.mark.slow
 def test_more_than_64_candidates_or_a_missing_rm_is_refused(tmp_path, models):
     store = Store(f"sqlite:///{tmp_path / 's.db'}")
     with pytest.raises(SettingsError, match="between 1 and 64"):
@@ -143,6 +148,7 @@ def test_more_than_64_candidates_or_a_missing_rm_is_refused(tmp_path, models):
     assert store.jobs(bon.JOB_KIND).empty
 
 
+@pytest.mark.slow
 def test_best_of_n_tab_through_the_app(tmp_path, models):
     policy, rm_a, rm_b = models
     with running_app(tmp_path, users="root:root-pw:admin,ann:ann-pw:annotator") as (url, store):

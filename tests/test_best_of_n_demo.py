@@ -170,6 +170,7 @@ def test_a_shipped_rm_reproduces_its_shipped_scores(tmp_path, k, protocol):
         assert new_scores[old["chosen"]] >= new_scores.max() - 1e-3
 
 
+@pytest.mark.slow
 def test_the_best_of_n_tab_of_a_fresh_app_browses_the_demo_job(tmp_path):
     from gradio_client import Client
 

@@ -13,6 +13,7 @@ def own_home(tmp_path, monkeypatch):
     monkeypatch.setenv("SPARSE_FEEDBACK_HOME", str(tmp_path / "home"))
 
 
+@pytest.mark.slow
 def test_generate_rerank_evaluate_with_a_tiny_model(cli, tmp_path):
     policy = tiny_causal_lm(tmp_path / "policy")
     rm = tiny_reward_model(tmp_path / "rm", policy)

@@ -22,6 +22,7 @@ def test_reference_and_candidate_ratings_share_one_scale():
     assert ref_cal["raw_rating"].tolist() == [1, 1, 1]
 
 
+@pytest.mark.slow
 def test_local_judge_with_calibration_gives_decided_rankings_and_readable_files(cli, tmp_path):
     judge = tiny_causal_lm(tmp_path / "judge", chat=True)
     rows = [{"instruction": f"Name colour {i}.", "output": text} for i, text in enumerate(["red", "blue", "a green"])]

@@ -28,6 +28,7 @@ def generation(tmp_path):
     return write("rows.json", GENERATION, tmp_path)
 
 
+@pytest.mark.slow
 def test_tasks_ratings_gives_one_row_per_response(cli, generation, tmp_path):
     out = cli("tasks", "ratings", "--input", generation, "--output", tmp_path / "tasks.csv")
     assert out.returncode == 0, out.stderr
@@ -37,6 +38,7 @@ def test_tasks_ratings_gives_one_row_per_response(cli, generation, tmp_path):
         ["Translate to French.", "Good morning", "Bonjour"], ["Translate to French.", "Good morning", "Hola"]]
 
 
+@pytest.mark.slow
 def test_tasks_rankings_gives_every_unordered_pair_in_order(cli, generation, tmp_path):
     out = cli("tasks", "rankings", "--input", generation, "--output", tmp_path / "tasks.jsonl")
     assert out.returncode == 0, out.stderr
@@ -45,6 +47,7 @@ def test_tasks_rankings_gives_every_unordered_pair_in_order(cli, generation, tmp
         ["5", "6"], ["5", "five"], ["6", "five"], ["Bonjour", "Hola"]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["tasks.parquet", "tasks.json", "tasks_dir"])
 def test_tasks_write_every_table_format(cli, generation, tmp_path, name):
     out = cli("tasks", "ratings", "--input", generation, "--output", tmp_path / name)
@@ -52,6 +55,7 @@ def test_tasks_write_every_table_format(cli, generation, tmp_path, name):
     assert len(formats.read_rating_tasks(tmp_path / name)) == 5
 
 
+@pytest.mark.slow
 def test_rm_pairs_trl_maps_a_to_output1_b_to_output2_and_drops_equal(cli, tmp_path):
     out = cli("export", "rm-pairs", "--rankings", csv_headerless(RANKINGS, tmp_path / "k.csv"),
               "--format", "trl", "--output", tmp_path / "pairs.jsonl")
@@ -63,6 +67,7 @@ def test_rm_pairs_trl_maps_a_to_output1_b_to_output2_and_drops_equal(cli, tmp_pa
     assert pairs[2]["prompt"] == alpaca_prompt("Translate to French.", "Good morning")
 
 
+@pytest.mark.slow
 def test_rm_pairs_seed_json_has_the_original_layout(cli, tmp_path):
     out = cli("export", "rm-pairs", "--rankings", csv_headerless(RANKINGS, tmp_path / "k.csv"),
               "--format", "seed-json", "--output", tmp_path / "pairs.json")
@@ -73,6 +78,7 @@ def test_rm_pairs_seed_json_has_the_original_layout(cli, tmp_path):
     }
 
 
+@pytest.mark.slow
 def test_rm_pairs_seed_json_equals_the_original_file(cli, seed, tmp_path):
     out = cli("export", "rm-pairs", "--rankings", seed / "alpaca_generation/feedback_rankings_sample_generation.csv",
               "--format", "seed-json", "--output", tmp_path / "p.json")
@@ -81,6 +87,7 @@ def test_rm_pairs_seed_json_equals_the_original_file(cli, seed, tmp_path):
     assert json.loads((tmp_path / "p.json").read_text()) == original
 
 
+@pytest.mark.slow
 def test_rm_pairs_hf_writes_a_loadable_dataset(cli, tmp_path):
     out = cli("export", "rm-pairs", "--rankings", write("rows.parquet", RANKINGS, tmp_path),
               "--format", "hf", "--output", tmp_path / "pairs_hf")
@@ -92,6 +99,7 @@ def test_rm_pairs_hf_writes_a_loadable_dataset(cli, tmp_path):
     assert ds[1]["chosen"] == " five"
 
 
+@pytest.mark.slow
 def test_rm_ratings_gives_prompt_response_rating(cli, tmp_path):
     out = cli("export", "rm-ratings", "--ratings", write("rows.jsonl", ROWS["rating feedback"], tmp_path),
               "--output", tmp_path / "rm.csv")
@@ -102,6 +110,7 @@ def test_rm_ratings_gives_prompt_response_rating(cli, tmp_path):
     assert rm["prompt"].iloc[2] == alpaca_prompt('Say "hi", twice', "")  # "nan" input is no input
 
 
+@pytest.mark.slow
 def test_trl_pairs_concatenate_to_the_tokens_the_projects_trainer_scores(cli, tmp_path):
     """TRL trains on tokenize(prompt + chosen): that must be the prompt and response the project's trainer packs."""
     from transformers import AutoTokenizer

@@ -158,6 +158,7 @@ def test_dashboards_are_for_researchers_only(project):
         "someone", name, "LLM", "LLM", None))
 
 
+@pytest.mark.slow
 def test_dashboard_endpoints_answer_a_researcher_and_refuse_an_annotator(tmp_path):
     from gradio_client import Client
 
@@ -178,6 +179,7 @@ def test_dashboard_endpoints_answer_a_researcher_and_refuse_an_annotator(tmp_pat
             annotator.predict("", "demo", None, None, api_name="/consistency")
 
 
+@pytest.mark.slow
 def test_winrates_tab_reads_runs_that_evaluate_wrote_under_the_data_home(tmp_path, monkeypatch, cli):
     """Best-of-n outputs, once evaluated, are offered in the tab and give the winrate CLI's numbers."""
     home = tmp_path / "home"

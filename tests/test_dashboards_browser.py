@@ -23,6 +23,7 @@ def _setup(store):
     store.import_llm_rankings("study", judge_order_rows(frames["llm_rankings"]), "judge-model")
 
 
+@pytest.mark.slow
 def test_researcher_tabs_render_and_the_explorer_opens_a_pair(tmp_path):
     exe = shutil.which("chromium")
     if exe is None:

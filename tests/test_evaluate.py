@@ -44,6 +44,7 @@ def candidate_rows(better):
              "generator": "cand"} for i in range(6)]
 
 
+@pytest.mark.slow
 def test_evaluate_prints_and_saves_both_win_rates_with_intervals(cli, tmp_path):
     ref = outputs(tmp_path, "ref.json", REFERENCE)
     cand = outputs(tmp_path, "cand.json", candidate_rows(better={1, 2, 3}))
@@ -62,6 +63,7 @@ def test_evaluate_prints_and_saves_both_win_rates_with_intervals(cli, tmp_path):
     assert ranked["output1"].str.startswith("reference").all()
 
 
+@pytest.mark.slow
 def test_rerun_is_answered_from_the_cache(cli, tmp_path):
     ref = outputs(tmp_path, "ref.json", REFERENCE)
     cand = outputs(tmp_path, "cand.json", candidate_rows(better={0}))
@@ -77,6 +79,7 @@ def test_rerun_is_answered_from_the_cache(cli, tmp_path):
     assert json.loads(first.stdout)["rankings"]["n"] == 5
 
 
+@pytest.mark.slow
 def test_no_instruction_in_common_is_an_input_error(cli, tmp_path):
     ref = outputs(tmp_path, "ref.json", REFERENCE)
     cand = outputs(tmp_path, "cand.json", [{"instruction": "Something else", "output": "x"}])

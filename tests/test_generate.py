@@ -47,6 +47,7 @@ class CountingBackend:
             on_result(index, [f"{instruction} #{k}" for k in range(config.n)])
 
 
+@pytest.mark.slow
 def test_transformers_backend_writes_the_generation_json_with_n_responses(cli, instructions, tiny_lm, tmp_path):
     out = tmp_path / "gen.json"
     result = cli("generate", "--instructions", instructions, "--model", tiny_lm, "--n", 3, "--output", out,
@@ -59,6 +60,7 @@ def test_transformers_backend_writes_the_generation_json_with_n_responses(cli, i
     assert json.loads(out.read_text())[0]["generator"] == str(tiny_lm)
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_samples(instructions, tiny_lm, tmp_path):
     backend = make_backend("transformers", str(tiny_lm))
     frame = pd.DataFrame(INSTRUCTIONS)
@@ -75,6 +77,7 @@ def test_prompt_format_auto_uses_the_chat_template_only_when_the_tokenizer_has_o
     assert policy_prompt("Say hi.", "", chat, "alpaca").startswith("Below is an instruction")
 
 
+@pytest.mark.slow
 def test_rerun_after_an_interruption_generates_only_the_missing_instructions(tmp_path):
     frame, out = pd.DataFrame(INSTRUCTIONS), tmp_path / "gen.json"
     config = SamplingConfig(n=2)
@@ -91,6 +94,7 @@ def test_rerun_after_an_interruption_generates_only_the_missing_instructions(tmp
     assert again.asked == []
 
 
+@pytest.mark.slow
 def test_a_line_cut_short_by_a_crash_is_generated_again(tmp_path):
     frame, out = pd.DataFrame(INSTRUCTIONS), tmp_path / "gen.json"
     generate(frame, CountingBackend(), SamplingConfig(n=1), out)
@@ -101,6 +105,7 @@ def test_a_line_cut_short_by_a_crash_is_generated_again(tmp_path):
     assert backend.asked == [2]
 
 
+@pytest.mark.slow
 def test_a_sidecar_made_with_other_settings_is_refused(tmp_path):
     frame, out = pd.DataFrame(INSTRUCTIONS), tmp_path / "gen.json"
     generate(frame, CountingBackend(), SamplingConfig(n=2), out)
@@ -108,6 +113,7 @@ def test_a_sidecar_made_with_other_settings_is_refused(tmp_path):
         generate(frame, CountingBackend(), SamplingConfig(n=3), out)
 
 
+@pytest.mark.slow
 def test_greedy_decoding_with_several_samples_is_a_usage_error(cli, instructions, tmp_path):
     result = cli("generate", "--instructions", instructions, "--model", "x", "--n", 4, "--temperature", 0,
                  "--output", tmp_path / "g.json")
@@ -115,6 +121,7 @@ def test_greedy_decoding_with_several_samples_is_a_usage_error(cli, instructions
     assert not (tmp_path / "g.json").exists()
 
 
+@pytest.mark.slow
 def test_openai_backend_asks_for_n_samples_per_request(cli, instructions, tmp_path):
     out = tmp_path / "gen.json"
     with FakeSampler() as server:
@@ -128,6 +135,7 @@ def test_openai_backend_asks_for_n_samples_per_request(cli, instructions, tmp_pa
     assert gen["responses"][1][0].endswith("Add the numbers.\n\n2, 3")
 
 
+@pytest.mark.slow
 def test_openai_backend_asks_again_when_the_server_ignores_n(tmp_path):
     with FakeSampler(max_n=1) as server:
         backend = make_backend("openai", "m", base_url=server.base_url)
@@ -139,6 +147,7 @@ def test_openai_backend_asks_again_when_the_server_ignores_n(tmp_path):
     assert server.requests[0]["prompt"].startswith("Below is an instruction")
 
 
+@pytest.mark.slow
 def test_an_unreachable_server_is_a_one_line_error_and_nothing_is_written(cli, instructions, tmp_path):
     out = tmp_path / "gen.json"
     result = cli("generate", "--instructions", instructions, "--model", "m", "--backend", "openai",

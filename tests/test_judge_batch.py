@@ -36,6 +36,7 @@ def test_batch_answers_every_task_into_the_same_cache_with_usage(tmp_path):
         assert "tokens:" in result.summary()
 
 
+@pytest.mark.slow
 def test_rankings_batch_asks_both_orders(tmp_path):
     with FakeJudgeServer() as server, AnswerCache(tmp_path / "c.db") as cache:
         result = judge_batch("rankings", ranking_tasks(5), backend(server), cache, options=FAST, **QUIET)
@@ -43,6 +44,7 @@ def test_rankings_batch_asks_both_orders(tmp_path):
     assert all(j.position_ab and j.position_ba for j in result.judgements)
 
 
+@pytest.mark.slow
 def test_files_are_split_under_the_line_and_byte_limits(tmp_path):
     with FakeJudgeServer() as server, AnswerCache(tmp_path / "c.db") as cache:
         options = BatchOptions(poll=0.005, max_poll=0.01, max_lines=4)
@@ -52,6 +54,7 @@ def test_files_are_split_under_the_line_and_byte_limits(tmp_path):
         assert sizes == [4, 4, 2]
 
 
+@pytest.mark.slow
 def test_error_file_lines_and_unparsable_answers_are_retried_in_a_smaller_batch(tmp_path):
     plan = faults_by_hash({0: "500", 1: "garbage", 2: "garbage"})  # first attempt only
     with FakeJudgeServer(fault=plan) as server, AnswerCache(tmp_path / "c.db") as cache:
@@ -60,6 +63,7 @@ def test_error_file_lines_and_unparsable_answers_are_retried_in_a_smaller_batch(
     assert result.stats.answered == 40 and first == 40 and 0 < retry < first
 
 
+@pytest.mark.slow
 def test_retry_live_sends_the_leftovers_to_the_live_endpoint(tmp_path):
     plan = faults_by_hash({0: "500"})
     with FakeJudgeServer(fault=plan) as server, AnswerCache(tmp_path / "c.db") as cache:
@@ -68,6 +72,7 @@ def test_retry_live_sends_the_leftovers_to_the_live_endpoint(tmp_path):
         assert result.stats.answered == 30 and len(server.batches.created) == 1 and server.requests > 0
 
 
+@pytest.mark.slow
 def test_an_expired_batch_keeps_what_finished_and_says_what_is_left(tmp_path):
     lines = []
     with FakeJudgeServer(batch={"outcome": "expired"}) as server, AnswerCache(tmp_path / "c.db") as cache:

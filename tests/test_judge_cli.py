@@ -22,6 +22,7 @@ SECRET = "sk-test-DO-NOT-LEAK-9f3a71c2"
 NO_KEY = {"OPENAI_API_KEY": ""}
 
 
+@pytest.mark.slow
 def test_output_has_a_header_input_order_and_a_failed_list(cli, tmp_path):
     tasks = write_csv(rating_tasks(40), tmp_path / "tasks.csv")
     out = tmp_path / "feedback.csv"
@@ -40,6 +41,7 @@ def test_output_has_a_header_input_order_and_a_failed_list(cli, tmp_path):
     assert f"{len(frame)}/40 answered" in run.stdout and f"{len(failed)} failed" in run.stdout
 
 
+@pytest.mark.slow
 def test_rerun_sends_zero_requests_and_exits_0(cli, tmp_path):
     tasks = write_csv(rating_tasks(25), tmp_path / "tasks.csv")
     out = tmp_path / "feedback.csv"
@@ -53,6 +55,7 @@ def test_rerun_sends_zero_requests_and_exits_0(cli, tmp_path):
     assert not (tmp_path / "feedback.failed.csv").exists()
 
 
+@pytest.mark.slow
 def test_seed_format_is_the_original_headerless_layout(cli, tmp_path):
     pairs = pd.DataFrame({"instruction": ["Pick.", "Choose."], "input": ["", "x"],
                           "response1": ["one", "uno"], "response2": ["two", "dos"]})
@@ -69,6 +72,7 @@ def test_seed_format_is_the_original_headerless_layout(cli, tmp_path):
     assert "position bias:" in run.stdout
 
 
+@pytest.mark.slow
 def test_prompt_template_file_replaces_the_packaged_prompt(cli, tmp_path):
     template = tmp_path / "mine.txt"
     template.write_text("RATE {instruction} / {input} / {response} with 1-7: {not_a_field}")
@@ -84,6 +88,7 @@ def test_prompt_template_file_replaces_the_packaged_prompt(cli, tmp_path):
     assert bad.returncode == 2 and "{response}" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_missing_key_with_a_remote_url_is_a_clear_error(cli, tmp_path):
     tasks = write_csv(rating_tasks(2), tmp_path / "tasks.csv")
     run = cli("judge", "ratings", "--input", tasks, "--output", tmp_path / "o.csv", "--model", "m",
@@ -94,6 +99,7 @@ def test_missing_key_with_a_remote_url_is_a_clear_error(cli, tmp_path):
     assert not (tmp_path / "o.csv").exists()
 
 
+@pytest.mark.slow
 def test_api_key_never_reaches_disk_logs_or_errors(cli, tmp_path):
     tasks = write_csv(rating_tasks(30), tmp_path / "tasks.csv")
     out = tmp_path / "out" / "feedback.csv"
@@ -117,6 +123,7 @@ def _committed(cache: Path) -> int:
         return db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
 
 
+@pytest.mark.slow
 def test_killed_mid_run_the_rerun_completes_without_resending_answered_prompts(tmp_path):
     tasks = write_csv(rating_tasks(80), tmp_path / "tasks.csv")
     out, cache = tmp_path / "feedback.csv", tmp_path / "c.db"
@@ -142,6 +149,7 @@ def test_killed_mid_run_the_rerun_completes_without_resending_answered_prompts(t
     assert len(pd.read_csv(out)) == 80 and f"{kept} from cache" in rerun.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("protocol", ["ratings", "rankings"])
 def test_help_lists_the_issue_options(cli, protocol):
     run = cli("judge", protocol, "--help")

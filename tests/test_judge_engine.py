@@ -28,6 +28,7 @@ def prompt_of(row) -> str:
                                         response=row.response)[0]["content"]
 
 
+@pytest.mark.slow
 def test_every_task_ends_answered_or_failed_under_injected_faults(cache):
     tasks = rating_tasks(60)
     with FakeJudgeServer(fault=faults_by_hash(ALL_FAULTS, always="garbage"), slow_for=1.0) as server:
@@ -47,6 +48,7 @@ def test_every_task_ends_answered_or_failed_under_injected_faults(cache):
     assert (result.stats.answered, result.stats.failed) == (60 - len(hopeless), len(hopeless))
 
 
+@pytest.mark.slow
 def test_unparsable_answers_are_retried_and_never_cached(cache):
     tasks = rating_tasks(20)
     with FakeJudgeServer(fault=lambda prompt, attempt: "garbage" if attempt < 2 else None) as server:
@@ -59,6 +61,7 @@ def test_unparsable_answers_are_retried_and_never_cached(cache):
     assert [j.rating for j in again.judgements] == [j.rating for j in result.judgements]
 
 
+@pytest.mark.slow
 def test_failed_tasks_keep_their_last_raw_answer_and_only_they_are_retried(cache):
     tasks = rating_tasks(12)
     always_bad = faults_by_hash({}, modulus=3, always="garbage")
@@ -73,6 +76,7 @@ def test_failed_tasks_keep_their_last_raw_answer_and_only_they_are_retried(cache
     assert second.stats.answered == 12 and second.stats.cached == 12 - failed
 
 
+@pytest.mark.slow
 def test_rerun_sends_zero_requests(cache):
     tasks = rating_tasks(30)
     with FakeJudgeServer() as server:
@@ -83,6 +87,7 @@ def test_rerun_sends_zero_requests(cache):
     assert again.stats.requests == 0 and again.stats.cached == 30
 
 
+@pytest.mark.slow
 def test_429_waits_as_long_as_retry_after_says(cache):
     tasks = rating_tasks(4)
     with FakeJudgeServer(fault=lambda p, attempt: "429" if attempt == 0 else None, retry_after="0.4") as server:
@@ -102,6 +107,7 @@ def test_backoff_doubles_with_jitter_up_to_the_cap():
         assert all(base / 2 <= w <= base for w in waits) and len(waits) > 1
 
 
+@pytest.mark.slow
 def test_same_question_twice_in_one_run_is_paid_once(cache):
     tasks = pd.concat([rating_tasks(3)] * 2, ignore_index=True)
     with FakeJudgeServer(latency=0.05) as server:
@@ -111,6 +117,7 @@ def test_same_question_twice_in_one_run_is_paid_once(cache):
     assert result.stats.answered == 6
 
 
+@pytest.mark.slow
 def test_results_are_yielded_as_they_complete(cache):
     tasks = rating_tasks(8)
 
@@ -128,6 +135,7 @@ def test_results_are_yielded_as_they_complete(cache):
     assert seen[0][0] - start < 0.25 < seen[-1][0] - start  # the first came long before the last
 
 
+@pytest.mark.slow
 def test_every_yielded_answer_is_already_on_disk_and_answers_are_committed_in_groups(cache, tmp_path):
     tasks, commits = rating_tasks(40), []
     put_many = cache.put_many
@@ -147,6 +155,7 @@ def test_every_yielded_answer_is_already_on_disk_and_answers_are_committed_in_gr
     assert sum(commits) == 40 and len(commits) < 40  # replies that land together share a commit
 
 
+@pytest.mark.slow
 def test_a_failing_commit_fails_the_run_and_acknowledges_nothing(cache):
     def broken(rows):
         raise OSError("disk full")
@@ -157,6 +166,7 @@ def test_a_failing_commit_fails_the_run_and_acknowledges_nothing(cache):
             judge_ratings(rating_tasks(5), backend(server), cache=cache, config=FAST, show_progress=False)
 
 
+@pytest.mark.slow
 def test_bad_key_stops_the_run_without_caching(cache):
     with FakeJudgeServer(fault=lambda p, a: "401") as server:
         with pytest.raises(JudgeAborted, match="401"):
@@ -173,6 +183,7 @@ def preferred(prompt: str) -> str:
     return "Output (a)" if "GOOD" in shown_a else "Output (b) is better, because it is GOOD."
 
 
+@pytest.mark.slow
 def test_rankings_ask_both_orders_and_combine_them(cache):
     rows = ([("Pick one.", "GOOD answer", "weak answer")] * 1 + [("Pick two.", "weak", "GOOD")]
             + [("Pick three BIASED.", "x", "y"), ("Pick four.", "GOOD one", "bad one")])
@@ -189,6 +200,7 @@ def test_rankings_ask_both_orders_and_combine_them(cache):
     assert "1/4 pairs (25.0 %)" in result.summary()
 
 
+@pytest.mark.slow
 def test_a_pair_with_one_failed_order_fails_and_reruns_only_that_order(cache):
     tasks = pd.DataFrame({"instruction": ["Choose."], "input": [""], "response1": ["GOOD"], "response2": ["no"]})
     bad_ba = lambda prompt, attempt: "garbage" if prompt.split("Output (a):")[1].strip().startswith("no") else None

@@ -14,6 +14,7 @@ KEYS = ["hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_
         "vocab_size", "max_position_embeddings", "tie_word_embeddings"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not LOCAL.exists(), reason="no local smollm2-135m checkpoint")
 def test_the_135m_shape_is_the_local_smollm2_config():
     local = json.loads(LOCAL.read_text())
@@ -22,6 +23,7 @@ def test_the_135m_shape_is_the_local_smollm2_config():
     assert ours["rope_parameters"]["rope_theta"] == local["rope_parameters"]["rope_theta"]
 
 
+@pytest.mark.slow
 def test_a_random_checkpoint_loads_as_a_reward_backbone_with_the_smollm2_tokenizer(tmp_path):
     from sparse_feedback.hub import load_sequence_classifier
 

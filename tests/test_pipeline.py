@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from fake_openai import FakeJudgeServer
+from sparse_feedback.errors import InputError
 from sparse_feedback.pipeline import load_config
 from tiny_models import tiny_causal_lm
 
@@ -35,6 +36,7 @@ def tiny_config(tmp_path, judge_url) -> "Path":
     return path
 
 
+@pytest.mark.slow
 def test_tiny_pipeline_runs_every_stage_reports_both_win_rates_of_both_rms_and_resumes(cli, tmp_path, judge_server):
     run = tmp_path / "run"
     result = cli("pipeline", "--output-dir", run, "--config", tiny_config(tmp_path, judge_server.base_url))
@@ -59,21 +61,32 @@ def test_tiny_pipeline_runs_every_stage_reports_both_win_rates_of_both_rms_and_r
     assert json.loads((run / "results.json").read_text())["win_rates"] == results["win_rates"]
 
 
+@pytest.mark.slow
 def test_config_overrides_the_demo_key_by_key(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("policy: {n: 2}\n")
     config = load_config(path)
-    assert config["policy"]["n"] == 2 and config["policy"]["model"] == "smollm2-135m"
-    assert load_config("pipeline_tiny.yaml")["train_instructions"] == 4
+    assert config.policy.n == 2 and config.policy.model == "smollm2-135m"
+    assert load_config("pipeline_tiny.yaml").train_instructions == 4
+
+
+def test_an_unknown_config_key_is_an_error_naming_it_and_the_file(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("policy: {n: 2, temprature: 0.5}\n")
+    with pytest.raises(InputError, match=r"c\.yaml: unknown key 'policy\.temprature'"):
+        load_config(path)
+    path.write_text("best_of_m: {n: 2}\n")
+    with pytest.raises(InputError, match="unknown key 'best_of_m'"):
+        load_config(path)
 
 
 def test_packaged_instructions_are_enough_for_the_demo_split():
     config = load_config()
     from sparse_feedback.formats import read_instructions
-    from sparse_feedback.pipeline import _instructions_path
+    from sparse_feedback.pipeline.run import _instructions_path
 
     frame = read_instructions(_instructions_path(config, None))
-    assert len(frame) >= config["train_instructions"] + config["heldout_instructions"]
+    assert len(frame) >= config.train_instructions + config.heldout_instructions
     assert frame["instruction"].is_unique
 
 

@@ -10,7 +10,7 @@ from pages.research import feedback as consistency_tab_feedback
 from sparse_feedback import formats
 from sparse_feedback.analysis.sources import LLM, source_rankings
 from sparse_feedback.protocols import flip, pairs_from_orders
-from sparse_feedback.reward import jobs as training
+from sparse_feedback.jobs import training
 from sparse_feedback.store import Store
 from sparse_feedback.store.annotate import stored_to_shown
 from sparse_feedback.store.demo import load_demo
@@ -112,7 +112,9 @@ def test_humans_with_overlap_train_on_one_label_per_pair_by_majority_and_export_
 def test_the_train_tab_says_which_aggregation_and_how_many_pairs(demo, monkeypatch):
     from pages import train
 
-    monkeypatch.setattr(training.subprocess, "Popen", lambda *a, **k: type("P", (), {"pid": 0, "wait": lambda s: 0})())
+    from sparse_feedback.jobs import runner
+
+    monkeypatch.setattr(runner.subprocess, "Popen", lambda *a, **k: type("P", (), {"pid": 0, "wait": lambda s: 0})())
     job_id, _ = training.start_project_training(demo, "demo", "llm", "rankings")
     status, _, _ = train.job_view(demo, job_id)
     assert "Trained on 60 pairs, one per pair from both judged orders: 10 agree, 50 disagree" in status

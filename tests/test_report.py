@@ -17,6 +17,7 @@ def inputs(tmp_path):
     return report_inputs(tmp_path)
 
 
+@pytest.mark.slow
 def test_report_writes_one_self_contained_html_with_the_numbers(cli, inputs, tmp_path):
     out = tmp_path / "report.html"
     done = cli(*report_args(inputs, out), "--json")
@@ -36,6 +37,7 @@ def test_report_writes_one_self_contained_html_with_the_numbers(cli, inputs, tmp
     assert numbers["protocol_rank_flips"] and "The protocols disagree" in text  # the fixture's runs flip
 
 
+@pytest.mark.slow
 def test_report_bad_input_is_one_line_error_and_no_file(cli, inputs, tmp_path):
     out = tmp_path / "report.html"
     bad = tmp_path / "bad.csv"

@@ -12,6 +12,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 
 
+@pytest.mark.slow
 def test_report_plots_render_in_chromium_from_a_file(cli, tmp_path):
     exe = shutil.which("chromium")
     if exe is None:

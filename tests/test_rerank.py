@@ -29,6 +29,7 @@ class LengthScorer:
         return np.array([len(r) for r in responses], dtype=float)
 
 
+@pytest.mark.slow
 def test_every_candidate_is_scored_in_one_call_with_its_own_instruction(tmp_path):
     scorer = LengthScorer()
     rerank(GENERATION, scorer, tmp_path / "out.json", "g", batch_size=4)
@@ -37,6 +38,7 @@ def test_every_candidate_is_scored_in_one_call_with_its_own_instruction(tmp_path
     assert instructions[3:5] == ["Add the numbers."] * 2 and inputs[3:5] == ["2, 3"] * 2
 
 
+@pytest.mark.slow
 def test_best_candidate_is_written_in_alpaca_eval_format(tmp_path):
     out = tmp_path / "out.json"
     rerank(GENERATION, LengthScorer(), out, "tiny-bo-rm")
@@ -48,6 +50,7 @@ def test_best_candidate_is_written_in_alpaca_eval_format(tmp_path):
     assert read_model_outputs(out)["output"].tolist()[1] == "It is five."
 
 
+@pytest.mark.slow
 def test_sidecar_holds_every_candidates_score_and_the_choice(tmp_path):
     out = tmp_path / "out.json"
     rerank(GENERATION, LengthScorer(), out, "g")
@@ -57,6 +60,7 @@ def test_sidecar_holds_every_candidates_score_and_the_choice(tmp_path):
     assert table[2]["chosen"] == 1
 
 
+@pytest.mark.slow
 def test_ties_keep_the_first_candidate(tmp_path):
     class Flat:
         def score(self, instructions, inputs, responses, batch_size=16, progress=None):
@@ -76,6 +80,7 @@ def test_default_generator_names_policy_n_and_reward_model():
     assert default_generator(GENERATION, "ratings_rm") == "tiny-policy-best-of-4-ratings_rm"
 
 
+@pytest.mark.slow
 def test_alpaca_eval_compatible_outputs_fold_the_input_into_the_instruction(tmp_path):
     two_inputs = pd.concat([GENERATION, GENERATION.iloc[[1]].assign(input="4, 5")], ignore_index=True)
     # AlpacaEval's judge templates fill {instruction}, {output_1}, {output_2} only (alpaca_eval_gpt4, v0.6.6) and
@@ -90,6 +95,7 @@ def test_alpaca_eval_compatible_outputs_fold_the_input_into_the_instruction(tmp_
     assert back.loc[back["input"] == "2, 3", "instruction"].tolist() == ["Add the numbers."]
 
 
+@pytest.mark.slow
 def test_rerank_outputs_keep_instruction_and_input_apart_by_default(tmp_path):
     rerank(GENERATION, LengthScorer(), tmp_path / "out.json", "g")
     records = json.loads((tmp_path / "out.json").read_text())

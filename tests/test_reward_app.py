@@ -19,6 +19,7 @@ def server(tmp_path_factory):
         yield url, store
 
 
+@pytest.mark.slow
 def test_annotators_cannot_start_or_stop_training(server):
     url, store = server
     alice = client(url, "alice")
@@ -29,6 +30,7 @@ def test_annotators_cannot_start_or_stop_training(server):
     assert store.jobs("train").empty
 
 
+@pytest.mark.slow
 def test_training_without_feedback_is_refused_with_a_reason(server):
     url, store = server
     with pytest.raises(Exception, match="no llm ratings feedback"):
@@ -36,6 +38,7 @@ def test_training_without_feedback_is_refused_with_a_reason(server):
     assert store.jobs("train").empty
 
 
+@pytest.mark.slow
 def test_admin_sees_the_device_and_only_the_shipped_demo_models(server):
     url, _ = server
     root = client(url, "root")

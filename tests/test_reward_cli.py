@@ -23,6 +23,7 @@ def reward_dir(tmp_path_factory, tiny):
     return root / "rm"
 
 
+@pytest.mark.slow
 def test_score_cli_adds_a_reward_column(cli, tmp_path, reward_dir):
     tasks = pd.DataFrame({"instruction": ["write a story", "write a story", "add numbers"], "input": ["", "", "2 3"],
                           "response": ["this answer is good", "this answer is bad", "5"]})
@@ -35,6 +36,7 @@ def test_score_cli_adds_a_reward_column(cli, tmp_path, reward_dir):
     assert scored["reward"].notna().all() and scored["reward"].nunique() > 1
 
 
+@pytest.mark.slow
 def test_scoring_ranking_feedback_adds_reward1_and_reward2(tmp_path, reward_dir):
     from sparse_feedback.reward.scoring import load_reward_model, scorable_table
 
@@ -67,6 +69,7 @@ def test_eval_split_is_by_instruction(tmp_path):
     assert not set(train_part["prompt"]) & set(held["prompt"])
 
 
+@pytest.mark.slow
 def test_a_bad_rating_is_a_one_line_error(cli, tmp_path):
     pd.DataFrame({"prompt": ["p"], "response": ["r"], "rating": [9]}).to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(InputError, match="rating"):
@@ -76,12 +79,14 @@ def test_a_bad_rating_is_a_one_line_error(cli, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_score_rejects_a_directory_that_is_not_a_reward_model(cli, tmp_path):
     (tmp_path / "x.csv").write_text("instruction,input,response\na,,b\n")
     done = cli("score", "--model-dir", tmp_path, "--input", tmp_path / "x.csv", "--output", tmp_path / "o.csv")
     assert done.returncode == 2 and "reward_config.json" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_full_fine_tune_reloads_and_scores_like_the_trainer_evaluated(tmp_path, tiny):
     from sparse_feedback.reward.scoring import load_reward_model
 

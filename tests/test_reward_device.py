@@ -112,6 +112,7 @@ def test_training_refuses_what_the_cpu_cannot_do_before_loading_anything(feedbac
                              model=str(tiny_dir), **options))
 
 
+@pytest.mark.slow
 def test_cli_refusal_is_one_line_and_exit_2(cli, feedback, tmp_path, tiny_dir):
     done = cli("train", "rankings", "--train", feedback, "--output-dir", tmp_path / "o", "--model", tiny_dir, "--bf16")
     assert done.returncode == 2 and "need a CUDA GPU" in done.stderr and "Traceback" not in done.stderr

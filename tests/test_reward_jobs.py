@@ -7,7 +7,7 @@ import pytest
 from reward_helpers import tiny_model_fixture
 
 from sparse_feedback import formats
-from sparse_feedback.reward import jobs as training
+from sparse_feedback.jobs import training
 from sparse_feedback.reward.train import checkpoints
 from sparse_feedback.store import Store, StoreError
 from tests.appserver import small_generation
@@ -76,6 +76,7 @@ def test_a_job_runs_in_the_background_stops_with_a_checkpoint_and_resumes_to_a_l
     assert listed["model_dir"].tolist() == [str(out)] and listed["protocol"].tolist() == ["rankings"]
 
 
+@pytest.mark.slow
 def test_the_trained_models_table_says_plainly_why_a_demo_rm_is_below_chance():
     from tests.appserver import ROOT
 

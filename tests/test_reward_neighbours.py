@@ -94,6 +94,7 @@ RESPONSES = ["good", "the answer is this text : write say add list name explain 
              "bad reply", "the reply is fine", "this text is a clear answer to the question , good"]
 
 
+@pytest.mark.slow
 def test_score_of_a_response_is_the_same_alone_and_among_others(short_rm):
     from sparse_feedback.reward import load_reward_model
 
@@ -106,6 +107,7 @@ def test_score_of_a_response_is_the_same_alone_and_among_others(short_rm):
     assert shuffled[::-1] == pytest.approx(together, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_score_on_a_ranking_file_scores_each_distinct_response_once(short_rm, tmp_path, monkeypatch):
     from sparse_feedback import cli
     from sparse_feedback.reward import model as reward_model

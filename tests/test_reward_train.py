@@ -27,6 +27,7 @@ def config(data, tiny, protocol="rankings", **kw):
     return RewardConfig(**{**base, **kw})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("protocol", ["rankings", "ratings"])
 def test_loss_decreases_on_a_separable_toy_set(data, tiny, protocol):
     results = train(config(data, tiny, protocol))
@@ -38,6 +39,7 @@ def test_loss_decreases_on_a_separable_toy_set(data, tiny, protocol):
         assert results["eval"]["spearman"] > 0.5
 
 
+@pytest.mark.slow
 def test_output_dir_holds_adapter_config_results_and_log(data, tiny):
     cfg = config(data, tiny, cross_eval=str(data / "ratings.csv"), epochs=1)
     train(cfg)
@@ -52,6 +54,7 @@ def test_output_dir_holds_adapter_config_results_and_log(data, tiny):
     assert "score" in json.loads((out / "adapter_config.json").read_text())["modules_to_save"]
 
 
+@pytest.mark.slow
 def test_resume_continues_the_step_count_after_a_kill(data, tiny):
     straight = train(config(data, tiny, output_dir=str(data / "straight"), epochs=2, save_steps=2))
     full = log_losses(data / "straight")

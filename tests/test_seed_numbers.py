@@ -1,8 +1,10 @@
 """The paper's analyses reproduce the original's numbers on its sample data."""
 
+import pytest
 import json
 
 
+@pytest.mark.slow
 def test_consistency_on_seed_sample_is_56_41_over_117_pairs(cli, seed):
     out = cli("consistency", "--ratings", seed / "alpaca_generation/feedback_ratings_sample_generation.csv",
               "--rankings", seed / "alpaca_generation/feedback_rankings_sample_generation.csv", "--json")
@@ -14,6 +16,7 @@ def test_consistency_on_seed_sample_is_56_41_over_117_pairs(cli, seed):
     assert set(result["confusion"]) == {"(a)", "(b)", "equal"}
 
 
+@pytest.mark.slow
 def test_ratings_win_rate_on_seed_sample(cli, seed):
     d = seed / "inference_model_outputs"
     out = cli("winrate", "ratings", "--reference", d / "feedback_ratings_davinci_for_llm_eval.csv",
@@ -24,6 +27,7 @@ def test_ratings_win_rate_on_seed_sample(cli, seed):
     assert r["wins"] + r["ties"] + r["losses"] == 51
 
 
+@pytest.mark.slow
 def test_rankings_win_rate_on_seed_sample(cli, seed):
     d = seed / "inference_model_outputs"
     out = cli("winrate", "rankings", "--feedback", d / "feedback_rankings_davincivsratings_for_llm_eval.csv", "--json")
@@ -32,6 +36,7 @@ def test_rankings_win_rate_on_seed_sample(cli, seed):
     assert (round(r["win_rate"], 2), round(r["ci95"], 2), r["n"]) == (32.61, 12.64, 46)
 
 
+@pytest.mark.slow
 def test_ranking_tasks_match_the_original_pair_order(cli, seed, tmp_path):
     import pandas as pd
 
@@ -43,6 +48,7 @@ def test_ranking_tasks_match_the_original_pair_order(cli, seed, tmp_path):
     assert ours.values.tolist() == theirs.values.tolist()
 
 
+@pytest.mark.slow
 def test_rm_pairs_seed_json_matches_the_original_pair_count(cli, seed, tmp_path):
     out = cli("export", "rm-pairs", "--rankings", seed / "alpaca_generation/feedback_rankings_sample_generation.csv",
               "--format", "seed-json", "--output", tmp_path / "p.json")

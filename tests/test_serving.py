@@ -1,11 +1,13 @@
 """Gradio settings applied by app.py before Gradio starts (sparse_feedback/ui/serving.py)."""
 
+import pytest
 import importlib.util
 import os
 import subprocess
 import sys
 
 
+@pytest.mark.slow
 def test_app_caches_gradio_analytics_and_makes_a_missing_matplotlib_a_cheap_import():
     code = ("import app, os, sys, importlib.util, time\n"
             "print(os.environ['GRADIO_ANALYTICS_CACHE_FREQUENCY'], os.environ['GRADIO_ANALYTICS_MAX_EVENTS'])\n"

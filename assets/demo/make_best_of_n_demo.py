@@ -12,7 +12,7 @@ offline; about 5 minutes on 2 CPU cores); with it, it packages a finished run of
   the base model the config names). Paths of the machine that trained them become bare file names.
 - ``job/``: the run's held-out instructions, candidates, reference, each RM's picks and their evaluation,
   renamed to a Best-of-n job's layout (``best_of_n_1*`` = ratings RM, ``best_of_n_2*`` = rankings RM;
-  see ``sparse_feedback/ui/best_of_n.py``); its ``settings.json`` names the RMs as ``../rm_<protocol>``,
+  see ``sparse_feedback/jobs/best_of_n.py``); its ``settings.json`` names the RMs as ``../rm_<protocol>``,
   which the app rewrites to where it installs them.
 - ``pipeline_config.json`` and ``results.json``: the run's config and figures, for provenance.
 """

@@ -9,6 +9,7 @@ from pathlib import Path
 from sparse_feedback.backends import BACKENDS
 from sparse_feedback.device import DEVICES
 from sparse_feedback.errors import EXIT_BAD_INPUT
+from sparse_feedback.evaluate.summary import format_result
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,24 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def default_output_dir(candidate) -> Path:
     candidate = Path(candidate)
     return candidate.with_name(candidate.stem + ".eval")
-
-
-def format_result(result: dict) -> str:
-    """Both win-rates of a ``winrates.json``, one line each (an interval undefined for n=1 reads nan).
-
-    >>> one = {"win_rate": 100.0, "ci95": None, "n": 1, "wins": 1, "ties": 0, "losses": 0}
-    >>> print(format_result({"ratings": one, "rankings": {**one, "n": 0}}))
-     ratings: win-rate 100.00 ± nan % (n=1: 1 wins, 0 ties, 0 losses)
-    rankings: win-rate undefined: nothing to compare (n=0)
-    """
-    import math
-
-    from sparse_feedback.analysis import WinRate
-
-    def win_rate(values: dict) -> WinRate:
-        return WinRate(**{k: math.nan if v is None else v for k, v in values.items()})
-
-    return "\n".join(f"{protocol:>8}: {win_rate(result[protocol])}" for protocol in ("ratings", "rankings"))
 
 
 def _evaluate(args) -> int:

@@ -24,7 +24,7 @@ from sparse_feedback.formats import check_output, claim_dir
 from sparse_feedback.progress import Progress
 from sparse_feedback.reward.collate import PackedCollator, length_grouped_batches, packed_length
 from sparse_feedback.reward.config import RewardConfig
-from sparse_feedback.reward.jobs import LOG_FILE, MODEL_KIND, RESULTS_FILE, read_log
+from sparse_feedback.reward.runs import LOG_FILE, MODEL_KIND, RESULTS_FILE, read_log
 from sparse_feedback.reward.data import load_feedback, make_groups, split_by_instruction, table_scores
 from sparse_feedback.reward.losses import per_example_loss
 from sparse_feedback.reward.metrics import evaluate

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from typing import Callable
+from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 from sqlalchemy import insert, select, update
@@ -21,6 +22,20 @@ def redact(args: dict) -> dict:
     {'model': 'm', 'base_url': 'http://x'}
     """
     return {k: v for k, v in args.items() if not any(w in k.lower() for w in _SECRET_WORDS)}
+
+
+def public_url(url: str) -> str:
+    """The URL without any user:password part, as it may be stored in a job record.
+
+    >>> public_url("https://user:sk-1@judge.example.com:8443/v1?key=x")
+    'https://judge.example.com:8443/v1'
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 # A job recorded under this very pid before this process started belongs to an earlier process that had

@@ -17,8 +17,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from sparse_feedback import formats
-from sparse_feedback.reward.jobs import runs_dir
-from sparse_feedback.ui.best_of_n import JOB_KIND, jobs_root, read_settings
+from sparse_feedback.reward.runs import runs_dir
+from sparse_feedback.jobs.best_of_n import JOB_KIND, jobs_root, read_settings
 
 # Shipped folder (``../<name>`` in the shipped settings.json) → the name it is installed under.
 DEMO_RMS = {"rm_ratings": "demo-ratings-rm", "rm_rankings": "demo-rankings-rm"}

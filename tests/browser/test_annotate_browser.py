@@ -19,6 +19,7 @@ def _setup(store):
     store.import_llm_rankings("web", ranks.assign(feedback="(a)"), "judge-x")
 
 
+@pytest.mark.slow
 def test_annotate_with_the_keyboard_in_chromium(browser, tmp_path):
     from playwright.sync_api import expect
 

@@ -27,6 +27,7 @@ def _annotations(store) -> int:
         return conn.exec_driver_sql("SELECT COUNT(*) FROM annotations").scalar_one()
 
 
+@pytest.mark.slow
 def test_backup_while_annotators_write_is_a_consistent_copy(cli, tmp_path, db_url):  # noqa: F811
     """SQLite is copied with its backup API, PostgreSQL logically from one snapshot; both into one SQLite file."""
     home = tmp_path / "home"
@@ -78,6 +79,7 @@ def test_backup_while_annotators_write_is_a_consistent_copy(cli, tmp_path, db_ur
     assert not list(copy.parent.glob(".*partial"))
 
 
+@pytest.mark.slow
 def test_backup_of_a_missing_store_is_a_one_line_error(cli, tmp_path):
     run = cli("backup", "--output", tmp_path / "x.db", "--db", f"sqlite:///{tmp_path / 'nope.db'}")
     assert run.returncode == 2 and run.stderr.startswith("error:") and "Traceback" not in run.stderr

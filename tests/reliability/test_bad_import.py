@@ -77,6 +77,7 @@ def test_the_import_handlers_refuse_every_bad_file_and_import_nothing(tmp_path):
     store.close()
 
 
+@pytest.mark.slow
 def test_bad_files_through_the_running_app_show_the_error_and_import_nothing(tmp_path):
     def setup(store):
         store.create_project_from_generation(small_generation(2, 3), "existing")
@@ -90,6 +91,7 @@ def test_bad_files_through_the_running_app_show_the_error_and_import_nothing(tmp
             assert _counts(store) == before, path.name
 
 
+@pytest.mark.slow
 def test_uploads_over_the_limit_are_refused_with_a_message(tmp_path, monkeypatch):
     monkeypatch.setenv("SPARSE_FEEDBACK_MAX_UPLOAD_MB", "0.05")  # 51 KB
     small, big = tmp_path / "small.json", tmp_path / "big.json"

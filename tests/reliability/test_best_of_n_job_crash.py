@@ -13,7 +13,7 @@ from tiny_models import tiny_causal_lm, tiny_reward_model
 from sparse_feedback.generate.run import sidecar_path
 from sparse_feedback.report.inputs import evaluated_runs
 from sparse_feedback.store import Store
-from sparse_feedback.ui import best_of_n as bon
+from sparse_feedback.jobs import best_of_n as bon
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(240)]
 INSTRUCTIONS = pd.DataFrame({"instruction": [f"Count the letters of word number {i}." for i in range(60)], "input": ""})
@@ -29,6 +29,7 @@ def sampled(directory) -> dict[int, list[str]]:
     return lines
 
 
+@pytest.mark.slow
 def test_a_killed_best_of_n_job_is_interrupted_and_resumes_without_sampling_again(tmp_path):
     policy = tiny_causal_lm(tmp_path / "policy")
     rm = tiny_reward_model(tmp_path / "rm", policy)

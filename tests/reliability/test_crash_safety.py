@@ -135,6 +135,7 @@ def test_kill_9_while_20_annotators_submit_loses_nothing_and_doubles_nothing(tmp
     assert max(Counter(r.task_id for r in rows).values()) == 1  # overlap 1: no task answered twice
 
 
+@pytest.mark.slow
 def test_a_judge_run_killed_with_the_app_is_interrupted_and_resumes_from_its_cache(tmp_path):
     home = _home_with(tmp_path, "judged", 50)  # 200 rating tasks
     with FakeJudgeServer(latency=0.1) as judge, AppProcess(home, "root:root-pw:admin") as app:

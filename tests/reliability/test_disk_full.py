@@ -14,7 +14,7 @@ from tiny_models import tiny_causal_lm, tiny_reward_model
 
 import sparse_feedback.rerank.run as rerank_run
 from sparse_feedback.reward.config import RewardConfig
-from sparse_feedback.reward.jobs import RESULTS_FILE
+from sparse_feedback.reward.runs import RESULTS_FILE
 from sparse_feedback.reward.train import CHECKPOINTS, checkpoints, train
 from sparse_feedback.store import Store
 from sparse_feedback.ui import best_of_n as bon
@@ -31,6 +31,7 @@ def _full_disk_at(name: str, real):
     return write
 
 
+@pytest.mark.slow
 def test_a_best_of_n_job_on_a_full_disk_fails_plainly_and_resumes_once_space_is_back(tmp_path, monkeypatch):
     policy = tiny_causal_lm(tmp_path / "policy")
     rm = tiny_reward_model(tmp_path / "rm", policy)
@@ -63,6 +64,7 @@ def test_a_best_of_n_job_on_a_full_disk_fails_plainly_and_resumes_once_space_is_
     store.close()
 
 
+@pytest.mark.slow
 def test_training_on_a_full_disk_keeps_the_last_checkpoint_and_resumes(tmp_path, tiny, monkeypatch):
     import safetensors.torch
 
@@ -89,11 +91,13 @@ def test_training_on_a_full_disk_keeps_the_last_checkpoint_and_resumes(tmp_path,
     assert (out / RESULTS_FILE).exists() and resumed["step"] == 6
 
 
+@pytest.mark.slow
 def test_a_training_job_whose_log_says_the_disk_is_full_ends_with_that_sentence(tmp_path):
     import subprocess
     import sys
 
-    from sparse_feedback.reward import jobs
+    from sparse_feedback.jobs import runner
+    from sparse_feedback.jobs import training as jobs
 
     store = Store(f"sqlite:///{tmp_path / 'store.db'}")
     out = tmp_path / "run"
@@ -102,7 +106,7 @@ def test_a_training_job_whose_log_says_the_disk_is_full_ends_with_that_sentence(
                                         "OSError: [Errno 28] No space left on device: 'run/adapter_model.safetensors'\n")
     proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"])
     job_id = store.start_job(jobs.JOB_KIND, {}, pid=proc.pid)
-    jobs._finish_when_done(store, job_id, proc, out)
+    runner._finish_when_done(store, job_id, proc, jobs._outcome(out))
     job = store.job(job_id)
     assert job["status"] == "failed" and job["message"].startswith("the disk is full")
     store.close()

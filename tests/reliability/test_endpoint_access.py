@@ -156,12 +156,14 @@ def _unchanged(store) -> None:
     assert store.human_ratings(PROJECT, "alice").empty and store.human_rankings(PROJECT, "alice").empty
 
 
+@pytest.mark.slow
 def test_every_handler_has_an_access_expectation(app):
     _, _, blocks, _ = app
     names = set(_handlers(blocks))
     assert names == ADMIN_ONLY | ADMIN_NOOP | OWN_VIEW | NOT_YOURS | WHOAMI | RESEARCH | _research_hidden(blocks)
 
 
+@pytest.mark.slow
 def test_an_anonymous_client_gets_nothing_from_any_route(app):
     url, store, blocks, _ = app
     anon = signed_in(url)
@@ -192,6 +194,7 @@ def _routes(routes, prefix: str = ""):
             yield prefix + r.path, sorted(set(getattr(r, "methods", None) or ["GET"]) - {"HEAD", "OPTIONS"})
 
 
+@pytest.mark.slow
 def test_an_annotator_reaches_only_their_own_data_through_queue_join(app):
     url, store, blocks, tickets = app
     alice = signed_in(url, "alice", "alice-pw")
@@ -201,6 +204,7 @@ def test_an_annotator_reaches_only_their_own_data_through_queue_join(app):
     _unchanged(store)
 
 
+@pytest.mark.slow
 def test_an_annotator_reaches_only_their_own_data_through_named_calls(app):
     url, store, blocks, tickets = app
     alice = signed_in(url, "alice", "alice-pw")
@@ -214,6 +218,7 @@ def test_an_annotator_reaches_only_their_own_data_through_named_calls(app):
     _unchanged(store)
 
 
+@pytest.mark.slow
 def test_an_annotator_reaches_only_their_own_data_through_gradio_client(app):
     url, store, blocks, tickets = app
     alice = Client(url, auth=("alice", "alice-pw"), verbose=False)
@@ -227,6 +232,7 @@ def test_an_annotator_reaches_only_their_own_data_through_gradio_client(app):
     _unchanged(store)
 
 
+@pytest.mark.slow
 def test_hidden_handlers_are_not_in_the_public_api(app):
     url, _, blocks, _ = app
     alice = Client(url, auth=("alice", "alice-pw"), verbose=False)
@@ -265,6 +271,7 @@ def _check_role(api_name: str, result: dict, tickets: dict, allowed: set, visito
 VIEWER_ALLOWED = RESEARCH | VIEW_BON
 
 
+@pytest.mark.slow
 def test_a_viewer_sees_dashboards_and_changes_nothing(app):
     url, store, blocks, tickets = app
     vic = signed_in(url, "vic", "vic-pw")
@@ -275,6 +282,7 @@ def test_a_viewer_sees_dashboards_and_changes_nothing(app):
     _unchanged(store)
 
 
+@pytest.mark.slow
 def test_a_researcher_is_kept_off_projects_not_given(app):
     url, store, blocks, tickets = app
     res = signed_in(url, "res", "res-pw")
@@ -310,6 +318,7 @@ def public_app(tmp_path_factory):
         yield url, store, blocks[0], tickets
 
 
+@pytest.mark.slow
 def test_a_public_visitor_browses_and_annotates_only_in_a_sandbox(public_app):
     url, store, blocks, tickets = public_app
     visitor = signed_in(url)

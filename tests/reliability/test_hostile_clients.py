@@ -38,6 +38,7 @@ def _ticket(client) -> dict:
     return named_call(client, "rate_show", ["p", ""])["data"][5]
 
 
+@pytest.mark.slow
 def test_an_oversized_or_odd_submit_id_is_refused_and_nothing_is_stored(app):
     url, store, _ = app
     alice = signed_in(url, "alice", "alice-pw")
@@ -49,6 +50,7 @@ def test_an_oversized_or_odd_submit_id_is_refused_and_nothing_is_stored(app):
     assert ok["success"] and len(store.human_ratings("p", "alice")) == 1
 
 
+@pytest.mark.slow
 def test_project_names_are_bounded_and_printable(app):
     url, store, _ = app
     root = signed_in(url, "root", "root-pw")
@@ -64,6 +66,7 @@ def test_project_names_are_bounded_and_printable(app):
     assert [p.name for p in store.projects()] == ["p"]
 
 
+@pytest.mark.slow
 def test_a_failing_database_gives_one_line_with_a_reference_and_logs_the_details(app, monkeypatch, caplog):
     url, store, _ = app
     bob = signed_in(url, "bob", "bob-pw")
@@ -82,6 +85,7 @@ def test_a_failing_database_gives_one_line_with_a_reference_and_logs_the_details
     assert ref in logged and "disk I/O error" in logged
 
 
+@pytest.mark.slow
 def test_the_hidden_row_select_checks_access_before_reading_its_event(app):
     url, _, blocks = app
     (index,) = [i for i, fn in blocks.fns.items() if getattr(fn.fn, "__name__", "") == "on_select"]
@@ -97,6 +101,7 @@ def _login(url, user, password) -> httpx.Response:
     return httpx.post(url + "login", data={"username": user, "password": password}, timeout=30)
 
 
+@pytest.mark.slow
 def test_failed_sign_ins_back_off_with_429_and_the_right_password_works_after_the_wait(tmp_path):
     with running_app(tmp_path) as (url, _):
         first = [_login(url, "alice", f"wrong{i}").status_code for i in range(5)]

@@ -42,6 +42,7 @@ def _responsive(page, bound: float = 2.0) -> float:
     return took
 
 
+@pytest.mark.slow
 def test_hostile_text_renders_inert_and_a_megabyte_line_does_not_freeze_the_page(browser, tmp_path):
     from playwright.sync_api import expect
 

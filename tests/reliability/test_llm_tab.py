@@ -41,6 +41,7 @@ def _contain_temp_files(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
 
 
+@pytest.mark.slow
 def test_llm_tab_runs_the_judge_with_progress_and_the_key_never_leaks(tmp_path, monkeypatch, capfd):
     _contain_temp_files(tmp_path, monkeypatch)
     with FakeJudgeServer(fault=_faults, latency=0.05, retry_after="0.05") as server, \
@@ -96,6 +97,7 @@ def _prompts(generation):
             for r in tasks.itertuples()]
 
 
+@pytest.mark.slow
 def test_a_refused_key_fails_the_run_with_a_clean_message(tmp_path, monkeypatch, capfd):
     _contain_temp_files(tmp_path, monkeypatch)
     with FakeJudgeServer(fault=lambda prompt, attempt: "401") as server, \

@@ -27,6 +27,7 @@ def _secrets(home, store) -> set[str]:
     return {n for n in names if len(n) >= 4}
 
 
+@pytest.mark.slow
 def test_nothing_served_before_sign_in_or_to_an_annotator_names_server_data(tmp_path):
     home, blocks = tmp_path / "home", []
     with running_app(tmp_path, setup=lambda s: s.create_project_from_generation(

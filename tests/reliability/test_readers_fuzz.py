@@ -233,6 +233,7 @@ def test_typed_records_in_every_container_read_or_fail_the_same_way(rows, rating
     assert len(set(outcomes)) == 1, outcomes
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=3)
 @given(files())
 def test_cli_gives_one_line_and_exit_2_or_a_whole_output(cli, case):

@@ -11,6 +11,7 @@ from tests.reliability.rawhttp import named_call, signed_in
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(180)]
 
 
+@pytest.mark.slow
 def test_new_session_calls_keep_only_the_most_recent_sessions(tmp_path, monkeypatch):
     monkeypatch.setenv("SPARSE_FEEDBACK_SESSIONS", "10")
     blocks = []

@@ -10,7 +10,7 @@ import time
 import pytest
 from reward_helpers import log_losses, tiny_model_fixture, toy_rankings
 
-from sparse_feedback.reward import jobs as training
+from sparse_feedback.jobs import training
 from sparse_feedback.reward.train import checkpoints
 from sparse_feedback.store import Store
 
@@ -19,6 +19,7 @@ tiny = pytest.fixture(scope="module")(tiny_model_fixture)
 OPTIONS = dict(batch_size=4, lr=1e-2, epochs=6, save_steps=2, eval_split=0.25, seed=0)
 
 
+@pytest.mark.slow
 def test_a_killed_training_job_is_interrupted_and_resumes_from_its_last_checkpoint(tmp_path, tiny, cli):
     toy_rankings(32).to_csv(tmp_path / "rankings.csv", index=False)
     straight = cli(*training.training_command("rankings", tmp_path / "rankings.csv", tmp_path / "straight",

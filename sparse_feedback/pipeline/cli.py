@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _pipeline(args) -> int:
     from pathlib import Path
 
-    from sparse_feedback.evaluate.cli import format_result
+    from sparse_feedback.evaluate.summary import format_result
     from sparse_feedback.pipeline import load_config, run_pipeline
 
     config = load_config(args.config)

@@ -1,30 +1,20 @@
-"""Training as a background job: a ``python -m sparse_feedback train`` subprocess recorded in the store's jobs table.
-
-The job row keeps the pid and the output directory, so a reloaded page (or a restarted app) finds the
-run again; its state is read back from the output directory (``log.jsonl``, ``eval_results.json``).
-Stop sends SIGTERM: the trainer finishes the step, checkpoints, and exits (``--resume`` continues).
-This module stays free of torch so the app imports it cheaply.
-"""
+"""A training run's directory, read back: its JSON-lines log, console tail, results, and every finished
+reward model under the runs directory. Free of torch, so the app reads runs cheaply."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from sparse_feedback.errors import disk_error
 from sparse_feedback.settings import home
 
 LOG_FILE, RESULTS_FILE, STDOUT_FILE = "log.jsonl", "eval_results.json", "train.log"
-JOB_KIND = "train"
 MODEL_KIND = "reward model"  # the kind of folder a training run writes (see formats.claim_dir)
 
 
@@ -76,75 +66,6 @@ def training_command(protocol: str, train_file, output_dir, model: str, **option
         if value is not True:
             cmd.append(str(value))
     return cmd
-
-
-def _finish_when_done(store, job_id: int, proc: subprocess.Popen, output_dir: Path) -> None:
-    """Reap the process (no zombie) and record how it ended, unless Stop already recorded ``stopped``."""
-    code = proc.wait()
-    job = store.job(job_id)
-    if job is None or job["status"] != "running":
-        return
-    done = (output_dir / RESULTS_FILE).exists()
-    tail = log_tail(output_dir, 3)
-    message = "model saved" if done else (disk_error(tail) or tail or f"exit status {code}")[-500:]
-    store.finish_job(job_id, "done" if code == 0 and done else "failed", message)
-
-
-def start_training(store, protocol: str, train_file, model: str = "smollm2-135m", output_dir=None,
-                   project: str | None = None, source: str | None = None, aggregation: str | None = None,
-                   **options) -> tuple[int, Path]:
-    """Launch a training subprocess and record it as a ``train`` job; returns (job id, output directory)."""
-    from sparse_feedback.formats import claim_dir
-
-    output_dir = claim_dir(output_dir or new_run_dir(project or "file", source or "", protocol), MODEL_KIND)
-    cmd = training_command(protocol, train_file, output_dir, model, **options)
-    with open(output_dir / STDOUT_FILE, "ab") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    args = {"project": project, "source": source, "protocol": protocol, "model": model,
-            "output_dir": str(output_dir), "train_file": str(train_file), "aggregation": aggregation, **options}
-    job_id = store.start_job(JOB_KIND, args, log_path=str(output_dir / LOG_FILE), pid=proc.pid)
-    threading.Thread(target=_finish_when_done, args=(store, job_id, proc, output_dir), daemon=True).start()
-    return job_id, output_dir
-
-
-def start_project_training(store, project: str, source: str, protocol: str, model: str = "smollm2-135m",
-                           every_annotation: bool = False, **options) -> tuple[int, Path]:
-    """Export a project's ``source`` (human / llm) feedback of ``protocol`` as the store aggregates it for
-    training (:meth:`~sparse_feedback.store.Store.training_feedback`) and train on it in the background.
-    The job's ``aggregation`` argument says how the table was made and how many rows it gave."""
-    from sparse_feedback.formats import claim_dir, write_table
-
-    feedback, aggregation = store.training_feedback(project, protocol, source, every_annotation=every_annotation)
-    if feedback.empty:
-        from sparse_feedback.store import StoreError
-
-        raise StoreError(f"project {project!r} has no {source} {protocol} feedback yet")
-    output_dir = claim_dir(new_run_dir(project, source, protocol), MODEL_KIND)
-    train_file = write_table(feedback, output_dir / f"{protocol}_feedback.csv")
-    return start_training(store, protocol, train_file, model, output_dir, project=project, source=source,
-                          aggregation=aggregation, **options)
-
-
-def stop_training(store, job_id: int) -> str:
-    """Ask a running job to stop: it checkpoints after the current step and exits (``--resume`` continues)."""
-    job = store.job(job_id)
-    if job is None or job["status"] != "running":
-        return "That job is not running."
-    try:
-        os.kill(job["pid"], signal.SIGTERM)
-    except ProcessLookupError:
-        store.finish_job(job_id, "failed", "process was gone")
-        return "The process had already ended."
-    store.finish_job(job_id, "stopped", "stopped by request; the last checkpoint is kept")
-    return "Stopping after the current step; the last checkpoint is kept."
-
-
-def training_jobs(store) -> pd.DataFrame:
-    """Training jobs, newest first, with the output directory unpacked from their arguments."""
-    jobs = store.jobs(JOB_KIND)
-    jobs["output_dir"] = [a.get("output_dir") if isinstance(a, dict) else None for a in jobs["args"]]
-    return jobs
 
 
 def trained_models(root=None) -> pd.DataFrame:

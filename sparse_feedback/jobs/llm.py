@@ -6,27 +6,13 @@ the job record (``store.redact`` drops it from the job's arguments; errors are s
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 import pandas as pd
 
 from sparse_feedback import formats, judge
 from sparse_feedback.errors import SettingsError
+from sparse_feedback.jobs import runner
 from sparse_feedback.store import Store, StoreError
-
-
-def public_url(url: str) -> str:
-    """The URL without any user:password part, as it may be stored in a job record.
-
-    >>> public_url("https://user:sk-1@judge.example.com:8443/v1?key=x")
-    'https://judge.example.com:8443/v1'
-    """
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"[{host}]" if ":" in host else host
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+from sparse_feedback.store.jobs import public_url
 
 
 def judge_frames(kind: str, judgements) -> pd.DataFrame:
@@ -52,25 +38,24 @@ def run_llm_judge(store: Store, project: str, protocol: str, base_url: str, mode
         raise SettingsError("enter the server's base URL and the model name")
     generation = store.items_frame(project)
     tasks = formats.rating_tasks(generation) if protocol == "ratings" else formats.ranking_tasks(generation)
-    job = store.start_job("judge", {"project": project, "protocol": protocol, "base_url": public_url(base_url),
-                                   "model": model})
-    try:
-        backend = judge.make_backend("openai", model, base_url=base_url, api_key=api_key or None,
-                                     api_key_env=None)  # the app's key is the one typed in, never the server's
-        with judge.AnswerCache(cache_path) as cache:
-            result = judge.judge(protocol, tasks, backend, cache, config=config, callback=callback,
-                                 show_progress=False)
-        frame = judge_frames(protocol, result.judgements)
-        stored = 0
-        if not frame.empty:
-            importer = store.import_llm_ratings if protocol == "ratings" else store.import_llm_rankings
-            stored = importer(project, frame, model)
-        failed = sum(1 for j in result.judgements if not j.answered)
-        summary = (f"{protocol}: {stored} judgements stored from {model} ({result.stats.cached} of "
-                   f"{result.stats.total} tasks from cache), {failed} task(s) failed")
-        store.finish_job(job, "done", summary)
-        return summary
-    except Exception as err:
-        message = judge.redact(f"{type(err).__name__}: {err}", [api_key])
-        store.finish_job(job, "failed", message)
-        raise StoreError(f"the judge run failed: {message}") from None
+    args = {"project": project, "protocol": protocol, "base_url": public_url(base_url), "model": model}
+    with runner.in_process(store, "judge", args, scrub=lambda text: judge.redact(text, [api_key])) as outcome:
+        try:
+            backend = judge.make_backend("openai", model, base_url=base_url, api_key=api_key or None,
+                                         api_key_env=None)  # the app's key is the one typed in, never the server's
+            with judge.AnswerCache(cache_path) as cache:
+                result = judge.judge(protocol, tasks, backend, cache, config=config, callback=callback,
+                                     show_progress=False)
+            frame = judge_frames(protocol, result.judgements)
+            stored = 0
+            if not frame.empty:
+                importer = store.import_llm_ratings if protocol == "ratings" else store.import_llm_rankings
+                stored = importer(project, frame, model)
+            failed = sum(1 for j in result.judgements if not j.answered)
+            outcome["message"] = (f"{protocol}: {stored} judgements stored from {model} ({result.stats.cached} of "
+                                  f"{result.stats.total} tasks from cache), {failed} task(s) failed")
+        except Exception as err:
+            message = judge.redact(f"{type(err).__name__}: {err}", [api_key])
+            outcome["error"] = message
+            raise StoreError(f"the judge run failed: {message}") from None
+    return outcome["message"]

@@ -1,0 +1,77 @@
+"""The one-way import rule (README, "Architecture"): each layer imports only the layers before it.
+
+foundation (errors, settings, progress, device, templates, hub, config) → formats (+ protocols) → backends → generate → judge → store → analysis → reward → rerank → evaluate → report
+→ pipeline → jobs → ui → CLI modules (``cli.py``, ``*/cli.py``) → pages/app. Every import counts, including the
+lazy ones inside functions, and a module may always import its own package.
+"""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FOUNDATION = {"__init__", "errors", "settings", "progress", "device", "templates", "hub", "config"}
+ALONGSIDE = {"protocols": "formats"}  # the protocol rules read the formats' schema
+ORDER = ["formats", "backends", "generate", "judge", "store", "analysis", "reward", "rerank", "evaluate", "report",
+         "pipeline", "jobs", "ui"]
+CLI, PAGES = len(ORDER) + 1, len(ORDER) + 2
+
+
+def layer(module: str) -> int:
+    """The layer of a dotted module name under sparse_feedback (or pages/app)."""
+    parts = module.split(".")
+    if parts[0] in ("pages", "app") or parts[-1] == "__main__":  # entry points
+        return PAGES
+    if parts[-1] == "cli" and len(parts) > 1:
+        return CLI
+    if len(parts) < 2 or parts[1] in FOUNDATION:
+        return 0
+    return ORDER.index(ALONGSIDE.get(parts[1], parts[1])) + 1
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts)
+
+
+def imports(path: Path):
+    tree = ast.parse(path.read_text("utf-8"))
+    package = module_name(path).rsplit(".", 1)[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            # ``from sparse_feedback.x import cli`` imports the module sparse_feedback.x.cli
+            yield from (f"{base}.{alias.name}" if alias.name == "cli" else base for alias in node.names)
+
+
+def violations() -> list[str]:
+    found = []
+    for path in sorted([*(ROOT / "sparse_feedback").rglob("*.py"), *(ROOT / "pages").glob("*.py")]):
+        source = module_name(path)
+        own = source.split(".")[:2]
+        for target in imports(path):
+            if not target.startswith("sparse_feedback") and not target.startswith("pages"):
+                continue
+            if target.split(".")[:2] == own and layer(target) != CLI:
+                continue  # inside its own package (a package's cli.py is above it, checked below)
+            if layer(target) > layer(source):
+                found.append(f"{source} imports {target}")
+    return found
+
+
+def test_no_module_imports_a_later_layer():
+    assert violations() == []
+
+
+def test_no_core_module_imports_ui_pages_or_a_cli_module():
+    core = [v for v in violations() if layer(v.split()[0]) < layer("sparse_feedback.ui.x")]
+    assert core == []
+
+
+def test_the_rule_catches_a_stage_importing_a_later_one():
+    assert layer("sparse_feedback.judge.engine") > layer("sparse_feedback.generate.run")
+    assert layer("sparse_feedback.ui.best_of_n") > layer("sparse_feedback.jobs.best_of_n") > layer(
+        "sparse_feedback.pipeline.stages") > layer("sparse_feedback.evaluate.run")
+    assert layer("sparse_feedback.evaluate.cli") > layer("sparse_feedback.ui.best_of_n")
