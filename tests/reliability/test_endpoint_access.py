@@ -112,7 +112,7 @@ def _calls(api_name: str, tickets: dict) -> list[list]:
         "rate_skip": [[PROJECT, "bob", tickets["ratings"]]], "rank_skip": [[PROJECT, "bob", tickets["rankings"]]],
         "import_preview": [["bob", None, "auto"]], "import_create": [["", None, "auto", "x", 1, "llm"]],
         "export": [["", PROJECT, "ratings", "human", "csv"]], "export_sources": [["", PROJECT]],
-        "llm_run": [["", PROJECT, "ratings", "http://127.0.0.1:9/v1", "m", "sk-x"]],
+        "llm_run": [["", PROJECT, "ratings", "http://127.0.0.1:9/v1", "m", "sk-x", "Live"]],
         "admin_load": [["", PROJECT]], "admin_on_project": [["", PROJECT]], "admin_save": [["", PROJECT, "hacked", 5]],
         "whoami": [[]],
     }.get(api_name) or ([[PROJECT, "bob"]] if api_name in OWN_VIEW else [tickets["defaults"][api_name]])
