@@ -62,7 +62,8 @@ def run_llm_judge(store: Store, project: str, protocol: str, base_url: str, mode
             from sparse_feedback.judge.batch import BatchOptions, judge_batch
             from sparse_feedback.judge.costs import load_prices
 
-            backend = judge.make_backend("openai", model, base_url=base_url, api_key=api_key or None)
+            backend = judge.make_backend("openai", model, base_url=base_url, api_key=api_key or None,
+                                         api_key_env=None)  # the app's key is the one typed in, never the server's
             prices = prices or load_prices(model)
             config = config or judge.JudgeConfig()
             config.budget = _CostMeter(prices, bool(batch))
