@@ -143,7 +143,7 @@ def test_more_than_64_candidates_or_a_missing_rm_is_refused(tmp_path, models):
     with pytest.raises(SettingsError, match="between 1 and 64"):
         bon.start_job(store, INSTRUCTIONS, settings(models, n=65))
     bad = bon.BestOfNSettings(policy="p", reward_models=[str(tmp_path)])
-    with pytest.raises(StoreError, match="not a trained reward-model directory"):
+    with pytest.raises(SettingsError, match="not a trained reward-model directory"):
         bon.start_job(store, INSTRUCTIONS, bad)
     assert store.jobs(bon.JOB_KIND).empty
 
