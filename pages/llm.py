@@ -7,8 +7,12 @@ from sparse_feedback.device import describe
 from sparse_feedback.jobs.llm import run_llm_judge
 
 
+BATCH = "Batch (about half the price, up to 24 h)"
+MODES = ["Live", BATCH]
+
+
 @guarded
-def run(store, access, name, project, protocol, base_url, model, api_key, request: gr.Request,
+def run(store, access, name, project, protocol, base_url, model, api_key, mode, request: gr.Request,
         progress=gr.Progress()):
     """Judge the project's tasks with live progress; returns (summary, cleared key box)."""
     access.admin(request, name)
@@ -16,9 +20,9 @@ def run(store, access, name, project, protocol, base_url, model, api_key, reques
         return "Choose a project first.", gr.update()
     callback = lambda done, total, desc: progress((done, total), desc=desc, unit="tasks")  # noqa: E731
     summary = run_llm_judge(store, project, protocol, (base_url or "").strip(), (model or "").strip(),
-                            (api_key or "").strip() or None, callback)
+                            (api_key or "").strip() or None, callback, batch=mode == BATCH)
     # The key box is emptied once the run is over, so the key stays no longer than the call needed it.
-    return "✅ " + summary, ""
+    return "✓ " + summary, ""
 
 
 def build(store, shell: Shell):
@@ -32,7 +36,9 @@ def build(store, shell: Shell):
         model = gr.Textbox(label="Model")
         api_key = gr.Textbox(label="API key", type="password", elem_id="llm-key")
     protocol = gr.Radio(["ratings", "rankings"], value="ratings", label="Protocol")
+    mode = gr.Radio(MODES, value="Live", label="Mode",
+                    info="Batch: the server's Batch API; the run waits for it and a rerun resumes the same batch")
     button = gr.Button("Run judge", variant="primary")
     message = gr.Markdown(elem_id="llm-message")
-    button.click(bind(run, store, shell.access), [shell.name, shell.project, protocol, base_url, model, api_key],
+    button.click(bind(run, store, shell.access), [shell.name, shell.project, protocol, base_url, model, api_key, mode],
                  [message, api_key], api_name="llm_run")

@@ -22,8 +22,9 @@ class Progress:
         self.bar.update(n)
         if postfix:
             self.bar.set_postfix(postfix, refresh=False)
-        if self.callback is not None:
-            self.callback(self.done, self.total or 0, self.desc)
+        if self.callback is not None:  # the app shows the same figures the bar does
+            shown = ", ".join(f"{k} {v}" for k, v in postfix.items())
+            self.callback(self.done, self.total or 0, f"{self.desc} ({shown})" if shown else self.desc)
 
     def close(self) -> None:
         self.bar.close()

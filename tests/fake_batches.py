@@ -112,7 +112,10 @@ class FakeBatchAPI:
             self._finish(batch, "cancelled")
 
     def _finish(self, batch: dict, status: str) -> None:
-        from fake_openai import completion
+        try:
+            from fake_openai import completion
+        except ImportError:  # imported as tests.fake_batches
+            from tests.fake_openai import completion
 
         lines = [json.loads(line) for line in self.files[batch["input_file_id"]]["data"].decode().splitlines()]
         if status != "completed":

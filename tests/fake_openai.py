@@ -59,7 +59,10 @@ class FakeJudgeServer:
     batch: dict = field(default_factory=dict)  # FakeBatchAPI settings; its state is ``self.batches``
 
     def __post_init__(self):
-        from fake_batches import FakeBatchAPI
+        try:
+            from fake_batches import FakeBatchAPI
+        except ImportError:  # imported as tests.fake_openai
+            from tests.fake_batches import FakeBatchAPI
 
         self.batches = FakeBatchAPI(self.answer, self.fault, **self.batch)
         self._attempts: Counter = Counter()

@@ -9,9 +9,9 @@ from fake_openai import FakeJudgeServer, faults_by_hash
 from judge_helpers import backend, rating_tasks
 
 from sparse_feedback.judge import AnswerCache, judge
-from sparse_feedback.judge.batch import BatchOptions, judge_batch, list_batches
+from sparse_feedback.judge.batch import BatchOptions, BatchRun, judge_batch, list_batches
 
-FAST = BatchOptions(poll=0.005, max_poll=0.01)
+FAST = BatchOptions(batch_poll=0.005, batch_max_poll=0.01)
 QUIET = {"log": lambda line: None}
 
 
@@ -47,7 +47,7 @@ def test_rankings_batch_asks_both_orders(tmp_path):
 @pytest.mark.slow
 def test_files_are_split_under_the_line_and_byte_limits(tmp_path):
     with FakeJudgeServer() as server, AnswerCache(tmp_path / "c.db") as cache:
-        options = BatchOptions(poll=0.005, max_poll=0.01, max_lines=4)
+        options = BatchOptions(batch_poll=0.005, batch_max_poll=0.01, batch_max_lines=4)
         result = judge_batch("ratings", rating_tasks(10), backend(server), cache, options=options, **QUIET)
         assert result.stats.answered == 10 and len(server.batches.uploads) == 3
         sizes = [len(f["data"].splitlines()) for f in server.batches.files.values() if f["meta"]["purpose"] == "batch"]
@@ -67,7 +67,7 @@ def test_error_file_lines_and_unparsable_answers_are_retried_in_a_smaller_batch(
 def test_retry_live_sends_the_leftovers_to_the_live_endpoint(tmp_path):
     plan = faults_by_hash({0: "500"})
     with FakeJudgeServer(fault=plan) as server, AnswerCache(tmp_path / "c.db") as cache:
-        options = BatchOptions(poll=0.005, max_poll=0.01, retry="live")
+        options = BatchOptions(batch_poll=0.005, batch_max_poll=0.01, batch_retry="live")
         result = judge_batch("ratings", rating_tasks(30), backend(server), cache, options=options, **QUIET)
         assert result.stats.answered == 30 and len(server.batches.created) == 1 and server.requests > 0
 
@@ -107,3 +107,104 @@ def test_keys_are_committed_before_the_upload_returns_and_a_rerun_after_a_crash_
         assert again.stats.cached == 8 and again.stats.requests == 0
         assert len(server.batches.uploads) == 1 and len(server.batches.created) == 1
     assert [row["status"] for row in list_batches(db)] == ["completed"]
+
+
+def _judge_cli(server, tasks, tmp_path, *extra):
+    from judge_helpers import judge_args, write_csv
+
+    from sparse_feedback.cli import main
+
+    path = write_csv(tasks, tmp_path / "tasks.csv")
+    args = judge_args(server, path, tmp_path / "out.csv", tmp_path / "c.db", *extra)
+    return main([str(a) for a in args])
+
+
+def test_dry_run_prints_requests_tokens_and_cost_and_sends_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    with FakeJudgeServer() as server:
+        assert _judge_cli(server, rating_tasks(6), tmp_path) == 0  # fills the cache with 6 answers
+        capsys.readouterr()
+        code = _judge_cli(server, rating_tasks(10), tmp_path, "--dry-run", "--price-in", "0.15", "--price-out", "0.6")
+        out = capsys.readouterr().out
+        assert code == 0 and server.requests == 6 and not (tmp_path / "out.csv").read_text().count("\n") > 7
+    assert "tasks:                 10" in out and "tasks already cached:  6" in out
+    assert "requests to send:      4" in out and "at most 128" in out  # 4 × --max-tokens 32
+    assert ("character estimate" in out) or ("tiktoken" in out)
+    assert "live" in out and "batch" in out and "$0.15 in / $0.6 out" in out
+
+
+def test_max_cost_stops_sending_and_keeps_what_was_answered(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    with FakeJudgeServer() as server:
+        # About 120 prompt tokens and 32 answer tokens a request at $1/$1 per million: ~$0.00015 each.
+        code = _judge_cli(server, rating_tasks(20), tmp_path, "--max-cost", "0.0008", "--price-in", "1",
+                          "--price-out", "1", "--concurrency", "1")
+        out = capsys.readouterr().out
+        sent = server.requests
+    failed = (tmp_path / "out.failed.csv").read_text()
+    assert code == 1 and 0 < sent < 20 and "--max-cost" in failed
+    assert f"{sent}/20 answered" in out and "$0.000" in out
+
+
+def test_batch_cli_then_batches_lists_it_and_cancel_asks_the_server(tmp_path, capsys, monkeypatch):
+    from sparse_feedback.cli import main
+
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    with FakeJudgeServer() as server:
+        assert _judge_cli(server, rating_tasks(6), tmp_path, "--batch", "--batch-poll", "0.005") == 0
+        assert server.requests == 0 and len(server.batches.created) == 1
+        assert "6/6 answered" in capsys.readouterr().out
+        assert main(["judge", "batches", "--cache", str(tmp_path / "c.db")]) == 0
+        listing = capsys.readouterr().out
+        assert server.batches.created[0] in listing and "completed" in listing and "6/6 done" in listing
+        server.batches.polls_in_progress = 10**6  # the next batch keeps running until cancelled
+        with AnswerCache(tmp_path / "c.db") as cache:
+            run = BatchRun(backend(server), cache, lambda text: text, FAST, lambda line: None)
+            run.submit({"k1": [{"role": "user", "content": "Describe item 1."}]})
+            run.close()
+        running = server.batches.created[-1]
+        assert main(["judge", "batches", "--cache", str(tmp_path / "c.db"), "--cancel", "batch_nope"]) == 2
+        assert main(["judge", "batches", "--cache", str(tmp_path / "c.db"), "--cancel", running]) == 0
+        assert server.batches.batches[running]["status"] == "cancelling" and "cancelling" in capsys.readouterr().out
+        assert main(["judge", "batches", "--cache", str(tmp_path / "c.db")]) == 0
+        assert "open: a rerun" in capsys.readouterr().out
+
+
+def test_llm_tab_batch_mode_stores_the_answers_and_shows_tokens_and_money(tmp_path):
+    from tests.appserver import small_generation
+
+    from sparse_feedback.judge.costs import Prices
+    from sparse_feedback.store import Store
+    from sparse_feedback.jobs.llm import run_llm_judge
+
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    store.create_project_from_generation(small_generation(3, 4), "p", overlap=1)
+    seen = []
+    with FakeJudgeServer() as server:
+        summary = run_llm_judge(store, "p", "ratings", server.base_url, "fake-judge", cache_path=tmp_path / "c.db",
+                                batch=FAST, prices=Prices(1.0, 2.0))
+        assert server.requests == 0 and len(server.batches.created) == 1
+        live = run_llm_judge(store, "p", "rankings", server.base_url, "fake-judge", cache_path=tmp_path / "c.db",
+                             prices=Prices(1.0, 2.0), callback=lambda done, total, desc: seen.append(desc))
+    assert "12 judgements stored" in summary and "Batch API" in summary and "tokens:" in summary and "$" in summary
+    assert "tokens:" in live and any("spent $" in desc and "tokens" in desc for desc in seen)
+    store.close()
+
+
+def test_the_batch_jsonl_can_be_written_for_another_runner_and_its_output_read_back(tmp_path, capsys, monkeypatch):
+    """The vLLM path: --write-batch, a runner answers each line, --read-batch fills the cache."""
+    import json
+
+    from fake_openai import completion, default_answer
+
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    with FakeJudgeServer() as server:
+        assert _judge_cli(server, rating_tasks(5), tmp_path, "--write-batch", tmp_path / "requests.jsonl") == 0
+        requests = [json.loads(line) for line in (tmp_path / "requests.jsonl").read_text().splitlines()]
+        assert len(requests) == 5 and requests[0]["url"] == "/v1/chat/completions"
+        answers = [{"id": f"r{i}", "custom_id": r["custom_id"], "error": None, "response": {"status_code": 200,
+                    "body": completion("m", default_answer(r["body"]["messages"][0]["content"]))}}
+                   for i, r in enumerate(requests[:4])]  # the runner answered four of five
+        (tmp_path / "results.jsonl").write_text("".join(json.dumps(a) + "\n" for a in answers))
+        assert _judge_cli(server, rating_tasks(5), tmp_path, "--read-batch", tmp_path / "results.jsonl") == 1
+        assert server.requests == 0 and "4/5 answered" in capsys.readouterr().out

@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--calibrate", action="store_true",
                    help="for a small local judge: ratings binned by expected rating, rankings from both orders' "
                         "probabilities (see sparse_feedback/evaluate/calibrate.py)")
+    p.add_argument("--batch", action="store_true",
+                   help="judge through the Batch API of --base-url (about half the price, up to 24 h; resumable)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_evaluate)
 
@@ -60,7 +62,10 @@ def _evaluate(args) -> int:
     except LookupError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    with EngineJudge(backend, args.cache, calibrate=args.calibrate) as judge:
+    if args.batch and args.backend != "openai":
+        print("error: --batch needs an OpenAI-compatible server (--backend openai)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    with EngineJudge(backend, args.cache, calibrate=args.calibrate, batch=args.batch) as judge:
         try:
             result = evaluate(pairs, judge, out)
         except JudgeAborted as err:

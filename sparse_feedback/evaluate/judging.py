@@ -14,17 +14,20 @@ class EngineJudge:
     ratings are meant to be binned jointly by the caller (see :mod:`sparse_feedback.evaluate.calibrate`).
     """
 
-    def __init__(self, backend, cache_path=None, callback: ProgressCallback | None = None, calibrate: bool = False):
+    def __init__(self, backend, cache_path=None, callback: ProgressCallback | None = None, calibrate: bool = False,
+                 batch: bool = False):
         from sparse_feedback.judge import AnswerCache
 
-        self.backend, self.callback, self.calibrate = backend, callback, calibrate
+        self.backend, self.callback, self.calibrate, self.batch = backend, callback, calibrate, batch
         self.cache = AnswerCache(cache_path)
         self.summaries: list[str] = []
 
     def _run(self, kind: str, tasks: pd.DataFrame) -> pd.DataFrame:
         from sparse_feedback.judge import judge
+        from sparse_feedback.judge.batch import judge_batch
 
-        result = judge(kind, tasks, self.backend, self.cache, callback=self.callback)
+        run = judge_batch if self.batch else judge  # batch: through the Batch API, resumable
+        result = run(kind, tasks, self.backend, self.cache, callback=self.callback)
         self.summaries.append(result.summary())
         return result.feedback()
 

@@ -26,25 +26,55 @@ def judge_frames(kind: str, judgements) -> pd.DataFrame:
                           "raw_answer_ba": j.raw_answer_ba} for j in judgements])
 
 
+class _CostMeter:
+    """A budget without a limit: it only adds up money spent, so the live progress can show it."""
+
+    def __init__(self, prices, batch: bool):
+        self.prices, self.batch, self.spent = prices, batch, 0.0 if prices.known else None
+
+    def reserve(self, messages) -> float:
+        return 0.0
+
+    def settle(self, reserved: float, usage) -> None:
+        if usage and self.spent is not None:
+            self.spent += self.prices.cost(*usage, self.batch)
+
+
 def run_llm_judge(store: Store, project: str, protocol: str, base_url: str, model: str, api_key: str | None = None,
-                  callback=None, config: judge.JudgeConfig | None = None, cache_path=None) -> str:
+                  callback=None, config: judge.JudgeConfig | None = None, cache_path=None, batch=False,
+                  prices=None) -> str:
     """Judge every ``protocol`` task of ``project`` with an OpenAI-compatible server; returns a summary line.
 
     Answers go through the judge's answer cache (``judge_cache.db`` under the data home), so a rerun after
-    a crash or a failure asks only what is missing."""
+    a crash or a failure asks only what is missing. ``batch`` (True, or :class:`BatchOptions`):
+    through the server's Batch API (about half the price, up to 24 h; a rerun resumes the same batch).
+    Tokens, and money at ``prices`` (default: the prices file's entry), are in the summary."""
     if protocol not in ("ratings", "rankings"):
         raise SettingsError("protocol must be ratings or rankings")
     if not model or not base_url:
         raise SettingsError("enter the server's base URL and the model name")
     generation = store.items_frame(project)
     tasks = formats.rating_tasks(generation) if protocol == "ratings" else formats.ranking_tasks(generation)
-    args = {"project": project, "protocol": protocol, "base_url": public_url(base_url), "model": model}
+    args = {"project": project, "protocol": protocol, "base_url": public_url(base_url), "model": model,
+            "batch": bool(batch)}
     with runner.in_process(store, "judge", args, scrub=lambda text: judge.redact(text, [api_key])) as outcome:
         try:
+            from sparse_feedback.judge.batch import BatchOptions, judge_batch
+            from sparse_feedback.judge.costs import load_prices
+
             backend = judge.make_backend("openai", model, base_url=base_url, api_key=api_key or None)
+            prices = prices or load_prices(model)
+            config = config or judge.JudgeConfig()
+            config.budget = _CostMeter(prices, bool(batch))
             with judge.AnswerCache(cache_path) as cache:
-                result = judge.judge(protocol, tasks, backend, cache, config=config, callback=callback,
-                                     show_progress=False)
+                if batch:
+                    options = batch if isinstance(batch, BatchOptions) else None
+                    result = judge_batch(protocol, tasks, backend, cache, config=config, options=options,
+                                         callback=callback, show_progress=False)
+                else:
+                    result = judge.judge(protocol, tasks, backend, cache, config=config, callback=callback,
+                                         show_progress=False)
+            result.stats.cost = prices.cost(result.stats.prompt_tokens, result.stats.completion_tokens, bool(batch))
             frame = judge_frames(protocol, result.judgements)
             stored = 0
             if not frame.empty:
@@ -52,7 +82,8 @@ def run_llm_judge(store: Store, project: str, protocol: str, base_url: str, mode
                 stored = importer(project, frame, model)
             failed = sum(1 for j in result.judgements if not j.answered)
             outcome["message"] = (f"{protocol}: {stored} judgements stored from {model} ({result.stats.cached} of "
-                                  f"{result.stats.total} tasks from cache), {failed} task(s) failed")
+                                  f"{result.stats.total} tasks from cache), {failed} task(s) failed"
+                                  + (" through the Batch API" if batch else "") + f"; {result.stats.tokens_line}")
         except Exception as err:
             message = judge.redact(f"{type(err).__name__}: {err}", [api_key])
             outcome["error"] = message

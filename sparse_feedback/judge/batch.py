@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
+from sparse_feedback.config import arg
 from sparse_feedback.backends import Completion, RequestError
 from sparse_feedback.judge.cache import AnswerCache
 
@@ -29,14 +30,15 @@ ENDPOINT = "/v1/chat/completions"
 
 @dataclass
 class BatchOptions:
-    """How batches are split, polled and retried."""
+    """How batches are split, polled and retried; also the ``--batch-*`` arguments of the judge command."""
 
-    max_lines: int = 50_000  # the API's limit per file
-    max_bytes: int = 100_000_000
-    poll: float = 10.0  # first wait between status checks, growing 1.5x up to max_poll
-    max_poll: float = 300.0
-    retry: str = "batch"  # failed and unparsable questions: "batch" (a new, smaller batch) or "live"
-    rounds: int = 2  # retry batches after the first
+    batch_max_lines: int = arg("requests per uploaded file (the API's limit)", default=50_000)
+    batch_max_bytes: int = arg("bytes per uploaded file (the API's limit)", default=100_000_000)
+    batch_poll: float = arg("first wait between status checks in seconds, growing 1.5x", default=10.0)
+    batch_max_poll: float = arg("longest wait between status checks in seconds", default=300.0)
+    batch_retry: str = arg("failed and unparsable answers: a new, smaller batch, or the live endpoint",
+                           default="batch", meta={"choices": ["batch", "live"]})
+    batch_rounds: int = arg("retry batches after the first", default=2)
 
 
 def split_lines(lines: list[bytes], max_lines: int, max_bytes: int) -> list[list[bytes]]:
@@ -169,7 +171,7 @@ class BatchRun:
         lines = [request_line(k, self.backend, m) for k, m in questions.items()]
         keys = list(questions)
         start = 0
-        for group in split_lines(lines, self.options.max_lines, self.options.max_bytes):
+        for group in split_lines(lines, self.options.batch_max_lines, self.options.batch_max_bytes):
             sub = self.ledger.add(self.backend.base_url, self.backend.model, keys[start:start + len(group)])
             start += len(group)
             self._upload_and_create(self.ledger.find(sub), b"".join(group))
@@ -208,7 +210,7 @@ class BatchRun:
     # ------------------------------------------------------------ wait / read
     def wait(self) -> None:
         """Poll every open batch with back-off until each ends; read each one's files as it ends."""
-        delay = self.options.poll
+        delay = self.options.batch_poll
         while True:
             rows = self.ledger.open(self.backend.base_url, self.backend.model)
             if not rows:
@@ -225,7 +227,7 @@ class BatchRun:
                     self._read(row, batch)
             if self.ledger.open(self.backend.base_url, self.backend.model):
                 time.sleep(delay)
-                delay = min(self.options.max_poll, delay * 1.5)
+                delay = min(self.options.batch_max_poll, delay * 1.5)
 
     def _read(self, row: dict, batch) -> None:
         keys = set(self.ledger.keys(row["id"]))
@@ -299,7 +301,7 @@ def judge_batch(kind: str, tasks, backend, cache: AnswerCache, template=None, co
     skipped: dict[str, str] = {}
     cached = None
     try:
-        for round_ in range(1 + options.rounds):
+        for round_ in range(1 + options.batch_rounds):
             questions, before = pending_questions(kind, tasks, backend, cache, proto)
             cached = before.stats.cached if cached is None else cached
             new = run.resume(questions)
@@ -308,15 +310,15 @@ def judge_batch(kind: str, tasks, backend, cache: AnswerCache, template=None, co
             if budget is not None:
                 new, over = budget.fit(new)
                 skipped.update({k: "not sent: --max-cost would be exceeded" for k in over})
-            if new and (round_ == 0 or options.retry == "batch"):
+            if new and (round_ == 0 or options.batch_retry == "batch"):
                 run.submit(new)
             run.wait()
-            if options.retry == "live" or not run.errors:
+            if options.batch_retry == "live" or not run.errors:
                 break
         if run.left:
             log(f"{len(run.left)} question(s) left unanswered by expired or cancelled batches; "
                 "rerun to submit them again")
-        if options.retry == "live" and not run.left:
+        if options.batch_retry == "live" and not run.left:
             result = judge(kind, tasks, backend, cache, proto, config, callback=callback, show_progress=show_progress)
         else:
             _, result = pending_questions(kind, tasks, backend, cache, proto, {**run.errors, **skipped})
@@ -327,6 +329,27 @@ def judge_batch(kind: str, tasks, backend, cache: AnswerCache, template=None, co
         return result
     finally:
         run.close()
+
+
+def write_batch_file(kind, tasks, backend, cache, proto, path) -> int:
+    """The JSONL the Batch API would get (what the cache lacks), for another runner such as vLLM's
+    ``run_batch``; returns the number of requests written."""
+    questions, _ = pending_questions(kind, tasks, backend, cache, proto)
+    with open(path, "wb") as out:
+        out.writelines(request_line(k, backend, m) for k, m in questions.items())
+    return len(questions)
+
+
+def read_batch_file(kind, tasks, backend, cache, proto, path):
+    """Answers from a batch output file (OpenAI's or vLLM's ``run_batch`` format) into the cache; returns
+    the run's :class:`JudgeResult`, sending nothing (what the file lacks is reported as failed)."""
+    run = BatchRun.__new__(BatchRun)  # only the reading half: no client, no ledger
+    run.backend, run.cache, run.parse, run.errors, run.usage = backend, cache, proto.parse, {}, [0, 0]
+    with open(path, encoding="utf-8") as lines:
+        run._ingest(lines.read())
+    _, result = pending_questions(kind, tasks, backend, cache, proto, run.errors)
+    result.stats.prompt_tokens, result.stats.completion_tokens = run.usage
+    return result
 
 
 def list_batches(cache_path) -> list[dict]:

@@ -12,28 +12,15 @@ from typing import AsyncIterator, Awaitable, Callable
 
 import pandas as pd
 
-from sparse_feedback.backends import AbortRun, Backend, RequestError, RetryPolicy, TransientError, redact
+from sparse_feedback.backends import AbortRun, Backend, RequestError, TransientError, redact
 from sparse_feedback.judge.cache import AnswerCache, cache_key
+from sparse_feedback.judge.config import JudgeConfig
 from sparse_feedback.judge.protocols import JudgeProtocol, protocol
 from sparse_feedback.judge.results import (
     JudgeResult, Judgement, PairJudgement, Rating, RunStats, position_bias,
 )
 from sparse_feedback.progress import Progress, ProgressCallback
 from sparse_feedback.protocols import combine_positions
-
-
-@dataclass
-class JudgeConfig:
-    """How hard to push: ``concurrency`` requests in flight; each question gets ``1 + max_retries`` tries."""
-
-    concurrency: int = 16
-    max_retries: int = 4
-    backoff: float = 1.0  # first wait after a failure, doubled each time, with jitter
-    max_backoff: float = 60.0
-
-    @property
-    def retry(self) -> RetryPolicy:
-        return RetryPolicy(self.max_retries, self.backoff, self.max_backoff)
 
 
 class JudgeAborted(Exception):
@@ -104,7 +91,12 @@ class _Asker:
             async with self.semaphore:
                 if self.aborted:  # another request already learned that none can succeed
                     raise JudgeAborted(self.aborted)
+                budget = self.config.budget
+                held = budget.reserve(messages) if budget is not None else 0.0
+                if held is None:
+                    return Answer(None, text, error="not sent: --max-cost would be exceeded")
                 self.stats.requests += 1
+                completion = None
                 try:
                     completion = await self.backend.complete(messages, self.proto.choices)
                 except TransientError as err:
@@ -122,6 +114,10 @@ class _Asker:
                         await self.commits.put(key, self.backend.model, text, completion.probs, completion.usage)
                         return Answer(value, text, completion.probs)
                     error, wait = f"unparsable answer: {text[:200]!r}", 0.0
+                finally:
+                    if budget is not None:
+                        budget.settle(held, completion.usage if completion is not None else None)
+                        self.stats.cost = budget.spent
             if attempt < self.config.max_retries:
                 await asyncio.sleep(self.config.retry.delay(attempt + 1, wait))
         tries = self.config.max_retries + 1
@@ -210,7 +206,9 @@ async def ajudge(kind: str, tasks: pd.DataFrame, backend: Backend, cache: Answer
         async for j in iter_judgements(kind, tasks, backend, cache, template, config, stats):
             found[j.index] = j
             if progress is not None:
-                progress.update(answered=stats.answered, failed=stats.failed, requests=stats.requests)
+                progress.update(answered=stats.answered, failed=stats.failed, requests=stats.requests,
+                                tokens=f"{stats.prompt_tokens}+{stats.completion_tokens}",
+                                **({"spent": f"${stats.cost:.4f}"} if stats.cost is not None else {}))
     finally:
         await backend.aclose()
     judgements = [j for j in found if j is not None]

@@ -53,7 +53,7 @@ def open_judge(config: JudgeConfig, cache: Path, callback: ProgressCallback | No
     from sparse_feedback.judge import judge_backend
 
     backend = judge_backend(config.model, config.backend, config.base_url, config.api_key_env, device=device)
-    return EngineJudge(backend, cache, callback, calibrate=config.calibrated)
+    return EngineJudge(backend, cache, callback, calibrate=config.calibrated, batch=bool(config.batch))
 
 
 def judge(generation: pd.DataFrame, config: JudgeConfig, cache: Path, ratings_out: Path, rankings_out: Path,

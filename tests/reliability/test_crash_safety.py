@@ -141,7 +141,7 @@ def test_a_judge_run_killed_with_the_app_is_interrupted_and_resumes_from_its_cac
     home = _home_with(tmp_path, "judged", 50)  # 200 rating tasks
     with FakeJudgeServer(latency=0.1) as judge, AppProcess(home, "root:root-pw:admin") as app:
         admin = signed_in(app.url, "root", "root-pw")
-        args = ["", "judged", "ratings", judge.base_url, "fake-judge", ""]
+        args = ["", "judged", "ratings", judge.base_url, "fake-judge", "", "Live"]
         runner = threading.Thread(target=lambda: _ignore_errors(named_call, admin, "llm_run", args), daemon=True)
         runner.start()
         while len(judge.answered_prompts()) < 40:

@@ -47,7 +47,7 @@ def test_llm_tab_runs_the_judge_with_progress_and_the_key_never_leaks(tmp_path, 
     with FakeJudgeServer(fault=_faults, latency=0.05, retry_after="0.05") as server, \
             running_app(tmp_path, setup=_setup) as (url, store):
         admin = Client(url, auth=("root", "root-pw"), verbose=False)
-        job = admin.submit("", "p", "ratings", server.base_url, "fake-judge", SECRET, api_name="/llm_run")
+        job = admin.submit("", "p", "ratings", server.base_url, "fake-judge", SECRET, "Live", api_name="/llm_run")
         progress = []
         while not job.done():
             status = job.status()
@@ -60,7 +60,7 @@ def test_llm_tab_runs_the_judge_with_progress_and_the_key_never_leaks(tmp_path, 
 
         # A rerun (the key typed again) asks only what failed: the answers are cached.
         server.reset()
-        again, _ = admin.predict("", "p", "ratings", server.base_url, "fake-judge", SECRET, api_name="/llm_run")
+        again, _ = admin.predict("", "p", "ratings", server.base_url, "fake-judge", SECRET, "Live", api_name="/llm_run")
         resent = {s.prompt for s in server.log}
 
         echoed = {p for p in {s.prompt for s in server.log} | resent if stable_hash(p) % 5 == 0}
@@ -73,7 +73,7 @@ def test_llm_tab_runs_the_judge_with_progress_and_the_key_never_leaks(tmp_path, 
 
     assert auth_seen == {f"Bearer {SECRET}"}  # the key really went to the judge's server
     assert any(progress), "no live progress reached the client"
-    assert message.startswith("✅ ratings:") and key_box == ""  # the key box is emptied after the run
+    assert message.startswith("✓ ratings:") and key_box == ""  # the key box is emptied after the run
     n_tasks = 12
     n_echo = sum(1 for p in _prompts(small_generation(3, 4)) if stable_hash(p) % 5 == 0)
     assert 0 < n_echo < n_tasks and first_requests > n_tasks  # some tasks failed, some were retried after a 429
@@ -104,7 +104,7 @@ def test_a_refused_key_fails_the_run_with_a_clean_message(tmp_path, monkeypatch,
             running_app(tmp_path, setup=_setup) as (url, store):
         admin = Client(url, auth=("root", "root-pw"), verbose=False)
         with pytest.raises(Exception, match="401") as refused:
-            admin.predict("", "p", "rankings", server.base_url, "fake-judge", SECRET, api_name="/llm_run")
+            admin.predict("", "p", "rankings", server.base_url, "fake-judge", SECRET, "Live", api_name="/llm_run")
         jobs = store.jobs("judge")
         assert store.llm_rankings("p").empty
     assert list(jobs["status"]) == ["failed"] and "401" in jobs["message"][0]
