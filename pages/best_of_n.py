@@ -43,11 +43,12 @@ def _job_choices(store) -> list[tuple[str, int]]:
 
 @guarded
 def choices(store, access, name, request: gr.Request):
-    """The reward models found under the data home and the best-of-n jobs, for an admin after sign-in."""
-    access.admin(request, name)
-    found = bon.find_reward_models()
-    return (gr.update(choices=found, value=found[0] if found else None),
-            gr.update(choices=found, value=found[1] if len(found) > 1 else None),
+    """After sign-in: the best-of-n jobs (to browse) for anyone who may view; the reward models found under the
+    data home only for those who may start jobs (in open local mode, where nobody signs in, everything)."""
+    starts = (access.open and access.local) or access.require(request, name, "view").can("jobs")
+    found = _model_choices() if starts else []
+    return (gr.update(choices=found, value=found[0][1] if found else None),
+            gr.update(choices=found, value=found[1][1] if len(found) > 1 else None),
             gr.update(choices=_job_choices(store)))
 
 
@@ -120,6 +121,19 @@ def show(store, access, name, job_id, index, request: gr.Request):
     return bon.render_instruction(bon.load_result(bon.job_dir(store, _job_id(job_id))), _job_id(index))
 
 
+def _model_choices() -> list[tuple[str, str]]:
+    """Trained reward models named by protocol and run (the value stays the folder the job needs)."""
+    return [(bon.rm_label(path), path) for path in bon.find_reward_models()]
+
+
+@guarded
+def reward_models(store, access, name, request: gr.Request):
+    """The reward models on disk now (one trained in the Train tab shows without a restart)."""
+    access.require(request, name, "jobs")
+    found = _model_choices()
+    return gr.update(choices=found), gr.update(choices=found)
+
+
 def build(store, shell: Shell):
     access = shell.access
     gr.Markdown("Sample **n** responses per instruction from a policy, let one or two trained reward models pick "
@@ -175,4 +189,6 @@ def build(store, shell: Shell):
     load_btn.click(loader, [shell.name, job, only_differ], [instruction, summary], api_name="best_of_n_browse")
     only_differ.change(loader, [shell.name, job, only_differ], [instruction, summary], api_visibility="private",
                        api_name="best_of_n_filter")
+    gr.on([rm1.focus, rm2.focus], admin_only(bind(reward_models, store, access), 2), [shell.name], [rm1, rm2],
+          api_visibility="private", api_name="best_of_n_models", show_progress="hidden")
     instruction.change(bind(show, store, access), [shell.name, job, instruction], view, api_name="best_of_n_show")

@@ -69,8 +69,9 @@ def run_llm_judge(store: Store, project: str, protocol: str, base_url: str, mode
             from sparse_feedback.judge.batch import BatchOptions, judge_batch
             from sparse_feedback.judge.costs import load_prices
 
-            backend = (judge.make_backend("openai", model, base_url=base_url, api_key=api_key or None) if base_url
-                       else judge.make_backend("transformers", model, device=device))
+            # the app's key is the one typed in, never the server's
+            backend = (judge.make_backend("openai", model, base_url=base_url, api_key=api_key or None, api_key_env=None)
+                       if base_url else judge.make_backend("transformers", model, device=device))
             prices = prices or load_prices(model)
             config = config or judge.JudgeConfig()
             config.budget = _CostMeter(prices, bool(batch))

@@ -97,6 +97,7 @@ def store_url(request, tmp_path):
     db.close()
 
 
+@pytest.mark.slow
 def test_kill_9_while_20_annotators_submit_loses_nothing_and_doubles_nothing(tmp_path, store_url):
     home = _home_with(tmp_path, "crash", 40, store_url)  # 160 rating tasks
     users = ",".join(f"u{i}:u{i}-pw:annotator" for i in range(ANNOTATORS))
