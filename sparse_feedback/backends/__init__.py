@@ -101,6 +101,18 @@ class RetryPolicy:
                 await asyncio.sleep(self.delay(attempt + 1, err.retry_after))
 
 
+class LocalModel:
+    """What the in-process backends (transformers, vllm) share: no secrets, and judging by choice probabilities."""
+
+    @property
+    def params(self) -> dict:
+        return {"scoring": "choice-probabilities"}
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return ()
+
+
 class Backend(Protocol):
     name: str
     model: str
