@@ -3,6 +3,7 @@
 import gradio as gr
 
 from pages import Shell, admin_only, bind, guarded
+from sparse_feedback.ui.tables import jobs_table
 
 
 @guarded
@@ -10,11 +11,11 @@ def load(store, access, name, project, request: gr.Request):
     """(guideline, overlap, everyone's progress, coverage, jobs) for the chosen project."""
     access.admin(request, name)
     if not project:
-        return "", 1, None, "No project.", store.jobs()
+        return "", 1, None, "No project.", jobs_table(store.jobs())
     p = store.project(project)
     cov = store.coverage(project)
     coverage = " · ".join(f"{proto}: **{full} / {total}** tasks have {p.overlap} answers" for proto, (full, total) in cov.items())
-    return p.guideline, p.overlap, store.everyone_progress(project), coverage, store.jobs()
+    return p.guideline, p.overlap, store.everyone_progress(project), coverage, jobs_table(store.jobs())
 
 
 @guarded
@@ -22,7 +23,7 @@ def save(store, access, name, project, guideline, overlap, request: gr.Request):
     access.admin(request, name)
     store.set_guideline(project, guideline or "")
     store.set_overlap(project, int(overlap or 1))
-    return f"✅ Saved guideline and overlap ({int(overlap or 1)}) for **{project}**."
+    return f"✓ Saved guideline and overlap ({int(overlap or 1)}) for **{project}**."
 
 
 def build(store, shell: Shell):
@@ -33,7 +34,7 @@ def build(store, shell: Shell):
     message = gr.Markdown()
     coverage = gr.Markdown()
     progress = gr.Dataframe(label="Everyone's progress", interactive=False)
-    jobs = gr.Dataframe(label="Jobs", interactive=False)
+    jobs = gr.Dataframe(label="Jobs", interactive=False, wrap=True)
     refresh = gr.Button("Refresh", size="sm")
     outputs = [guideline, overlap, progress, coverage, jobs]
     loader = bind(load, store, access)

@@ -10,7 +10,7 @@ import gradio as gr
 
 from pages import Shell, admin_only, bind, guarded
 from sparse_feedback import formats
-from sparse_feedback.device import describe
+from sparse_feedback.device import DEVICES, auto_note
 from sparse_feedback.store import StoreError
 from sparse_feedback.ui import best_of_n as bon
 
@@ -43,24 +43,25 @@ def _job_choices(store) -> list[tuple[str, int]]:
 
 @guarded
 def choices(store, access, name, request: gr.Request):
-    """The reward models found under the data home and the best-of-n jobs, for an admin after sign-in."""
-    access.admin(request, name)
-    found = bon.find_reward_models()
-    return (gr.update(choices=found, value=found[0] if found else None),
-            gr.update(choices=found, value=found[1] if len(found) > 1 else None),
+    """After sign-in: the best-of-n jobs (to browse) for anyone who may view; the reward models found under the
+    data home only for those who may start jobs (in open local mode, where nobody signs in, everything)."""
+    starts = (access.open and access.local) or access.require(request, name, "view").can("jobs")
+    found = _model_choices() if starts else []
+    return (gr.update(choices=found, value=found[0][1] if found else None),
+            gr.update(choices=found, value=found[1][1] if len(found) > 1 else None),
             gr.update(choices=_job_choices(store)))
 
 
 @guarded
 def start(store, access, name, project, source, limit, policy, n, max_new_tokens, rm1, rm2, reference,
-          judge_model, judge_base_url, judge_key, request: gr.Request):
+          judge_model, judge_base_url, judge_key, device="auto", request: gr.Request = None):
     access.require(request, name, "jobs", project if source != DEMO else None)
     base_url = (judge_base_url or "").strip() or None
     settings = bon.BestOfNSettings(policy=(policy or "").strip(), n=int(n), max_new_tokens=int(max_new_tokens),
                                    reward_models=[r.strip() for r in (rm1, rm2) if r and r.strip()],
                                    reference=(reference or "").strip() or None,
                                    judge_model=(judge_model or "").strip() or None, judge_base_url=base_url,
-                                   judge_backend="openai" if base_url else "transformers")
+                                   judge_backend="openai" if base_url else "transformers", device=device or "auto")
     job_id = bon.start_job(store, _instructions(store, source, project, limit), settings,
                            api_key=(judge_key or "").strip() or None)
     return f"Started job #{job_id}.", gr.update(choices=_job_choices(store), value=job_id)
@@ -120,6 +121,19 @@ def show(store, access, name, job_id, index, request: gr.Request):
     return bon.render_instruction(bon.load_result(bon.job_dir(store, _job_id(job_id))), _job_id(index))
 
 
+def _model_choices() -> list[tuple[str, str]]:
+    """Trained reward models named by protocol and run (the value stays the folder the job needs)."""
+    return [(bon.rm_label(path), path) for path in bon.find_reward_models()]
+
+
+@guarded
+def reward_models(store, access, name, request: gr.Request):
+    """The reward models on disk now (one trained in the Train tab shows without a restart)."""
+    access.require(request, name, "jobs")
+    found = _model_choices()
+    return gr.update(choices=found), gr.update(choices=found)
+
+
 def build(store, shell: Shell):
     access = shell.access
     gr.Markdown("Sample **n** responses per instruction from a policy, let one or two trained reward models pick "
@@ -127,12 +141,13 @@ def build(store, shell: Shell):
                 "choices against the reference (both win-rates; they then appear in the Win-rates tab). Reward "
                 "models come from `train ratings|rankings` or a pipeline run. An interrupted, stopped or failed "
                 "job resumes where it was.")
-    gr.Markdown(f"Device for the policy and a local judge: **{describe()}**.", elem_id="bon-device")
     gr.HTML(f"<style>{bon.BEST_OF_N_CSS}</style>")
     with gr.Row():
         source = gr.Radio([DEMO, "current project"], value=DEMO, label="Instructions")
         limit = gr.Number(8, precision=0, minimum=1, label="How many")
         policy = gr.Textbox("smollm2-135m", label="Policy model")
+        device = gr.Dropdown(list(DEVICES), value="auto", label="Device (policy, reward models, a local judge)",
+                             info=auto_note(), elem_id="bon-device")
     with gr.Row():
         n = gr.Slider(1, bon.MAX_N, value=8, step=1, label="n (candidates per instruction)")
         max_new_tokens = gr.Slider(16, 512, value=128, step=16, label="max new tokens")
@@ -164,7 +179,7 @@ def build(store, shell: Shell):
     shell.after_sign_in.append((admin_only(bind(choices, store, access), 3), [shell.name], [rm1, rm2, job]))
     start_btn.click(bind(start, store, access),
                     [shell.name, shell.project, source, limit, policy, n, max_new_tokens, rm1, rm2, reference,
-                     judge_model, judge_base_url, judge_key], [message, job], api_name="best_of_n_start")
+                     judge_model, judge_base_url, judge_key, device], [message, job], api_name="best_of_n_start")
     stop_btn.click(bind(stop, store, access), [shell.name, job], message, api_name="best_of_n_stop")
     resume_btn.click(bind(resume, store, access), [shell.name, job, judge_key], [message, job],
                      api_name="best_of_n_resume")
@@ -174,4 +189,6 @@ def build(store, shell: Shell):
     load_btn.click(loader, [shell.name, job, only_differ], [instruction, summary], api_name="best_of_n_browse")
     only_differ.change(loader, [shell.name, job, only_differ], [instruction, summary], api_visibility="private",
                        api_name="best_of_n_filter")
+    gr.on([rm1.focus, rm2.focus], admin_only(bind(reward_models, store, access), 2), [shell.name], [rm1, rm2],
+          api_visibility="private", api_name="best_of_n_models", show_progress="hidden")
     instruction.change(bind(show, store, access), [shell.name, job, instruction], view, api_name="best_of_n_show")

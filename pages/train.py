@@ -8,6 +8,7 @@ import gradio as gr
 import plotly.graph_objects as go
 
 from pages import Shell, admin_only, bind, guarded
+from sparse_feedback.device import DEVICES, DTYPES, auto_note, describe
 from sparse_feedback.jobs import training
 
 METRICS = ("eval_accuracy", "eval_implied_pairs_accuracy", "eval_spearman", "eval_mse")
@@ -53,14 +54,15 @@ def job_view(store, job_id) -> tuple[str, go.Figure, str]:
 
 @guarded
 def start(store, access, name, project, source, protocol, model, epochs, batch_size, lr, max_length, lora_r, full,
-          every_annotation, request: gr.Request):
+          every_annotation, device, dtype, load_in_8bit, request: gr.Request):
     access.require(request, name, "jobs", project)
     if not project:
         return "Choose a project first.", gr.update()
     job_id, out = training.start_project_training(
         store, project, source, protocol, (model or "smollm2-135m").strip(), every_annotation=bool(every_annotation),
         epochs=float(epochs), batch_size=int(batch_size), lr=float(lr), max_length=int(max_length),
-        lora_r=int(lora_r), full=bool(full))
+        lora_r=int(lora_r), full=bool(full), device=device or "auto", dtype=dtype or "auto",
+        load_in_8bit=bool(load_in_8bit))
     aggregation = store.job(job_id)["args"].get("aggregation")
     return (f"Started training job #{job_id} in `{out}` on {aggregation}.",
             gr.update(choices=job_choices(store), value=str(job_id)))
@@ -69,7 +71,7 @@ def start(store, access, name, project, source, protocol, model, epochs, batch_s
 @guarded
 def show(store, access, name, job_id, request: gr.Request):
     access.require(request, name, "jobs")
-    return (*job_view(store, job_id), training.device_description())
+    return (*job_view(store, job_id), f"Training device ({auto_note()}): **{describe()}**")
 
 
 @guarded
@@ -104,6 +106,12 @@ def build(store, shell: Shell):
         full = gr.Checkbox(False, label="Full fine-tuning")
         every = gr.Checkbox(False, label="Humans: train on every annotation (default: one label per pair by majority)")
     with gr.Row():
+        device_choice = gr.Dropdown(list(DEVICES), value="auto", label="Device", info=auto_note(),
+                                    elem_id="train-device-choice")
+        dtype = gr.Dropdown(list(DTYPES), value="auto", label="Precision",
+                            info="bfloat16 / float16 need a GPU; the CPU trains in float32")
+        load_in_8bit = gr.Checkbox(False, label="8-bit base weights (GPU, LoRA, bitsandbytes)")
+    with gr.Row():
         start_btn = gr.Button("Start", variant="primary")
         stop_btn = gr.Button("Stop", variant="stop")
         refresh = gr.Button("Refresh", size="sm")
@@ -119,7 +127,8 @@ def build(store, shell: Shell):
     models = gr.Dataframe(label="Trained reward models", interactive=False)
 
     start_btn.click(bind(start, store, access), [shell.name, shell.project, source, protocol, model, epochs,
-                                                 batch_size, lr, max_length, lora_r, full, every], [message, job],
+                                                 batch_size, lr, max_length, lora_r, full, every, device_choice,
+                                                 dtype, load_in_8bit], [message, job],
                     api_name="train_start")
     stop_btn.click(bind(stop, store, access), [shell.name, job], message, api_name="train_stop")
     viewer = bind(show, store, access)

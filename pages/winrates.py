@@ -67,5 +67,7 @@ def build(store, shell=None):
              api_name="winrates")
     refresh.click(researcher(_choices, store, access), [name, project], evaluated, api_name="winrate_runs")
     if shell is not None:  # filled for researchers after sign-in: run names never reach a stranger's page
-        shell.after_sign_in.append((researcher(_choices, store, access, quiet=1), [name, project], evaluated))
+        local = access.open and access.local  # nobody signs in on a trusted machine
+        fill = researcher(_choices, store, None if local else access, quiet=1)
+        shell.after_sign_in.append((fill, [name, project], evaluated))
     return run, outputs

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sparse_feedback.errors import SettingsError
+
 DEVICES = ("auto", "cuda", "cpu")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
-class DeviceError(ValueError):
-    """A device choice this machine cannot honour; the CLI prints it as one line and exits 2."""
+class DeviceError(SettingsError):
+    """A device choice this machine cannot honour: a :class:`~sparse_feedback.errors.UserError`, so the CLI prints
+    it as one line (exit 2) and the app shows it as one message."""
 
 
 @dataclass(frozen=True)
@@ -94,3 +97,12 @@ def describe(device: Device | None = None) -> str:
 
     index = int(device.type.split(":")[1]) if ":" in device.type else 0
     return f"CUDA GPU {torch.cuda.get_device_name(index)}, {device.dtype} ({torch.cuda.device_count()} visible)"
+
+
+def auto_note() -> str:
+    """What ``auto`` means on this machine, for a device dropdown's help text.
+
+    >>> auto_note().startswith("auto here: ")
+    True
+    """
+    return f"auto here: {describe()}"

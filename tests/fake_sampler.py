@@ -20,6 +20,7 @@ def echo_reply(prompt: str, request: dict, i: int) -> str:
 class FakeSampler:
     def __init__(self, reply: Callable[[str, dict, int], str] = echo_reply, max_n: int | None = None):
         self.reply, self.max_n, self.requests = reply, max_n, []
+        self.fail_next = 0  # answer this many requests with 429 + Retry-After first
         self.lock = threading.Lock()
         server = self
 
@@ -31,6 +32,16 @@ class FakeSampler:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server.lock:
                     server.requests.append({"path": self.path, **body})
+                    refuse, server.fail_next = server.fail_next > 0, max(0, server.fail_next - 1)
+                if refuse:
+                    data = b'{"error": {"message": "slow down"}}'
+                    self.send_response(429)
+                    self.send_header("Retry-After", "0.05")
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 chat = self.path.endswith("/chat/completions")
                 prompt = body["messages"][-1]["content"] if chat else body["prompt"]
                 n = body.get("n") or 1

@@ -69,6 +69,7 @@ def test_vllm_backend_asks_the_engine_for_n_samples_per_prompt_with_prefix_cachi
                                                     "sample 2 of prompt 1"]
 
 
+@pytest.mark.slow
 def test_vllm_backend_judges_by_the_answer_tokens_probabilities(fake_vllm):
     import asyncio
 

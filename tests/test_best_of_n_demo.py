@@ -41,6 +41,7 @@ def _tree(root: Path) -> dict[str, float]:
     return {str(p.relative_to(root)): p.stat().st_mtime for p in root.rglob("*")}
 
 
+@pytest.mark.slow
 def test_first_start_shows_a_finished_best_of_n_job_with_both_rms_picks(fresh):
     _open_app(fresh)
     jobs = fresh.jobs(bon.JOB_KIND)
@@ -66,6 +67,7 @@ def test_first_start_shows_a_finished_best_of_n_job_with_both_rms_picks(fresh):
     assert summary.count("ratings: win-rate") == summary.count("rankings: win-rate") == 2
 
 
+@pytest.mark.slow
 def test_first_start_lists_the_demo_evaluations_in_the_win_rates_tab(fresh):
     _open_app(fresh)
     job_id = int(fresh.jobs(bon.JOB_KIND).iloc[0]["id"])
@@ -77,6 +79,7 @@ def test_first_start_lists_the_demo_evaluations_in_the_win_rates_tab(fresh):
         f"best-of-n job-{job_id} · {p} RM (demo-{p}-rm)" for p in PROTOCOLS]
 
 
+@pytest.mark.slow
 def test_first_start_offers_the_two_demo_rms_and_the_job_uses_them(fresh):
     _open_app(fresh)
     installed = [str(home() / "reward_models" / f"demo-{p}-rm") for p in PROTOCOLS]
@@ -89,6 +92,7 @@ def test_first_start_offers_the_two_demo_rms_and_the_job_uses_them(fresh):
             (SHIPPED / f"rm_{protocol}" / "adapter_model.safetensors").read_bytes()
 
 
+@pytest.mark.slow
 def test_a_second_start_adds_nothing(fresh):
     _open_app(fresh)
     jobs, files = fresh.jobs().to_dict("records"), _tree(home())
@@ -98,6 +102,7 @@ def test_a_second_start_adds_nothing(fresh):
         {k: v for k, v in files.items() if "sparse_feedback.db" not in k}
 
 
+@pytest.mark.slow
 def test_a_store_that_has_a_best_of_n_job_gets_no_demo(fresh):
     job_id = fresh.start_job(bon.JOB_KIND, {"policy": "mine"})
     fresh.finish_job(job_id, "done")
@@ -105,6 +110,7 @@ def test_a_store_that_has_a_best_of_n_job_gets_no_demo(fresh):
     assert len(fresh.jobs()) == 1 and not (home() / "best_of_n").exists() and bon.find_reward_models() == []
 
 
+@pytest.mark.slow
 def test_a_failed_copy_leaves_nothing_half_installed(fresh, monkeypatch):
     real_move = best_of_n_demo._move
 
@@ -125,6 +131,7 @@ def test_a_failed_copy_leaves_nothing_half_installed(fresh, monkeypatch):
     assert sorted(p.name for p in (home() / "reward_models").iterdir()) == ["demo-rankings-rm", "demo-ratings-rm"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("k", [1, 2])
 def test_the_shipped_win_rates_are_what_the_shipped_feedback_gives(k):
     folder = SHIPPED / "job" / f"best_of_n_{k}.eval"
@@ -140,6 +147,7 @@ def test_the_shipped_win_rates_are_what_the_shipped_feedback_gives(k):
     assert outputs["output"].tolist() == [r["candidates"][r["chosen"]]["response"] for r in scored]
 
 
+@pytest.mark.slow
 def test_the_shipped_demo_is_small_and_carries_no_machine_paths():
     files = [p for p in SHIPPED.rglob("*") if p.is_file()]
     assert sum(p.stat().st_size for p in files) < 1_000_000
@@ -184,4 +192,4 @@ def test_the_best_of_n_tab_of_a_fresh_app_browses_the_demo_job(tmp_path):
         assert summary.startswith(f"{n} instructions; the reward models disagree on")
         assert summary.count("win-rate") == 4 and "ratings RM (demo-ratings-rm)" in summary
         view = admin.predict("", job_id, 0, api_name="/best_of_n_show")
-        assert view.count("✅ chosen") == 2 and "Reference" in view
+        assert view.count("✓ chosen") == 2 and "Reference" in view

@@ -76,6 +76,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return json.loads(frame.to_json(orient="records"))
 
 
+@pytest.mark.slow
 def test_consistency_tab_shows_the_cli_numbers_for_every_source_pairing(project, cli_numbers):
     store, name, _ = project
     for row in cli_numbers["consistency"]:

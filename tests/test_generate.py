@@ -154,3 +154,51 @@ def test_an_unreachable_server_is_a_one_line_error_and_nothing_is_written(cli, i
                  "--base-url", "http://127.0.0.1:9/v1", "--output", out, "--max-retries", 0)
     assert result.returncode == 1 and "http://127.0.0.1:9/v1" in result.stderr
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_shared_prompt_cache_gives_the_same_samples_as_prefilling_every_copy(tiny_lm):
+    """Prompts of different lengths (left padding) in one batch; near-greedy sampling makes both ways exact."""
+    from sparse_feedback.backends.transformers import TransformersBackend
+
+    backend = TransformersBackend(str(tiny_lm), device="cpu")
+    items = [(i, row["instruction"], row["input"]) for i, row in enumerate(INSTRUCTIONS)]
+    config = SamplingConfig(n=3, max_new_tokens=6, temperature=1e-4, batch_size=3)
+    got = {}
+    for shared in (True, False):
+        backend.share_prompt_cache = shared
+        out: dict = {}
+        backend.generate(items, config, out.__setitem__)
+        got[shared] = out
+    assert got[True] == got[False] and sorted(got[True]) == [0, 1, 2]
+    assert all(len(samples) == 3 for samples in got[True].values())
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+def test_generate_on_cuda_without_a_gpu_is_refused_in_one_line(cli, instructions, tmp_path):
+    result = cli("generate", "--instructions", instructions, "--model", "x", "--device", "cuda",
+                 "--output", tmp_path / "g.json")
+    assert result.returncode == 2 and "no CUDA GPU" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "g.json").exists()
+
+
+def test_generate_reads_the_key_only_from_the_variable_api_key_env_names(monkeypatch):
+    """As the judge does: no silent OPENAI_API_KEY when another variable is named; a remote server needs one."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-default")
+    monkeypatch.delenv("POLICY_KEY", raising=False)
+    with pytest.raises(LookupError, match="POLICY_KEY"):
+        make_backend("openai", "m", base_url="https://policy.example/v1", api_key_env="POLICY_KEY")
+    monkeypatch.setenv("POLICY_KEY", "sk-policy")
+    backend = make_backend("openai", "m", base_url="https://policy.example/v1", api_key_env="POLICY_KEY")
+    assert backend.secrets == ("sk-policy",)
+    assert make_backend("openai", "m", base_url="http://127.0.0.1:8000/v1", api_key_env="POLICY_KEY").secrets
+
+
+def test_generate_retries_a_429_as_the_judge_does(tmp_path):
+    """One retry policy: a refused request is asked again after its Retry-After, not failed."""
+    from sparse_feedback.backends import RetryPolicy
+
+    with FakeSampler() as server:
+        backend = make_backend("openai", "m", base_url=server.base_url, retry=RetryPolicy(max_retries=2, backoff=0.01))
+        server.fail_next = 1
+        records = generate(pd.DataFrame(INSTRUCTIONS[:1]), backend, SamplingConfig(n=2), tmp_path / "g.json")
+    assert len(records[0]["responses"]) == 2 and len(server.requests) == 2  # the 429, then the answer

@@ -119,6 +119,7 @@ def _judge_cli(server, tasks, tmp_path, *extra):
     return main([str(a) for a in args])
 
 
+@pytest.mark.slow
 def test_dry_run_prints_requests_tokens_and_cost_and_sends_nothing(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "")
     with FakeJudgeServer() as server:
@@ -133,6 +134,7 @@ def test_dry_run_prints_requests_tokens_and_cost_and_sends_nothing(tmp_path, cap
     assert "live" in out and "batch" in out and "$0.15 in / $0.6 out" in out
 
 
+@pytest.mark.slow
 def test_max_cost_stops_sending_and_keeps_what_was_answered(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "")
     with FakeJudgeServer() as server:
@@ -146,6 +148,7 @@ def test_max_cost_stops_sending_and_keeps_what_was_answered(tmp_path, capsys, mo
     assert f"{sent}/20 answered" in out and "$0.000" in out
 
 
+@pytest.mark.slow
 def test_batch_cli_then_batches_lists_it_and_cancel_asks_the_server(tmp_path, capsys, monkeypatch):
     from sparse_feedback.cli import main
 
@@ -170,6 +173,7 @@ def test_batch_cli_then_batches_lists_it_and_cancel_asks_the_server(tmp_path, ca
         assert "open: a rerun" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_llm_tab_batch_mode_stores_the_answers_and_shows_tokens_and_money(tmp_path):
     from tests.appserver import small_generation
 
@@ -191,6 +195,7 @@ def test_llm_tab_batch_mode_stores_the_answers_and_shows_tokens_and_money(tmp_pa
     store.close()
 
 
+@pytest.mark.slow
 def test_the_batch_jsonl_can_be_written_for_another_runner_and_its_output_read_back(tmp_path, capsys, monkeypatch):
     """The vLLM path: --write-batch, a runner answers each line, --read-batch fills the cache."""
     import json

@@ -28,6 +28,7 @@ def tiny():
     return LlamaForCausalLM(config).eval(), tokenizer
 
 
+@pytest.mark.slow
 def test_rating_is_the_most_probable_of_the_tokens_1_to_7(tiny):
     lm, tokenizer = tiny
     backend = TransformersBackend("tiny", lm=lm, tokenizer=tokenizer)
@@ -42,6 +43,7 @@ def test_rating_is_the_most_probable_of_the_tokens_1_to_7(tiny):
     assert answer.text == str(1 + int(expected.argmax()))
 
 
+@pytest.mark.slow
 def test_rankings_compare_a_and_b_after_the_shared_prefix(tiny):
     lm, tokenizer = tiny
     backend = TransformersBackend("tiny", lm=lm, tokenizer=tokenizer)
@@ -56,6 +58,7 @@ def test_rankings_compare_a_and_b_after_the_shared_prefix(tiny):
     assert answer.text == ("Output (a)" if p[0] > p[1] else "Output (b)")
 
 
+@pytest.mark.slow
 def test_local_judge_runs_through_the_engine_and_its_cache(tiny, tmp_path):
     lm, tokenizer = tiny
     backend = TransformersBackend("tiny", lm=lm, tokenizer=tokenizer)

@@ -47,6 +47,7 @@ def test_report_bad_input_is_one_line_error_and_no_file(cli, inputs, tmp_path):
     assert "rating" in done.stderr and not out.exists()
 
 
+@pytest.mark.slow
 def test_figures_and_tables_stay_aggregated_on_100k_pairs():
     frames = synthetic_feedback(n_instructions=10_000, annotators=("a", "b"), human_share=0.02)
     fb = feedback_from_frames([(frames["llm_ratings"], frames["llm_rankings"]),

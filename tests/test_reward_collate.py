@@ -43,6 +43,7 @@ def classifier(tiny_dir):
     return model.eval(), tokenizer
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])  # boolean mask / additive mask
 def test_packed_scores_equal_scores_of_separate_sequences(tiny_dir, attention):
     from sparse_feedback.hub import load_sequence_classifier

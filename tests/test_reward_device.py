@@ -46,6 +46,7 @@ def scores(tiny_dir, implementation, max_length=24):
         return PackedRewardModel(model.eval())(**PackedCollator(1, max_length, pad_to_multiple_of=pad)(GROUPS))
 
 
+@pytest.mark.slow
 def test_flex_attention_block_mask_scores_equal_the_dense_mask_path(tiny_dir, eager_flex):
     dense = scores(tiny_dir, "sdpa")
     assert scores(tiny_dir, "flex_attention").tolist() == pytest.approx(dense.tolist(), abs=1e-5)

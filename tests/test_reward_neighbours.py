@@ -48,6 +48,7 @@ tokens = st.lists(st.integers(3, 40), min_size=1, max_size=MAX_LENGTH + 6)  # ar
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(prompts=st.lists(tokens, min_size=1, max_size=3),
        responses=st.lists(st.lists(tokens, min_size=1, max_size=5), min_size=1, max_size=3))
+@pytest.mark.slow
 def test_every_response_scores_as_alone_whatever_its_group_and_batch(sdpa, prompts, responses):
     groups = [Group(p, rs) for p, rs in zip(prompts, responses)]
     expected = [alone(sdpa, g.prompt, r) for g in groups for r in g.responses]
@@ -63,6 +64,7 @@ def test_a_long_neighbour_no_longer_cuts_the_prompt_of_a_short_response(sdpa):
     assert together == pytest.approx([alone(sdpa, prompt, short), alone(sdpa, prompt, long)], abs=1e-4)
 
 
+@pytest.mark.slow
 def test_training_batches_score_each_pair_as_alone(sdpa, tiny_dir):
     """The trainer's groups (pairs of one prompt sharing responses of mixed lengths) and its collator."""
     from sparse_feedback.hub import load_tokenizer

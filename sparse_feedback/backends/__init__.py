@@ -103,6 +103,18 @@ class RetryPolicy:
                 await asyncio.sleep(self.delay(attempt + 1, err.retry_after))
 
 
+class LocalModel:
+    """What the in-process backends (transformers, vllm) share: no secrets, and judging by choice probabilities."""
+
+    @property
+    def params(self) -> dict:
+        return {"scoring": "choice-probabilities"}
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return ()
+
+
 class Backend(Protocol):
     name: str
     model: str
@@ -134,18 +146,18 @@ def read_api_key(api_key_env: str = "OPENAI_API_KEY", base_url: str | None = Non
     return key or None
 
 
-def make_backend(name: str, model: str, *, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
+def make_backend(name: str, model: str, *, base_url: str | None = None, api_key_env: str | None = "OPENAI_API_KEY",
                  api_key: str | None = None, device: str = "auto", hint: str = "", **options) -> Backend:
     """The backend ``name`` for ``model``; heavy libraries are imported here, lazily.
 
     ``openai``: the server at ``base_url`` (default ``$OPENAI_BASE_URL``, else OpenAI's), its key ``api_key``
-    or else read from ``$api_key_env``. ``transformers`` / ``vllm``: the model on ``device``.
+    or else read from ``$api_key_env`` (``None``: never from the environment, e.g. for a key typed in the app). ``transformers`` / ``vllm``: the model on ``device``.
     """
     if name == "openai":
         from sparse_feedback.backends.openai import OpenAIBackend
 
         base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        key = api_key or read_api_key(api_key_env, base_url, hint)
+        key = api_key or (read_api_key(api_key_env, base_url, hint) if api_key_env else None)
         options.pop("tensor_parallel_size", None)  # a server's own setting
         return OpenAIBackend(model, base_url=base_url, api_key=key, **options)
     if name == "transformers":

@@ -14,7 +14,7 @@ import threading
 import warnings
 from typing import Sequence
 
-from sparse_feedback.backends import Completion, Messages, RequestError
+from sparse_feedback.backends import Completion, LocalModel, Messages, RequestError
 
 
 def distinguishing_tokens(choice_ids: list[list[int]]) -> tuple[list[int], list[int]]:
@@ -36,7 +36,7 @@ def distinguishing_tokens(choice_ids: list[list[int]]) -> tuple[list[int], list[
     return prefix, firsts
 
 
-class TransformersBackend:
+class TransformersBackend(LocalModel):
     """``TransformersBackend("smollm2-135m")`` loads via ``sparse_feedback.hub`` on ``device`` (auto: CUDA in
     bf16 when present, else CPU fp32); or pass ``lm`` and ``tokenizer``."""
 
@@ -51,14 +51,6 @@ class TransformersBackend:
         self.device = resolve_device(device)  # refused here, before any loading, if the machine cannot
         self.share_prompt_cache = share_prompt_cache
         self._lock = threading.Lock()  # one forward pass at a time; the model is not re-entrant
-
-    @property
-    def params(self) -> dict:
-        return {"scoring": "choice-probabilities"}
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return ()
 
     def _load(self):
         if self._lm is None:

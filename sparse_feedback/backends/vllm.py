@@ -14,11 +14,11 @@ import math
 import threading
 from typing import Sequence
 
-from sparse_feedback.backends import Completion, Item, Messages, OnResult, RequestError
+from sparse_feedback.backends import Completion, LocalModel, Item, Messages, OnResult, RequestError
 from sparse_feedback.backends.transformers import distinguishing_tokens
 
 
-class VLLMBackend:
+class VLLMBackend(LocalModel):
     name = "vllm"
 
     def __init__(self, model: str, *, device: str = "auto", tensor_parallel_size: int = 1,
@@ -38,14 +38,6 @@ class VLLMBackend:
             self.engine_args["gpu_memory_utilization"] = gpu_memory_utilization
         self._llm = None
         self._lock = threading.Lock()  # the engine runs one generate call at a time
-
-    @property
-    def params(self) -> dict:
-        return {"scoring": "choice-probabilities"}
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return ()
 
     def _load(self):
         if self._llm is None:

@@ -56,8 +56,12 @@ class BestOfNSettings:
     judge_base_url: str | None = None
     judge_api_key_env: str = "OPENAI_API_KEY"  # the variable's name; its value lives only in the job's env
     calibrate: bool | None = None  # None: as the pipeline does, calibrate a transformers (small local) judge
+    device: str = "auto"  # local models (policy, reward models, a local judge): auto, cuda or cpu
 
     def check(self) -> None:
+        from sparse_feedback.device import resolve_device
+
+        resolve_device(self.device)  # a DeviceError (a SettingsError) for cuda without a GPU
         if not 1 <= self.n <= MAX_N:
             raise SettingsError(f"n must be between 1 and {MAX_N}")
         if not 1 <= len(self.reward_models) <= 2:
@@ -191,7 +195,7 @@ def _evaluate(directory: Path, settings: BestOfNSettings) -> None:
     if not settings.judge_model or not todo:
         return
     reference = formats.read_model_outputs(directory / "reference.json")
-    with stages.open_judge(judge_config(settings), directory / "judge_cache.db") as judge:
+    with stages.open_judge(judge_config(settings), directory / "judge_cache.db", device=settings.device) as judge:
         for k in todo:
             judge.callback = runner.progress_writer(directory, f"evaluate {rm_label(settings.reward_models[k - 1])}")
             stages.evaluate(reference, formats.read_model_outputs(directory / f"best_of_n_{k}.json"), judge,
@@ -202,7 +206,7 @@ def _sample(directory: Path, settings: BestOfNSettings) -> None:
     """``candidates.json`` then ``reference.json``; each generation resumes from its log of finished instructions."""
     instructions = formats.read_instructions(directory / "instructions.json")
     policy = policy_config(settings)
-    backend = stages.policy_backend(policy)
+    backend = stages.policy_backend(policy, settings.device)
     stages.sample(instructions, policy, settings.n, directory / "candidates.json",
                   callback=runner.progress_writer(directory, "generate"), backend=backend)
     if settings.reference:
@@ -224,7 +228,8 @@ def run_job(directory: Path) -> None:
         if (directory / f"best_of_n_{k}.json").exists():  # written last: that RM's reranking is complete
             continue
         stages.rerank(candidates, rm_dir, directory / f"best_of_n_{k}.json", Path(rm_dir).name,
-                      callback=runner.progress_writer(directory, f"rerank with {rm_label(rm_dir)}"))
+                      callback=runner.progress_writer(directory, f"rerank with {rm_label(rm_dir)}"),
+                      device=settings.device)
     _evaluate(directory, settings)
 
 

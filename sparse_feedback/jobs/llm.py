@@ -42,8 +42,9 @@ class _CostMeter:
 
 def run_llm_judge(store: Store, project: str, protocol: str, base_url: str, model: str, api_key: str | None = None,
                   callback=None, config: judge.JudgeConfig | None = None, cache_path=None, batch=False,
-                  prices=None) -> str:
-    """Judge every ``protocol`` task of ``project`` with an OpenAI-compatible server; returns a summary line.
+                  prices=None, device: str = "auto") -> str:
+    """Judge every ``protocol`` task of ``project`` with an OpenAI-compatible server, or (no ``base_url``) with
+    ``model`` run locally on ``device`` (auto, cuda or cpu); returns a summary line.
 
     Answers go through the judge's answer cache (``judge_cache.db`` under the data home), so a rerun after
     a crash or a failure asks only what is missing. ``batch`` (True, or :class:`BatchOptions`):
@@ -51,18 +52,26 @@ def run_llm_judge(store: Store, project: str, protocol: str, base_url: str, mode
     Tokens, and money at ``prices`` (default: the prices file's entry), are in the summary."""
     if protocol not in ("ratings", "rankings"):
         raise SettingsError("protocol must be ratings or rankings")
-    if not model or not base_url:
-        raise SettingsError("enter the server's base URL and the model name")
+    if not model:
+        raise SettingsError("enter the model name (and a server's base URL, or none to run it locally)")
+    if not base_url:
+        from sparse_feedback.device import resolve_device
+
+        resolve_device(device)  # cuda without a GPU: a DeviceError (a SettingsError), before any work
+        if batch:
+            raise SettingsError("the Batch API needs a server: enter its base URL, or use Live for a local model")
     generation = store.items_frame(project)
     tasks = formats.rating_tasks(generation) if protocol == "ratings" else formats.ranking_tasks(generation)
-    args = {"project": project, "protocol": protocol, "base_url": public_url(base_url), "model": model,
-            "batch": bool(batch)}
+    args = {"project": project, "protocol": protocol, "model": model, "batch": bool(batch),
+            **({"base_url": public_url(base_url)} if base_url else {"device": device})}
     with runner.in_process(store, "judge", args, scrub=lambda text: judge.redact(text, [api_key])) as outcome:
         try:
             from sparse_feedback.judge.batch import BatchOptions, judge_batch
             from sparse_feedback.judge.costs import load_prices
 
-            backend = judge.make_backend("openai", model, base_url=base_url, api_key=api_key or None)
+            # the app's key is the one typed in, never the server's
+            backend = (judge.make_backend("openai", model, base_url=base_url, api_key=api_key or None, api_key_env=None)
+                       if base_url else judge.make_backend("transformers", model, device=device))
             prices = prices or load_prices(model)
             config = config or judge.JudgeConfig()
             config.budget = _CostMeter(prices, bool(batch))

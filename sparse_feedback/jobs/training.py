@@ -16,10 +16,19 @@ import pandas as pd
 from sparse_feedback.errors import disk_error
 from sparse_feedback.jobs import runner
 from sparse_feedback.reward.runs import (  # noqa: F401  the runs' reading, as the Train tab calls it
-    LOG_FILE, MODEL_KIND, RESULTS_FILE, STDOUT_FILE, device_description, log_tail, new_run_dir, read_log, runs_dir,
-    trained_models, training_command)
+    LOG_FILE, MODEL_KIND, RESULTS_FILE, STDOUT_FILE, log_tail, new_run_dir, read_log, runs_dir, trained_models,
+    training_command)
 
 JOB_KIND = "train"
+
+
+def check_device(options: dict) -> None:
+    """Refuse, before anything is written or spawned, a device / precision this machine cannot train with
+    (cuda, bf16 or 8-bit without a GPU): a :class:`~sparse_feedback.device.DeviceError` (a user error)."""
+    from sparse_feedback.device import resolve_device
+
+    dtype = "bfloat16" if options.get("bf16") else options.get("dtype") or "auto"
+    resolve_device(options.get("device") or "auto", dtype, bool(options.get("load_in_8bit")))
 
 
 def _outcome(output_dir: Path):
@@ -40,6 +49,7 @@ def start_training(store, protocol: str, train_file, model: str = "smollm2-135m"
     """Launch a training subprocess and record it as a ``train`` job; returns (job id, output directory)."""
     from sparse_feedback.formats import claim_dir
 
+    check_device(options)
     output_dir = claim_dir(output_dir or new_run_dir(project or "file", source or "", protocol), MODEL_KIND)
     cmd = training_command(protocol, train_file, output_dir, model, **options)
     args = {"project": project, "source": source, "protocol": protocol, "model": model,
@@ -61,6 +71,7 @@ def start_project_training(store, project: str, source: str, protocol: str, mode
     The job's ``aggregation`` argument says how the table was made and how many rows it gave."""
     from sparse_feedback.formats import claim_dir, write_table
 
+    check_device(options)
     feedback, aggregation = store.training_feedback(project, protocol, source, every_annotation=every_annotation)
     if feedback.empty:
         from sparse_feedback.store import StoreError

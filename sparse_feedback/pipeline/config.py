@@ -30,6 +30,7 @@ class PolicyConfig:
     seed: int = 0
     prompt_format: str = "auto"
     tensor_parallel_size: int = 1  # vllm: GPUs the policy is split over
+    device: str | None = None  # overrides the top-level device for the policy
 
 
 @dataclass
@@ -46,6 +47,7 @@ class JudgeConfig:
     base_url: str | None = None
     calibrate: bool | str = "auto"
     api_key_env: str = "OPENAI_API_KEY"
+    device: str | None = None  # overrides the top-level device for a local judge
     batch: bool = False  # the Batch API of base_url (openai backend): about half the price, up to 24 h
 
     @property
@@ -64,7 +66,12 @@ class PipelineConfig:
     reference: str  # "greedy", or an AlpacaEval-format file
     judge: JudgeConfig
     reward: dict = field(default_factory=dict)  # RewardConfig fields (model, max_steps, lora_r, ...)
-    device: str = "auto"  # local models (policy, judge): auto = CUDA when present, else cpu
+    device: str = "auto"  # local models (policy, judge, reward): auto = CUDA when present, else cpu
+
+    def stage_device(self, stage: str) -> str:
+        """``stage`` (policy, judge or reward) may name its own ``device``; else the top-level one."""
+        own = self.reward.get("device") if stage == "reward" else getattr(getattr(self, stage), "device", None)
+        return own or self.device
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -110,14 +117,35 @@ def _read(path: Path) -> dict:
     return data
 
 
+def check_devices(config: PipelineConfig, source="config") -> None:
+    """Every stage's device (and the reward model's dtype / 8-bit) is one this machine can run, before any work;
+    a choice it cannot do is an error naming the file and the key."""
+    from sparse_feedback.device import DeviceError, resolve_device
+
+    reward = config.reward
+    checks = {"policy": {}, "judge": {}, "reward": {"dtype": "bfloat16" if reward.get("bf16") else
+                                                    reward.get("dtype") or "auto",
+                                                    "load_in_8bit": bool(reward.get("load_in_8bit"))}}
+    for stage, extra in checks.items():
+        if stage != "reward" and getattr(config, stage).backend != "transformers":
+            continue  # a server or the vllm engine places its own model
+        own = reward.get("device") if stage == "reward" else getattr(config, stage).device
+        try:
+            resolve_device(str(config.stage_device(stage)), **extra)
+        except DeviceError as err:
+            raise InputError(source, f"{f'{stage}.device' if own else 'device'}: {err}") from None
+
+
 def from_dict(data: dict, source="config") -> PipelineConfig:
-    """A complete config mapping (as ``config.json`` holds it) → :class:`PipelineConfig`."""
+    """A complete config mapping (as ``config.json`` holds it) → :class:`PipelineConfig`, its devices checked."""
     _check_keys(data, source)
     sections = {name: cls(**data[name]) for name, cls in _SECTIONS.items()}
     try:
-        return PipelineConfig(**{**data, **sections, "reward": dict(data.get("reward") or {})})
+        config = PipelineConfig(**{**data, **sections, "reward": dict(data.get("reward") or {})})
     except TypeError as err:
         raise InputError(source, str(err)) from None
+    check_devices(config, source)
+    return config
 
 
 def load_config(path=None) -> PipelineConfig:

@@ -68,13 +68,13 @@ def _split(run: Run) -> None:
 
 def _sample(run: Run, instructions: str, output: str, n: int) -> None:
     stages.sample(formats.read_instructions(run.path(instructions)), run.config.policy, n, run.path(output),
-                  callback=run.callback, device=run.config.device)
+                  callback=run.callback, device=run.config.stage_device("policy"))
 
 
 def _feedback(run: Run) -> None:
     stages.judge(formats.read_generation(run.path("generation.json")), run.config.judge,
                  run.path("judge_cache.db"), run.path("feedback_ratings.csv"), run.path("feedback_rankings.csv"),
-                 run.callback, run.config.device)
+                 run.callback, run.config.stage_device("judge"))
 
 
 def _consistency(run: Run) -> None:
@@ -85,7 +85,8 @@ def _consistency(run: Run) -> None:
 def _train(run: Run, protocol: str) -> None:
     other = "rankings" if protocol == "ratings" else "ratings"
     stages.train(protocol, run.path(f"feedback_{protocol}.csv"), run.path(f"feedback_{other}.csv"),
-                 run.path(f"rm_{protocol}"), run.config.reward, run.callback)
+                 run.path(f"rm_{protocol}"),
+                 {**run.config.reward, "device": run.config.stage_device("reward")}, run.callback)
 
 
 def _reference(run: Run) -> None:
@@ -96,16 +97,18 @@ def _reference(run: Run) -> None:
         return
     stages.greedy_reference(formats.read_instructions(run.path("instructions_heldout.json")), run.config.policy,
                             run.path("reference_generation.json"), run.path("reference.json"), run.callback,
-                            device=run.config.device)
+                            device=run.config.stage_device("policy"))
 
 
 def _rerank(run: Run, protocol: str) -> None:
     stages.rerank(formats.read_generation(run.path("candidates.json")), run.path(f"rm_{protocol}"),
-                  run.path(f"best_of_n_{protocol}_rm.json"), f"{protocol}_rm", run.callback)
+                  run.path(f"best_of_n_{protocol}_rm.json"), f"{protocol}_rm", run.callback,
+                  device=run.config.stage_device("reward"))
 
 
 def _evaluate(run: Run, protocol: str) -> None:
-    with stages.open_judge(run.config.judge, run.path("judge_cache.db"), run.callback, run.config.device) as engine:
+    with stages.open_judge(run.config.judge, run.path("judge_cache.db"), run.callback,
+                           run.config.stage_device("judge")) as engine:
         stages.evaluate(formats.read_model_outputs(run.path("reference.json")),
                         formats.read_model_outputs(run.path(f"best_of_n_{protocol}_rm.json")), engine,
                         run.path(f"eval_{protocol}_rm"))

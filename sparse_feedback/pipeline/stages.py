@@ -93,12 +93,13 @@ def train(protocol: str, feedback: Path, other_feedback: Path, output_dir: Path,
 
 
 def rerank(candidates: pd.DataFrame, rm_dir, output: Path, label: str,
-           callback: ProgressCallback | None = None) -> Path:
+           callback: ProgressCallback | None = None, device: str = "auto") -> Path:
     """Each instruction's best candidate by the reward model in ``rm_dir`` (AlpacaEval format, ``output``)."""
     from sparse_feedback.rerank import default_generator, rerank as best_of
     from sparse_feedback.reward import load_reward_model
 
-    best_of(candidates, load_reward_model(rm_dir), output, default_generator(candidates, label), callback=callback)
+    best_of(candidates, load_reward_model(rm_dir, device=device), output, default_generator(candidates, label),
+            callback=callback)
     return Path(output)
 
 

@@ -4,7 +4,6 @@ reward model under the runs directory. Free of torch, so the app reads runs chea
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import time
@@ -32,13 +31,31 @@ def read_log(output_dir) -> list[dict]:
     return rows
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+# Library chatter a person watching the run does not need: warnings, their source lines, weight-load reports.
+_NOISE = re.compile(r"(?i)warning|warn\(|^\s*warnings\.|load report|^\s*(missing|unexpected)[ _]keys|"
+                    r"^[-=+|\s]*$|^\s*\|?\s*\S+\s*\|\s*(missing|unexpected|mismatch)")
+
+
 def log_tail(output_dir, lines: int = 20) -> str:
-    """The last lines of the run's console output (progress bars collapsed to their latest state)."""
+    """The last lines of the run's console output: progress bars collapsed to their latest state, terminal colour
+    codes, warnings and weight-load reports left out."""
     path = Path(output_dir) / STDOUT_FILE
     if not path.exists():
         return ""
-    text = path.read_text(errors="replace")[-20000:]
-    return "\n".join(part.split("\r")[-1] for part in text.splitlines()[-lines:])
+    return clean_log(path.read_text(errors="replace")[-20000:], lines)
+
+
+def clean_log(text: str, lines: int = 20) -> str:
+    r"""The last ``lines`` lines of console output a person reads.
+
+    >>> clean_log("\x1b[32mstep 1\x1b[0m\nUserWarning: x\nepoch 10%\repoch 20%\n")
+    'step 1\nepoch 20%'
+    >>> clean_log("train 50%\rtrain 100%\r\n")
+    'train 100%'
+    """
+    kept = [_ANSI.sub("", ([p for p in part.split("\r") if p.strip()] or [""])[-1]).rstrip() for part in text.split("\n")]
+    return "\n".join([line for line in kept if line and not _NOISE.search(line)][-lines:])
 
 
 def runs_dir() -> Path:
@@ -100,12 +117,3 @@ def _accuracy_note(pairs: dict, steps) -> dict:
     note = (f"not distinguishable from chance (0.5): {n} held-out pairs after {steps} steps" if low <= 0.5 <= high
             else "above chance" if low > 0.5 else "below chance")
     return {"accuracy_95ci": f"{low:.2f}–{high:.2f}", "note": note}
-
-
-def device_description() -> str:
-    """Where training runs: the GPU's name, or the CPU."""
-    import torch
-
-    if torch.cuda.is_available():
-        return f"GPU: {torch.cuda.get_device_name()} (bf16 {'on' if torch.cuda.is_bf16_supported() else 'off'})"
-    return f"CPU ({os.cpu_count()} cores, float32)"

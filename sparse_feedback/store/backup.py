@@ -61,14 +61,19 @@ def backup(output, url: str | None = None) -> BackupResult:
     dst = sqlite3.connect(partial)
     try:
         src.backup(dst)  # pages=-1: the whole file in one step, under one read transaction
-        check = dst.execute("PRAGMA integrity_check").fetchone()[0]
-        if check != "ok":
-            raise RuntimeError(f"the copy failed its integrity check: {check}")
-        found = counts(dst)
+        found = _checked_counts(dst)
     finally:
         dst.close()
         src.close()
     return _publish(partial, output, found)
+
+
+def _checked_counts(db: sqlite3.Connection) -> dict[str, int]:
+    """The copy's row counts, once SQLite has found it whole."""
+    check = db.execute("PRAGMA integrity_check").fetchone()[0]
+    if check != "ok":
+        raise RuntimeError(f"the copy failed its integrity check: {check}")
+    return counts(db)
 
 
 def _publish(partial: Path, output: Path, found: dict[str, int]) -> BackupResult:
@@ -103,10 +108,7 @@ def _logical_backup(url: str, output: Path, chunk: int = 5000) -> BackupResult:
     copy.dispose()
     db = sqlite3.connect(partial)
     try:
-        check = db.execute("PRAGMA integrity_check").fetchone()[0]
-        if check != "ok":
-            raise RuntimeError(f"the copy failed its integrity check: {check}")
-        found = counts(db)
+        found = _checked_counts(db)
     finally:
         db.close()
     for suffix in ("-wal", "-shm"):

@@ -63,7 +63,7 @@ class ProjectsMixin:
 
     # ------------------------------------------------------------ projects
     def create_project_from_generation(self, generation: pd.DataFrame, name: str, overlap: int = 1,
-                                       guideline: str | None = None, chunk: int = 2000, callback=None) -> Project:
+                                       guideline: str | None = None, chunk: int = 250, callback=None) -> Project:
         """Items from a generation frame (``instruction, input, responses``), one rating task per response
         and one pair task per unordered pair of an item's responses.
 

@@ -97,6 +97,7 @@ def store_url(request, tmp_path):
     db.close()
 
 
+@pytest.mark.slow
 def test_kill_9_while_20_annotators_submit_loses_nothing_and_doubles_nothing(tmp_path, store_url):
     home = _home_with(tmp_path, "crash", 40, store_url)  # 160 rating tasks
     users = ",".join(f"u{i}:u{i}-pw:annotator" for i in range(ANNOTATORS))
@@ -140,7 +141,7 @@ def test_a_judge_run_killed_with_the_app_is_interrupted_and_resumes_from_its_cac
     home = _home_with(tmp_path, "judged", 50)  # 200 rating tasks
     with FakeJudgeServer(latency=0.1) as judge, AppProcess(home, "root:root-pw:admin") as app:
         admin = signed_in(app.url, "root", "root-pw")
-        args = ["", "judged", "ratings", judge.base_url, "fake-judge", "", "Live"]
+        args = ["", "judged", "ratings", judge.base_url, "fake-judge", "", "Live", "auto"]
         runner = threading.Thread(target=lambda: _ignore_errors(named_call, admin, "llm_run", args), daemon=True)
         runner.start()
         while len(judge.answered_prompts()) < 40:

@@ -17,7 +17,7 @@ from sparse_feedback.reward.config import RewardConfig
 from sparse_feedback.reward.runs import RESULTS_FILE
 from sparse_feedback.reward.train import CHECKPOINTS, checkpoints, train
 from sparse_feedback.store import Store
-from sparse_feedback.ui import best_of_n as bon
+from sparse_feedback.jobs import best_of_n as bon
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(240)]
 tiny = pytest.fixture(scope="module")(tiny_model_fixture)

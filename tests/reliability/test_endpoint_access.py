@@ -23,7 +23,7 @@ ADMIN_ONLY = {"import_preview", "import_create", "export", "llm_run", "admin_loa
               "train_refresh", *BEST_OF_N, "best_of_n_filter"}
 # Fired for everyone (a project change, a timer): a no-op for others.
 ADMIN_NOOP = {"export_sources", "admin_on_project", "train_on_project", "train_tick", "best_of_n_status",
-              "after_sign_in_0", "after_sign_in_1"}
+              "best_of_n_models", "after_sign_in_0", "after_sign_in_1"}
 OWN_VIEW = {f"{p}_{e}" for p in ("rate", "rank") for e in ("show", "show_on_name", "on_load", "undo")}
 NOT_YOURS = ({f"rate_submit{s}" for s in ("", "_2", "_3", "_4", "_5", "_6", "_7")}
              | {"rank_submit", "rank_submit_equal", "rank_submit_right", "rate_skip", "rank_skip"})
@@ -32,7 +32,7 @@ WHOAMI = {"whoami"}
 MANAGE = {"import_preview", "import_create", "llm_run", "admin_load", "admin_save", "admin_on_project"}
 EXPORT = {"export", "export_sources"}
 VIEW_BON = {"best_of_n_browse", "best_of_n_show", "best_of_n_filter", "best_of_n_status"}
-JOBS = (TRAIN | BEST_OF_N | {"train_refresh", "train_on_project", "train_tick"}) - VIEW_BON
+JOBS = (TRAIN | BEST_OF_N | {"train_refresh", "train_on_project", "train_tick", "best_of_n_models"}) - VIEW_BON
 RESEARCH = {"consistency", "disagreements", "agreement", "bias", "winrates", "winrate_runs"}  # researcher dashboards: admins only
 # The dashboards' hidden handlers (project change, paging, row select), found by the module that defines them.
 RESEARCH_MODULES = {f"pages.{m}" for m in RESEARCH} | {"pages.research"}
@@ -112,7 +112,7 @@ def _calls(api_name: str, tickets: dict) -> list[list]:
         "rate_skip": [[PROJECT, "bob", tickets["ratings"]]], "rank_skip": [[PROJECT, "bob", tickets["rankings"]]],
         "import_preview": [["bob", None, "auto"]], "import_create": [["", None, "auto", "x", 1, "llm"]],
         "export": [["", PROJECT, "ratings", "human", "csv"]], "export_sources": [["", PROJECT]],
-        "llm_run": [["", PROJECT, "ratings", "http://127.0.0.1:9/v1", "m", "sk-x", "Live"]],
+        "llm_run": [["", PROJECT, "ratings", "http://127.0.0.1:9/v1", "m", "sk-x", "Live", "auto"]],
         "admin_load": [["", PROJECT]], "admin_on_project": [["", PROJECT]], "admin_save": [["", PROJECT, "hacked", 5]],
         "whoami": [[]],
     }.get(api_name) or ([[PROJECT, "bob"]] if api_name in OWN_VIEW else [tickets["defaults"][api_name]])
@@ -268,7 +268,7 @@ def _check_role(api_name: str, result: dict, tickets: dict, allowed: set, visito
         assert refused or _noop(result), (api_name, result)
 
 
-VIEWER_ALLOWED = RESEARCH | VIEW_BON
+VIEWER_ALLOWED = RESEARCH | VIEW_BON | {"after_sign_in_0", "after_sign_in_1"}  # run and job lists to view
 
 
 @pytest.mark.slow

@@ -91,7 +91,7 @@ def test_the_hidden_row_select_checks_access_before_reading_its_event(app):
     (index,) = [i for i, fn in blocks.fns.items() if getattr(fn.fn, "__name__", "") == "on_select"]
     alice = signed_in(url, "alice", "alice-pw")
     result = queue_call(alice, index, ["", "p", None, None, "", 0, 1])
-    assert not result["success"] and "only an admin" in _clean(result["error"])
+    assert not result["success"] and "only a viewer, a researcher or an admin" in _clean(result["error"])
     root = signed_in(url, "root", "root-pw")
     result = queue_call(root, index, ["", "p", None, None, "", 0, 1])
     assert not result["success"] and "choose a row" in _clean(result["error"])

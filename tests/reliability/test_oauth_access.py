@@ -58,6 +58,7 @@ def call(client: httpx.Client, api_name: str, data: list) -> dict:
     return queue_call(client, fn, data)
 
 
+@pytest.mark.slow
 def test_the_page_offers_the_hugging_face_sign_in(space):
     config = httpx.get(space.url + "config", timeout=30).json()
     assert any(c.get("props", {}).get("elem_id") == "hf-login" for c in config["components"])
@@ -65,6 +66,7 @@ def test_the_page_offers_the_hugging_face_sign_in(space):
     assert httpx.get(space.url + "login/huggingface", timeout=30, follow_redirects=False).status_code != 404
 
 
+@pytest.mark.slow
 def test_the_identity_is_the_hugging_face_account_not_a_typed_name(space):
     with caller(space.url, "hf-annotator") as c:
         view = call(c, "rate_show", ["p", "hf-lead"])  # typing the admin's name changes nothing
@@ -77,6 +79,7 @@ def test_the_identity_is_the_hugging_face_account_not_a_typed_name(space):
         assert "sign in" in call(expired, "rate_show", ["p", "hf-annotator"])["data"][1]
 
 
+@pytest.mark.slow
 def test_accounts_listed_as_admins_get_the_admin_actions(space):
     with caller(space.url, "hf-lead") as lead:
         exported = call(lead, "export", ["", "p", "ratings", "human", "csv"])

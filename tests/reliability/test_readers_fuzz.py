@@ -193,6 +193,7 @@ def _read_everything(path: Path) -> None:
             _check_table(frame)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(files())
 def test_readers_give_a_clean_table_or_an_input_error(case):
