@@ -114,6 +114,13 @@ class LocalModel:
     def secrets(self) -> tuple[str, ...]:
         return ()
 
+    async def complete(self, messages: Messages, choices: Sequence[str]) -> Completion:
+        """The in-process ``score`` (a forward pass), off the event loop."""
+        return await asyncio.to_thread(self.score, messages, choices)
+
+    async def aclose(self) -> None:
+        return None
+
 
 class Backend(Protocol):
     name: str

@@ -9,7 +9,6 @@ prefix ``Output (``, the probabilities of ``a`` and ``b``. One forward pass per 
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import warnings
 from typing import Sequence
@@ -87,12 +86,6 @@ class TransformersBackend(LocalModel):
             probs = torch.softmax(logits[firsts], dim=0).tolist()
         best = max(range(len(choices)), key=probs.__getitem__)
         return Completion(choices[best], dict(zip(choices, probs)))
-
-    async def complete(self, messages: Messages, choices: Sequence[str]) -> Completion:
-        return await asyncio.to_thread(self.score, messages, choices)
-
-    async def aclose(self) -> None:
-        return None
 
     # Sampling --------------------------------------------------------------------------------------------
 
