@@ -63,7 +63,8 @@ def test_a_killed_best_of_n_job_is_interrupted_and_resumes_without_sampling_agai
     assert all(len(lines) == 1 for lines in after.values()), "an instruction was sampled twice"
     assert {i: after[i] for i in before} == before  # the samples made before the kill are the ones kept
     candidates = json.loads((directory / "candidates.json").read_text())
-    assert [c["responses"] for c in candidates[:3]] == [json.loads(before[i][0])["responses"] for i in range(3)]
+    # generation goes by prompt length, so the instructions sampled before the kill need not be the first ones
+    assert [candidates[i]["responses"] for i in before] == [json.loads(before[i][0])["responses"] for i in before]
     best = json.loads((directory / "best_of_n_1.json").read_text())
     winrates = json.loads((directory / "best_of_n_1.eval" / "winrates.json").read_text())
     assert len(best) == winrates["instructions"] == winrates["ratings"]["n"] == len(INSTRUCTIONS)
