@@ -35,7 +35,16 @@ from sparse_feedback.store.limits import check_name
 JOB_KIND = "import"
 SETTINGS_FILE = "settings.json"
 NICENESS = 10  # the import yields the CPU to the app server (and its annotators) when both want it
+CHUNK = 250  # items a transaction (each with its rating and pair tasks)
+# Seconds between two chunks: SQLite's busy handler sleeps between tries (1, 2, 5, ... 25, 50, 100 ms), so a
+# writer that waited through a chunk needs a gap that long to take the lock before the next chunk does.
+PAUSE = float(os.environ.get("SPARSE_FEEDBACK_IMPORT_PAUSE", "0.05"))
 _ABSOLUTE = re.compile(r"(/[^\s'\"/]+)+/([^\s'\"/]+)")  # server paths in a message: keep the file name only
+
+
+# A half-written import needs no disk flush per chunk: lost to a power cut, it is still hidden and is removed at
+# start-up (SQLite's WAL keeps the order, so a kept "done" implies the kept project).
+_JOB_ENV = {"SPARSE_FEEDBACK_SQLITE_SYNCHRONOUS": "NORMAL", "PYTHONUNBUFFERED": "1"}
 
 
 def jobs_root() -> Path:
@@ -95,7 +104,7 @@ def start_import(store, path, project: str, kind: str = "auto", overlap: int = 1
         _hand_over(path, directory / args["upload"])
         formats.write_json(args, directory / SETTINGS_FILE)
         runner.spawn(store, job_id, [sys.executable, "-m", "sparse_feedback.jobs.imports", str(directory), str(job_id)],
-                     directory / "log.txt", env={"SPARSE_FEEDBACK_DB": store.url}, log_path=str(directory),
+                     directory / "log.txt", env=_JOB_ENV | {"SPARSE_FEEDBACK_DB": store.url}, log_path=str(directory),
                      on_exit=_outcome(store, job_id, directory))
     except (OSError, UserError) as err:
         store.finish_job(job_id, "failed", f"could not start the import: {disk_error(err) or err}")
@@ -179,23 +188,42 @@ def stop_import(store, job_id: int) -> str:
 # ------------------------------------------------------------------ the job's process
 
 class _Stopped(BaseException):
-    """SIGTERM (Stop) arrived: unwind, so the store's writer removes what it wrote."""
+    """Stop (SIGTERM) arrived: unwind, so the store's writer removes what it wrote."""
 
 
-def _on_sigterm(_signum, _frame):
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the clean-up short
-    raise _Stopped()
+class _StopSignal:
+    """SIGTERM while the file is read (nothing written yet) stops at once; while the store is written it is
+    only noted, and acted on between two chunks (:meth:`check`): an exception raised in the middle of a
+    transaction's bookkeeping could leave that transaction, and the write lock, open."""
+
+    def __init__(self):
+        self.requested, self.reading = False, False
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, _signum, _frame) -> None:
+        self.requested = True
+        if self.reading:
+            raise _Stopped()
+
+    def check(self) -> None:
+        if self.requested:
+            raise _Stopped()
 
 
-def run_job(store, directory: Path, job_id: int) -> tuple[str, str]:
+def run_job(store, directory: Path, job_id: int, stop: _StopSignal) -> tuple[str, str]:
     """Read the handed-over file and write the project; returns the job's ``(status, message)``."""
     args = _read_json(directory)
     upload = directory / args["upload"]
     try:
         runner.progress_writer(directory, "read")(0, 1, args["file"])
+        stop.check()
+        stop.reading = True
         up = read_named(upload, args["kind"], args["file"])
-        counts = create_project(store, up, args["project"], args["overlap"], args["source_model"],
-                                callback=runner.progress_writer(directory, "write"), owner=owner(job_id))
+        stop.reading = False
+        stop.check()
+        counts = create_project(store, up, args["project"], args["overlap"], args["source_model"], chunk=CHUNK,
+                                callback=_between_chunks(store, runner.progress_writer(directory, "write"), stop),
+                                owner=owner(job_id))
     except UserError as err:
         return "failed", str(err)
     except Exception as err:  # noqa: BLE001 - the job row says what; the log has the traceback
@@ -204,8 +232,30 @@ def run_job(store, directory: Path, job_id: int) -> tuple[str, str]:
         traceback.print_exc()
         return "failed", disk_error(err) or f"the import failed ({type(err).__name__}); nothing was kept"
     finally:
+        stop.reading = False
         upload.unlink(missing_ok=True)
     return "done", ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in counts.items())
+
+
+def _between_chunks(store, report, stop: _StopSignal):
+    """After each chunk's commit (the write lock free): act on a Stop; report progress; on SQLite, copy the
+    WAL into the database (a checkpoint, which takes no write lock) so the annotators' commits do not find a
+    large WAL to checkpoint themselves; then pause so that writers waiting in SQLite's busy handler (which
+    sleeps between tries) take the lock before the next chunk does."""
+
+    def callback(done: int, total: int, desc: str) -> None:
+        stop.check()
+        report(done, total, desc)
+        if store.db.is_sqlite:
+            raw = store.db.engine.raw_connection()
+            try:
+                raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            finally:
+                raw.close()
+        if PAUSE:
+            time.sleep(PAUSE)
+
+    return callback
 
 
 def _read_json(directory: Path) -> dict:
@@ -218,17 +268,18 @@ def main(argv: list[str] | None = None) -> int:
     from sparse_feedback.store import Store
 
     directory, job_id = Path(argv[0]), int(argv[1])
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    stop = _StopSignal()
     try:
         os.nice(NICENESS)
     except OSError:
         pass
     store = Store(os.environ.get("SPARSE_FEEDBACK_DB"))
     try:
-        status, message = run_job(store, directory, job_id)
+        status, message = run_job(store, directory, job_id, stop)
     except _Stopped:  # the store removed what it wrote; the row already says stopped
         return 143
-    if store.job(job_id)["status"] == "running":  # not stopped meanwhile
+    # A Stop that came after the last chunk was too late: the project is there, and the row says so.
+    if status == "done" or store.job(job_id)["status"] == "running":
         store.finish_job(job_id, status, message[:500])
     store.close()
     return 0 if status == "done" else 1

@@ -86,10 +86,11 @@ def preview(upload: Upload, rows: int = 20) -> pd.DataFrame:
 
 
 def create_project(store, upload: Upload, name: str, overlap: int = 1, source_model: str = "llm",
-                   callback=None, owner: str = "") -> dict:
+                   **writing) -> dict:
     """Create a project from an upload and store the feedback it carries; returns counts for the UI.
-    ``callback`` and ``owner``: as :meth:`~sparse_feedback.store.Store.create_project_from_generation` takes them."""
-    project = store.create_project_from_generation(upload.generation, name, overlap, callback=callback, owner=owner)
+    ``writing`` (chunk, callback, owner): as :meth:`~sparse_feedback.store.Store.create_project_from_generation`
+    takes them."""
+    project = store.create_project_from_generation(upload.generation, name, overlap, **writing)
     counts = {"items": project.n_items, "rating_tasks": project.n_rating_tasks, "pair_tasks": project.n_pair_tasks}
     if upload.ratings is not None:
         counts["llm_ratings"] = store.import_llm_ratings(name, upload.ratings, source_model)
