@@ -10,6 +10,7 @@ click); ``--think 0`` is a closed-loop stress test where latency is bounded by t
     python bench/bench_annotate.py --synchronous NORMAL   # the store's SQLite durability setting
     python bench/bench_annotate.py --db both   # SQLite, then PostgreSQL at $SPARSE_FEEDBACK_TEST_PG (.ci/postgres)
     python bench/bench_annotate.py --during-import 1000000   # an admin imports a CSV of that many rows meanwhile
+    python bench/bench_annotate.py --during-import 1000000 --minutes 8 --import-after 60   # + a same-run baseline
 
 The machine's load average is printed with the figures: on a shared 2-core machine, other work moves them.
 """
@@ -84,8 +85,10 @@ def _import_csv(path: Path, rows: int) -> Path:
     return path
 
 
-def _import_through_the_app(url: str, csv: Path, result: dict) -> None:
-    """Upload ``csv`` and create a project from it as an admin would in the Import tab; times both."""
+def _import_through_the_app(url: str, csv: Path, result: dict, after: float = 0.0) -> None:
+    """After ``after`` seconds, upload ``csv`` and create a project from it as an admin would in the Import tab;
+    times both."""
+    time.sleep(after)  # the annotators' submits before it are the same run's figure without an import
     from tests.reliability.rawhttp import named_call, signed_in
 
     admin = signed_in(url, "bench-admin", "bench-admin-pw")
@@ -181,6 +184,9 @@ def main(argv=None) -> int:
                     help="SQLite synchronous setting for the app's store (default: the app's own, FULL)")
     ap.add_argument("--during-import", type=int, default=0, metavar="ROWS",
                     help="an admin imports a rating-tasks CSV of ROWS rows through the app while the annotators work")
+    ap.add_argument("--import-after", type=float, default=0.0, metavar="SECONDS",
+                    help="start the import this long after the annotators (their submits before it are the "
+                         "baseline through the app; use with --minutes)")
     ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite",
                     help="the app's store: SQLite in a temp home, a fresh database on $SPARSE_FEEDBACK_TEST_PG, "
                          "or one run on each")
@@ -248,7 +254,7 @@ def _bench(args, backend: str) -> int:
         threads = [threading.Thread(target=annotate, args=(i,)) for i in range(args.annotators)]
         imported: dict = {}
         if csv is not None:
-            threads.append(threading.Thread(target=_import_through_the_app, args=(url, csv, imported)))
+            threads.append(threading.Thread(target=_import_through_the_app, args=(url, csv, imported, args.import_after)))
         [t.start() for t in threads]
         [t.join() for t in threads]
         wall = time.perf_counter() - t0
@@ -294,10 +300,12 @@ def _bench(args, backend: str) -> int:
             if during:
                 print(f"submits while {label}: {len(during)}, p50={_p(during, 50):.1f} ms  p95={_p(during, 95):.1f} ms "
                       f"max={max(during) * 1000:.1f} ms (goal p95 <= 150 ms: {'met' if _p(during, 95) <= 150 else 'NOT met'})")
-        after = [x for x, t in zip(lat, when) if imported and t > imported.get("end", float("inf"))]
-        if len(after) > 1:  # the same app and annotators once the import is over (use --minutes to get some)
-            print(f"submits after the import ended: {len(after)}, p50={_p(after, 50):.1f} ms  p95={_p(after, 95):.1f} ms; "
-                  f"ratio during/after p95={_p(during, 95) / _p(after, 95):.1f}x" if during else "")
+        for label, outside in (("before the import started", lambda t: t < imported["start"]),
+                               ("after the import ended", lambda t: t > imported.get("end", float("inf")))):
+            alone = [x for x, t in zip(lat, when) if imported and outside(t)]
+            if len(alone) > 1:  # the same app and annotators without an import (--import-after, --minutes)
+                print(f"submits {label}: {len(alone)}, p50={_p(alone, 50):.1f} ms  p95={_p(alone, 95):.1f} ms"
+                      + (f"; ratio import-job/this p95={_p(during, 95) / _p(alone, 95):.1f}x" if during else ""))
     return 0 if acked == stored and not errors and locked == 0 else 1
 
 
