@@ -31,20 +31,25 @@ def _full_disk_at(name: str, real):
     return write
 
 
-@pytest.mark.slow
-def test_a_best_of_n_job_on_a_full_disk_fails_plainly_and_resumes_once_space_is_back(tmp_path, monkeypatch):
+def _best_of_n_job(tmp_path, monkeypatch, instructions: int):
+    """A started best-of-n job (tiny policy and RM) on ``tmp_path/store.db`` whose process the test runs itself,
+    in-process: the job row gets a pid that no process has. Returns (store, job id, job folder)."""
     policy = tiny_causal_lm(tmp_path / "policy")
     rm = tiny_reward_model(tmp_path / "rm", policy)
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    monkeypatch.setenv("SPARSE_FEEDBACK_DB", url)
-    store = Store(url)
-    # The job's process is run here, in-process; the job row gets a pid that no process has.
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
     monkeypatch.setattr(bon, "_spawn", lambda store, job_id, directory, key: store.attach_process(
         job_id, 2**22 + 12345, str(directory)))
-    instructions = pd.DataFrame({"instruction": [f"Name a colour, number {i}." for i in range(3)], "input": ""})
+    frame = pd.DataFrame({"instruction": [f"Name a colour, number {i}." for i in range(instructions)], "input": ""})
     settings = bon.BestOfNSettings(policy=str(policy), n=2, max_new_tokens=8, batch_size=2, reward_models=[str(rm)])
-    job_id = bon.start_job(store, instructions, settings, root=tmp_path / "jobs")
-    directory = bon.job_dir(store, job_id)
+    job_id = bon.start_job(store, frame, settings, root=tmp_path / "jobs")
+    return store, job_id, bon.job_dir(store, job_id)
+
+
+@pytest.mark.slow
+def test_a_best_of_n_job_on_a_full_disk_fails_plainly_and_resumes_once_space_is_back(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("SPARSE_FEEDBACK_DB", url)
+    store, job_id, directory = _best_of_n_job(tmp_path, monkeypatch, 3)
 
     monkeypatch.setattr(rerank_run, "write_json", _full_disk_at("best_of_n_1.json", rerank_run.write_json))
     assert bon.main([str(directory), str(job_id)]) == 1
@@ -114,16 +119,8 @@ def test_a_training_job_whose_log_says_the_disk_is_full_ends_with_that_sentence(
 
 @pytest.mark.slow
 def test_a_best_of_n_job_whose_store_turns_read_only_is_never_done_and_resumes(tmp_path, monkeypatch, capsys):
-    policy = tiny_causal_lm(tmp_path / "policy")
-    rm = tiny_reward_model(tmp_path / "rm", policy)
     path = tmp_path / "store.db"
-    store = Store(f"sqlite:///{path}")
-    monkeypatch.setattr(bon, "_spawn", lambda store, job_id, directory, key: store.attach_process(
-        job_id, 2**22 + 12345, str(directory)))
-    instructions = pd.DataFrame({"instruction": [f"Name a fruit, number {i}." for i in range(2)], "input": ""})
-    settings = bon.BestOfNSettings(policy=str(policy), n=2, max_new_tokens=8, batch_size=2, reward_models=[str(rm)])
-    job_id = bon.start_job(store, instructions, settings, root=tmp_path / "jobs")
-    directory = bon.job_dir(store, job_id)
+    store, job_id, directory = _best_of_n_job(tmp_path, monkeypatch, 2)
 
     # The job's process sees the store read-only (as a full or remounted disk would make it).
     monkeypatch.setenv("SPARSE_FEEDBACK_DB", f"sqlite:///file:{path}?mode=ro&uri=true")
