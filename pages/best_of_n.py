@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from pages import Shell, admin_only, bind, guarded
+from pages import Shell, admin_only, bind, guarded, stop_handler
 from sparse_feedback import formats
 from sparse_feedback.device import DEVICES, auto_note
 from sparse_feedback.store import StoreError
@@ -79,12 +79,7 @@ def resume(store, access, name, job_id, judge_key, request: gr.Request):
     return message, gr.update(choices=_job_choices(store), value=_job_id(job_id))
 
 
-@guarded
-def stop(store, access, name, job_id, request: gr.Request):
-    access.require(request, name, "jobs")
-    if not job_id:
-        return "Choose a job."
-    return bon.stop_job(store, _job_id(job_id))
+stop = stop_handler(bon.stop_job, "Choose a job.", _job_id)
 
 
 @guarded

@@ -7,7 +7,7 @@ and the log tail are read back from its output directory every few seconds.
 import gradio as gr
 import plotly.graph_objects as go
 
-from pages import Shell, admin_only, bind, guarded
+from pages import Shell, admin_only, bind, guarded, stop_handler
 from sparse_feedback.device import DEVICES, DTYPES, auto_note, describe
 from sparse_feedback.jobs import training
 from sparse_feedback.ui.tables import reward_models_table
@@ -78,12 +78,7 @@ def show(store, access, name, job_id, request: gr.Request):
     return status, plot, tail, f"Training device ({auto_note()}): **{describe()}**"
 
 
-@guarded
-def stop(store, access, name, job_id, request: gr.Request):
-    access.require(request, name, "jobs")
-    if not job_id:
-        return "No training job selected."
-    return training.stop_training(store, int(job_id))
+stop = stop_handler(training.stop_training, "No training job selected.")
 
 
 @guarded

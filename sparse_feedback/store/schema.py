@@ -54,26 +54,24 @@ items = Table(
     UniqueConstraint("project_id", "position"),
 )
 
-rating_tasks = Table(
-    "rating_tasks", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
-    Column("response_index", Integer, nullable=False),
-    Column("active", Integer, nullable=False, default=0, server_default="0"),  # open or done assignments
-    UniqueConstraint("item_id", "response_index"),
-)
 
-pair_tasks = Table(
-    "pair_tasks", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
-    Column("index1", Integer, nullable=False),  # (a) in stored, un-randomised terms
-    Column("index2", Integer, nullable=False),  # (b)
-    Column("active", Integer, nullable=False, default=0, server_default="0"),  # open or done assignments
-    UniqueConstraint("item_id", "index1", "index2"),
-)
+def _task_table(name: str, *responses: Column) -> Table:
+    """A protocol's task table: one row per (item, the response columns), with its open assignments."""
+    return Table(
+        name, metadata,
+        Column("id", Integer, primary_key=True),
+        Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
+        Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+        *responses,
+        Column("active", Integer, nullable=False, default=0, server_default="0"),  # open or done assignments
+        UniqueConstraint("item_id", *(column.name for column in responses)),
+    )
+
+
+rating_tasks = _task_table("rating_tasks", Column("response_index", Integer, nullable=False))
+pair_tasks = _task_table("pair_tasks",
+                         Column("index1", Integer, nullable=False),  # (a) in stored, un-randomised terms
+                         Column("index2", Integer, nullable=False))  # (b)
 
 assignments = Table(
     "assignments", metadata,
