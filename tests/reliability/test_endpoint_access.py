@@ -23,7 +23,7 @@ ADMIN_ONLY = {"import_preview", "import_create", "export", "llm_run", "admin_loa
               "train_refresh", *BEST_OF_N, "best_of_n_filter"}
 # Fired for everyone (a project change, a timer): a no-op for others.
 ADMIN_NOOP = {"export_sources", "admin_on_project", "train_on_project", "train_tick", "best_of_n_status",
-              "best_of_n_models", "after_sign_in_0", "after_sign_in_1"}
+              "best_of_n_models", "after_sign_in_0", "best_of_n_on_job"}
 OWN_VIEW = {f"{p}_{e}" for p in ("rate", "rank") for e in ("show", "show_on_name", "on_load", "undo")}
 NOT_YOURS = ({f"rate_submit{s}" for s in ("", "_2", "_3", "_4", "_5", "_6", "_7")}
              | {"rank_submit", "rank_submit_equal", "rank_submit_right", "rate_skip", "rank_skip"})
@@ -31,7 +31,7 @@ WHOAMI = {"whoami"}
 # What each role may call (the capability of sparse_feedback.ui.access that guards it).
 MANAGE = {"import_preview", "import_create", "llm_run", "admin_load", "admin_save", "admin_on_project"}
 EXPORT = {"export", "export_sources"}
-VIEW_BON = {"best_of_n_browse", "best_of_n_show", "best_of_n_filter", "best_of_n_status"}
+VIEW_BON = {"best_of_n_browse", "best_of_n_show", "best_of_n_filter", "best_of_n_status", "best_of_n_on_job"}
 JOBS = (TRAIN | BEST_OF_N | {"train_refresh", "train_on_project", "train_tick", "best_of_n_models"}) - VIEW_BON
 RESEARCH = {"consistency", "disagreements", "agreement", "bias", "winrates", "winrate_runs"}  # researcher dashboards: admins only
 # The dashboards' hidden handlers (project change, paging, row select), found by the module that defines them.
@@ -273,7 +273,7 @@ def _check_role(api_name: str, result: dict, tickets: dict, allowed: set, visito
         assert refused or _noop(result), (api_name, result)
 
 
-VIEWER_ALLOWED = RESEARCH | VIEW_BON | {"after_sign_in_0", "after_sign_in_1"}  # run and job lists to view
+VIEWER_ALLOWED = RESEARCH | VIEW_BON | {"after_sign_in_0"}  # job lists to view
 
 
 @pytest.mark.slow
