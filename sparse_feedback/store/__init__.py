@@ -6,6 +6,7 @@ SQLAlchemy URL. Every write is one short transaction, committed before the metho
 
 from __future__ import annotations
 
+from sparse_feedback.store.answers import Answer, AnswersMixin
 from sparse_feedback.store.annotate import PROTOCOLS, AnnotateMixin, Progress, Submission, Task
 from sparse_feedback.store.engine import Database, default_url
 from sparse_feedback.store.export import ExportMixin
@@ -15,7 +16,7 @@ from sparse_feedback.store.schema import SCHEMA_VERSION, migrate
 from sparse_feedback.store.users import Account, UsersMixin, check_password, configured_accounts, parse_users
 
 
-class Store(ProjectsMixin, AnnotateMixin, ExportMixin, JobsMixin, UsersMixin):
+class Store(ProjectsMixin, AnnotateMixin, AnswersMixin, ExportMixin, JobsMixin, UsersMixin):
     """The one entry point to stored data. ``Store()`` opens (and migrates) the default database."""
 
     def __init__(self, url: str | None = None):
@@ -31,7 +32,7 @@ class Store(ProjectsMixin, AnnotateMixin, ExportMixin, JobsMixin, UsersMixin):
 
 
 __all__ = [
-    "DEFAULT_GUIDELINE", "PROTOCOLS", "SCHEMA_VERSION", "Account", "Database", "Progress", "Project", "Store",
+    "Answer", "DEFAULT_GUIDELINE", "PROTOCOLS", "SCHEMA_VERSION", "Account", "Database", "Progress", "Project", "Store",
     "StoreError", "Submission", "Task", "check_password", "configured_accounts", "default_url", "migrate",
     "parse_users", "redact",
 ]
