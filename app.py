@@ -65,7 +65,7 @@ def on_load(store, access, capabilities: tuple[str, ...], request: gr.Request):
 def create_app(store: Store, access: Access) -> gr.Blocks:
     with gr.Blocks(title="sparse-feedback") as demo:
         with gr.Row(equal_height=True):
-            gr.Markdown("## ⚖ sparse-feedback")
+            gr.Markdown("## sparse-feedback", elem_id="sf-title")
             # No choices until on_load has checked who is here: the page served before sign-in (with its
             # API description) must not carry project names.
             project = gr.Dropdown([], value=None, label="Project", scale=2, elem_id="project", allow_custom_value=True)

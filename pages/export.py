@@ -11,7 +11,7 @@ def export(store, access, name, project, what, source, fmt, request: gr.Request)
     """Write one export and return (message, file to download)."""
     access.require(request, name, "export", project)
     path, rows = exports.export_file(store, project, what, source, fmt)
-    return f"✓ {rows} rows → `{path.name}`", str(path)
+    return f"Exported {rows} rows: `{path.name}`", str(path)
 
 
 @guarded

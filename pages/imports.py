@@ -40,9 +40,9 @@ def preview(store, access, name, upload, kind, request: gr.Request):
     try:
         up = _read(upload, kind)
     except InputError as err:
-        return f"✗ **error:** {err}", None
+        return f"**Error:** {err}", None
     extra = "with ratings" if up.ratings is not None else "with rankings" if up.rankings is not None else ""
-    return (f"✓ Read as **{up.kind}** {extra}: {len(up.generation)} instructions, "
+    return (f"Read as **{up.kind}** {extra}: {len(up.generation)} instructions, "
             f"{sum(map(len, up.generation['responses']))} responses."), importing.preview(up)
 
 
@@ -59,13 +59,13 @@ def create(store, access, name, upload, kind, project_name, overlap, source_mode
     try:
         up = _read(upload, kind)
     except InputError as err:
-        return f"✗ **error:** {err}", gr.update()
+        return f"**Error:** {err}", gr.update()
     job_id = importing.start_import(store, up, project_name, int(overlap or 1), source_model)
     job = wait_for_import(store, job_id, progress)
     if job["status"] != "done":
-        return f"✗ **error:** {job['message']}", gr.update()
+        return f"**Error:** {job['message']}", gr.update()
     names = [p.name for p in store.projects()]
-    return f"✓ Created **{project_name}**: {job['message']}.", gr.update(choices=names, value=project_name)
+    return f"Created **{project_name}**: {job['message']}.", gr.update(choices=names, value=project_name)
 
 
 def wait_for_import(store, job_id: int, progress, poll: float = 0.5) -> dict:
