@@ -179,8 +179,15 @@ def _v4_answer_versions(conn) -> None:
     conn.exec_driver_sql("CREATE UNIQUE INDEX IF NOT EXISTS ux_annotation_version ON annotations (assignment_id, version)")
 
 
+def _v5_task_items(conn) -> None:
+    """Tasks indexed by their item: removing an import's items (or a project) checks and cascades to the tasks
+    that reference each one, which without an index is a scan of every task per item."""
+    for table in ("rating_tasks", "pair_tasks"):
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_{table}_item ON {table} (item_id)")
+
+
 # Append only: a migration, once released, never changes.
-MIGRATIONS: list[Callable] = [_v1_initial, _v2_indexes, _v3_queue_counts, _v4_answer_versions]
+MIGRATIONS: list[Callable] = [_v1_initial, _v2_indexes, _v3_queue_counts, _v4_answer_versions, _v5_task_items]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -19,7 +19,7 @@ PROJECT = "proj-7c1e"  # distinctive, so a leak of the name is found by a plain 
 
 TRAIN = {"train_start", "train_stop", "train_show", "train_list"}  # reward-model jobs
 BEST_OF_N = {"best_of_n_start", "best_of_n_stop", "best_of_n_resume", "best_of_n_browse", "best_of_n_show"}  # best-of-n jobs
-ADMIN_ONLY = {"import_preview", "import_create", "export", "llm_run", "admin_load", "admin_save", *TRAIN,
+ADMIN_ONLY = {"import_preview", "import_create", "import_stop", "export", "llm_run", "admin_load", "admin_save", *TRAIN,
               "train_refresh", *BEST_OF_N, "best_of_n_filter"}
 # Fired for everyone (a project change, a timer): a no-op for others.
 ADMIN_NOOP = {"export_sources", "admin_on_project", "train_on_project", "train_tick", "best_of_n_status",
@@ -29,7 +29,7 @@ NOT_YOURS = ({f"rate_submit{s}" for s in ("", "_2", "_3", "_4", "_5", "_6", "_7"
              | {"rank_submit", "rank_submit_equal", "rank_submit_right", "rate_skip", "rank_skip"})
 WHOAMI = {"whoami"}
 # What each role may call (the capability of sparse_feedback.ui.access that guards it).
-MANAGE = {"import_preview", "import_create", "llm_run", "admin_load", "admin_save", "admin_on_project"}
+MANAGE = {"import_preview", "import_create", "import_stop", "llm_run", "admin_load", "admin_save", "admin_on_project"}
 EXPORT = {"export", "export_sources"}
 VIEW_BON = {"best_of_n_browse", "best_of_n_show", "best_of_n_filter", "best_of_n_status", "best_of_n_on_job"}
 JOBS = (TRAIN | BEST_OF_N | {"train_refresh", "train_on_project", "train_tick", "best_of_n_models"}) - VIEW_BON
@@ -37,7 +37,7 @@ RESEARCH = {"consistency", "disagreements", "agreement", "bias", "winrates", "wi
 # The dashboards' hidden handlers (project change, paging, row select), found by the module that defines them.
 RESEARCH_MODULES = {f"pages.{m}" for m in RESEARCH} | {"pages.research"}
 PUBLIC = {"rate_submit", "rate_undo", "rate_skip", "rate_show", "rank_submit", "rank_undo", "rank_skip", "rank_show",
-          "import_preview", "import_create", "export", "llm_run", "admin_load", "admin_save", *RESEARCH, *TRAIN,
+          "import_preview", "import_create", "import_stop", "export", "llm_run", "admin_load", "admin_save", *RESEARCH, *TRAIN,
           *BEST_OF_N}
 # Anonymous routes that carry no app data: the login page and its assets, Gradio's own meta endpoints.
 ANONYMOUS_OK = re.compile(r"^/(|login/?|logout|favicon\.ico|theme\.css|robots\.txt|manifest\.json|openapi\.json|"
