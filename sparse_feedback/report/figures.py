@@ -91,21 +91,22 @@ def agreement_heatmap(pairs: pd.DataFrame) -> go.Figure:
     """Cohen's κ between every pair of sources, one panel per protocol; each cell also shows Krippendorff's α
     and the number of shared items (``pairs``: rows of :func:`~sparse_feedback.analysis.agreement.source_agreement`)."""
     protocols = list(pd.unique(pairs["protocol"])) if len(pairs) else []
-    fig = make_subplots(rows=1, cols=max(1, len(protocols)), subplot_titles=protocols or [""],
-                        horizontal_spacing=0.18)
+    fig = make_subplots(rows=1, cols=max(1, len(protocols)), subplot_titles=protocols or [""], shared_yaxes=True,
+                        horizontal_spacing=0.04)
     for i, protocol in enumerate(protocols, start=1):
         part = pairs[pairs["protocol"] == protocol]
         order = list(pd.unique(part["source_a"]))
         grid = {k: part.pivot(index="source_a", columns="source_b", values=k).reindex(index=order, columns=order)
                 for k in ("kappa", "alpha", "n")}
-        text = [[f"κ {k:.2f}<br>α {a:.2f}<br>n={int(n)}" if n else "no shared items" for k, a, n in zip(*rows)]
+        text = [[f"κ {k:.2f}<br>α {a:.2f}" if n else "–" for k, a, n in zip(*rows)]
                 for rows in zip(grid["kappa"].to_numpy(), grid["alpha"].to_numpy(), grid["n"].to_numpy())]
         fig.add_trace(go.Heatmap(z=grid["kappa"].to_numpy(), x=order, y=order, text=text, texttemplate="%{text}",
-                                 zmin=-1, zmax=1, colorscale="RdBu", showscale=i == 1,
-                                 colorbar=dict(title="Cohen's κ"),
-                                 hovertemplate="%{y} vs %{x}<br>%{text}<extra></extra>"), row=1, col=i)
+                                 customdata=grid["n"].to_numpy(), zmin=-1, zmax=1, colorscale="RdBu",
+                                 showscale=i == 1, colorbar=dict(title="Cohen's κ"),
+                                 hovertemplate="%{y} vs %{x}: %{text} on %{customdata} items<extra></extra>"),
+                      row=1, col=i)
         fig.update_yaxes(autorange="reversed", row=1, col=i)
-    return _layout(fig, "Agreement between sources (κ colour; α and shared items in each cell)", height=420)
+    return _layout(fig, "Agreement between sources: Cohen's κ (colour) and Krippendorff's α", height=460)
 
 
 def position_bias_figure(result: PositionBias) -> go.Figure:
