@@ -54,12 +54,14 @@ def winrate_figure(table: pd.DataFrame, value: str = "win_rate", ci: str = "ci95
     fig = go.Figure()
     for protocol, colour in PROTOCOL_COLOURS.items():
         part = table[table["protocol"] == protocol]
-        fig.add_bar(name=protocol, x=part["candidate"], y=part[value], marker_color=colour,
+        # Long run names ("best-of-n job-1 · ratings RM (…)") break at their "·" instead of slanting.
+        fig.add_bar(name=protocol, x=part["candidate"].str.replace(" · ", "<br>", regex=False), y=part[value],
+                    marker_color=colour,
                     error_y=dict(type="data", array=part[ci].fillna(0).to_numpy(), visible=True))
     fig.add_hline(y=50, line_dash="dash", line_color="grey", annotation_text="reference (50 %)")
     fig.update_yaxes(title="win-rate vs reference (%)", range=[0, 100])
-    kind = "length-controlled " if value.startswith("lc") else ""
-    return _layout(fig.update_layout(barmode="group"), f"{kind.capitalize()}win-rate per candidate")
+    title = "Length-controlled win-rate" if value.startswith("lc") else "Win-rate"
+    return _layout(fig.update_layout(barmode="group"), f"{title} per candidate")
 
 
 SOURCE_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b2", "#937860", "#da8bc3", "#8c8c8c")

@@ -38,14 +38,11 @@ PROBE = """(panel) => {
   }));
   const plots = [...panel.querySelectorAll('.js-plotly-plot')].filter(visible).map((p) => ({
     label: (p.closest('.block') || p).getAttribute('id') || '', traces: p.data ? p.data.length : 0}));
-  const empty = [...panel.querySelectorAll('.block')].filter(visible)
-    .filter((b) => b.querySelector('.empty, [aria-label="Empty value"]') && !b.querySelector('input, textarea'))
-    .map((b) => b.getAttribute('id') || b.textContent.slice(0, 40));
   const errors = [...panel.querySelectorAll('.error, .toast-body.error')].filter(visible).map((e) => e.innerText);
   const numbers = [...panel.querySelectorAll('input[type=number]')].filter(visible)
     .map((i) => ({label: (i.closest('label') || {}).innerText || '', value: i.value}));
   const view = panel.querySelector('#bon-view');
-  return {tables, plots, empty, errors, numbers, width: panel.scrollWidth, client: panel.clientWidth,
+  return {tables, plots, errors, numbers, width: panel.scrollWidth, client: panel.clientWidth,
           bon_view: view ? view.innerText.trim().slice(0, 200) : '', text: panel.innerText.slice(0, 4000)};
 }"""
 
