@@ -103,8 +103,10 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
         loader = bind(on_load, store, access, tuple(tabs.values()))
         (demo.load(loader, None, [project, whoami, name, *shell.admin_tabs], api_name="whoami",
                    api_visibility="private")
-         .then(show_rate, [project, name], rate_outputs, api_visibility="private", api_name="rate_on_load")
-         .then(show_rank, [project, name], rank_outputs, api_visibility="private", api_name="rank_on_load"))
+         .then(show_rate, [project, name], rate_outputs, api_visibility="private", api_name="rate_on_load",
+               show_progress="hidden")
+         .then(show_rank, [project, name], rank_outputs, api_visibility="private", api_name="rank_on_load",
+               show_progress="hidden"))
         for i, (fill, inputs, outputs) in enumerate(shell.after_sign_in):
             demo.load(fill, inputs, outputs, api_visibility="private", api_name=f"after_sign_in_{i}")
     return demo

@@ -40,7 +40,7 @@ def preview(store, access, name, upload, kind, request: gr.Request):
     try:
         up = _read(upload, kind)
     except InputError as err:
-        return f"**Error:** {err}", None
+        return f"**error:** {err}", None
     extra = "with ratings" if up.ratings is not None else "with rankings" if up.rankings is not None else ""
     return (f"Read as **{up.kind}** {extra}: {len(up.generation)} instructions, "
             f"{sum(map(len, up.generation['responses']))} responses."), importing.preview(up)
@@ -59,11 +59,11 @@ def create(store, access, name, upload, kind, project_name, overlap, source_mode
     try:
         up = _read(upload, kind)
     except InputError as err:
-        return f"**Error:** {err}", gr.update()
+        return f"**error:** {err}", gr.update()
     job_id = importing.start_import(store, up, project_name, int(overlap or 1), source_model)
     job = wait_for_import(store, job_id, progress)
     if job["status"] != "done":
-        return f"**Error:** {job['message']}", gr.update()
+        return f"**error:** {job['message']}", gr.update()
     names = [p.name for p in store.projects()]
     return f"Created **{project_name}**: {job['message']}.", gr.update(choices=names, value=project_name)
 

@@ -61,7 +61,7 @@ def _counts(store) -> tuple[int, int]:
 
 
 def _refused(message: str, path: Path) -> None:
-    assert message.startswith("**Error:** " + path.name), (path.name, message)
+    assert message.startswith("**error:** " + path.name), (path.name, message)
     assert "\n" not in message and "Traceback" not in message and "/tmp" not in message, (path.name, message)
 
 
