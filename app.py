@@ -19,6 +19,7 @@ from pages import (  # noqa: E402
     train, winrates,
 )
 from sparse_feedback.jobs import runner as jobs_runner  # noqa: E402
+from sparse_feedback.jobs import imports as import_jobs  # noqa: E402
 from sparse_feedback.store import Store, configured_accounts  # noqa: E402
 from sparse_feedback.store.demo import DEMO_PROJECTS, ensure_demo  # noqa: E402
 from sparse_feedback.ui.access import Access, AccessError  # noqa: E402
@@ -145,7 +146,7 @@ def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:
     accounts = configured_accounts()
     store.sync_users(accounts)
     jobs_runner.mark_interrupted(store)  # jobs cut off by the last shutdown
-    store.drop_unfinished_imports()  # a project whose import was cut off by a restart
+    import_jobs.clean_up(store)  # what an import cut off by the last shutdown had half-written
     ensure_demo(store, DEMO_DIR)
     ensure_best_of_n_demo(store, DEMO_DIR / "best_of_n")
     access = Access.from_env(store, accounts, public_projects=DEMO_PROJECTS)

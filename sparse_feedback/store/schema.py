@@ -54,26 +54,24 @@ items = Table(
     UniqueConstraint("project_id", "position"),
 )
 
-rating_tasks = Table(
-    "rating_tasks", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
-    Column("response_index", Integer, nullable=False),
-    Column("active", Integer, nullable=False, default=0, server_default="0"),  # open or done assignments
-    UniqueConstraint("item_id", "response_index"),
-)
 
-pair_tasks = Table(
-    "pair_tasks", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
-    Column("index1", Integer, nullable=False),  # (a) in stored, un-randomised terms
-    Column("index2", Integer, nullable=False),  # (b)
-    Column("active", Integer, nullable=False, default=0, server_default="0"),  # open or done assignments
-    UniqueConstraint("item_id", "index1", "index2"),
-)
+def _task_table(name: str, *responses: Column) -> Table:
+    """A protocol's task table: one row per (item, the response columns), with its open assignments."""
+    return Table(
+        name, metadata,
+        Column("id", Integer, primary_key=True),
+        Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
+        Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+        *responses,
+        Column("active", Integer, nullable=False, default=0, server_default="0"),  # open or done assignments
+        UniqueConstraint("item_id", *(column.name for column in responses)),
+    )
+
+
+rating_tasks = _task_table("rating_tasks", Column("response_index", Integer, nullable=False))
+pair_tasks = _task_table("pair_tasks",
+                         Column("index1", Integer, nullable=False),  # (a) in stored, un-randomised terms
+                         Column("index2", Integer, nullable=False))  # (b)
 
 assignments = Table(
     "assignments", metadata,
@@ -181,8 +179,15 @@ def _v4_answer_versions(conn) -> None:
     conn.exec_driver_sql("CREATE UNIQUE INDEX IF NOT EXISTS ux_annotation_version ON annotations (assignment_id, version)")
 
 
+def _v5_task_items(conn) -> None:
+    """Tasks indexed by their item: removing an import's items (or a project) checks and cascades to the tasks
+    that reference each one, which without an index is a scan of every task per item."""
+    for table in ("rating_tasks", "pair_tasks"):
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_{table}_item ON {table} (item_id)")
+
+
 # Append only: a migration, once released, never changes.
-MIGRATIONS: list[Callable] = [_v1_initial, _v2_indexes, _v3_queue_counts, _v4_answer_versions]
+MIGRATIONS: list[Callable] = [_v1_initial, _v2_indexes, _v3_queue_counts, _v4_answer_versions, _v5_task_items]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
