@@ -80,3 +80,25 @@ def test_the_audit_trail_export_has_every_version_and_is_for_admins(store, tmp_p
         exports.export_file(store, "p", exports.AUDIT, "human", "seed", tmp_path)
     path, _ = exports.export_file(store, "p", "ratings", "human", "csv", tmp_path)
     assert pd.read_csv(path, keep_default_na=False)[["rating", "comment", "flags"]].values.tolist() == [[3, "y", ""]]
+
+
+def test_the_page_draws_no_emoji_or_symbol_glyphs():
+    """Text shown by the app (string literals of app.py, pages/ and ui/, docstrings aside) holds no arrows,
+    dingbats, geometric shapes or emoji: a machine without emoji fonts would draw them as boxes."""
+    import ast
+    import re
+
+    from tests.appserver import ROOT
+
+    symbols = re.compile("[\u2190-\u21ff\u2300-\u23ff\u2460-\u24ff\u25a0-\u25ff\u2600-\u27bf\u2b00-\u2bff\ufe0f"
+                         "\U0001f000-\U0001faff]")
+    found = []
+    for path in [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "sparse_feedback" / "ui").glob("*.py")]:
+        tree = ast.parse(path.read_text("utf-8"))
+        docs = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                and n.body and isinstance(n.body[0], ast.Expr)}
+        found += [f"{path.name}:{n.lineno}: {symbols.findall(n.value)}" for n in ast.walk(tree)
+                  if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs
+                  and symbols.search(n.value)]
+    assert found == []
