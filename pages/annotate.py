@@ -8,7 +8,6 @@ message, never an "Error" badge on each output.
 import gradio as gr
 
 from pages import Shell, bind, guarded
-from sparse_feedback.errors import UserError
 from sparse_feedback.store.limits import COMMENT_MAX
 from sparse_feedback.ui import annotation, history
 from sparse_feedback.ui.access import AccessError
@@ -35,9 +34,9 @@ def show(store, access, protocol, project, name, request: gr.Request):
     """The caller's current task for ``protocol`` (resumed after a reload); only a hint when nobody is known."""
     try:
         who, project = _annotator(access, request, name, project)
-        return _outputs(annotation.show(store, who, project, protocol), protocol)
-    except (AccessError, UserError) as err:
-        return _outputs(annotation.View(progress=f"_{safe_markdown(str(err))}_"), protocol)
+    except AccessError as err:
+        return _outputs(annotation.View(progress=f"_{err}_"), protocol)
+    return _outputs(annotation.show(store, who, project, protocol), protocol)
 
 
 @guarded(failed="could not save your answer; it was not recorded")
@@ -105,8 +104,10 @@ def task_panel(protocol: str):
                          gr.Markdown(sanitize_html=True, elem_classes=["sf-text", "sf-response"],
                                      elem_id="rank-right-text")]
     with gr.Row(equal_height=True, elem_classes=["sf-notes"]):
-        flags = gr.CheckboxGroup(annotation.FLAG_CHOICES, label="Flags (optional)", elem_id=f"{prefix}-flags", scale=1)
-        comment = gr.Textbox(label="Comment (optional)", placeholder="Anything the researchers should know",
+        # Initial values make both optional for API clients (gradio_client fills them in).
+        flags = gr.CheckboxGroup(annotation.FLAG_CHOICES, value=[], label="Flags (optional)", elem_id=f"{prefix}-flags",
+                                 scale=1)
+        comment = gr.Textbox("", label="Comment (optional)", placeholder="Anything the researchers should know",
                              max_length=COMMENT_MAX, elem_id=f"{prefix}-comment", scale=2)
     ticket = gr.JSON(visible=False)
     result = gr.Markdown(elem_id=f"{prefix}-result")
@@ -121,7 +122,8 @@ def history_panel(protocol: str) -> dict:
         refresh = gr.Button("Show my answers", size="sm", elem_id=f"{prefix}-history-refresh")
         note = gr.Markdown(elem_id=f"{prefix}-history-note")
         table = gr.Dataframe(headers=history.COLUMNS, interactive=False, wrap=True, elem_id=f"{prefix}-history-table")
-        pick = gr.Dropdown([], value=None, label="Answer to edit", elem_id=f"{prefix}-history-pick")
+        pick = gr.Dropdown([], value=None, label="Answer to edit", elem_id=f"{prefix}-history-pick",
+                           allow_custom_value=True)  # the handler checks the answer is the caller's
         item = gr.Markdown(sanitize_html=True, elem_classes=["sf-text"], elem_id=f"{prefix}-history-item")
         choice = gr.Radio(history.CHOICES[protocol], label="Your answer", elem_id=f"{prefix}-history-choice")
         with gr.Row(equal_height=True):

@@ -129,7 +129,8 @@ class AnswersMixin:
         out = [(r.id, r.annotator, r.protocol, r.position, r.task_id, r.value, r.comment or "", r.flags or "",
                 int(r.version or 1), r.revises, bool(r.undone), r.id in current, r.seconds, r.created_at)
                for r in sorted(rows, key=lambda r: r.id)]
-        return pd.DataFrame(out, columns=columns).astype({"revises": "Int64"})
+        return pd.DataFrame(out, columns=columns, dtype=object).astype(
+            {"annotation_id": int, "item": int, "task_id": int, "version": int, "undone": bool, "current": bool})
 
 
 def _shown(row) -> str:
