@@ -48,6 +48,18 @@ def guarded(fn=None, *, failed: str = DEFAULT_FAILURE, also: tuple = ()):
     return wrapper
 
 
+def stop_handler(stop_job, missing: str, job_id=int):
+    """The Stop button of a job tab: ``stop_job(store, job_id(value))`` for whoever may run jobs; ``missing``
+    when no job is chosen."""
+
+    @guarded
+    def stop(store, access, name, value, request: gr.Request):
+        access.require(request, name, "jobs")
+        return stop_job(store, job_id(value)) if value else missing
+
+    return stop
+
+
 def no_updates(n: int):
     """``n`` no-op updates (one bare update when ``n`` is 1): the answer to a visitor who may not act."""
     return tuple(gr.update() for _ in range(n)) if n > 1 else gr.update()

@@ -3,7 +3,7 @@
 import gradio as gr
 
 from pages import Shell, admin_only, bind, guarded
-from sparse_feedback.ui.tables import jobs_table
+from sparse_feedback.ui.tables import jobs_table, readable
 
 
 @guarded
@@ -15,7 +15,7 @@ def load(store, access, name, project, request: gr.Request):
     p = store.project(project)
     cov = store.coverage(project)
     coverage = " · ".join(f"{proto}: **{full} / {total}** tasks have {p.overlap} answers" for proto, (full, total) in cov.items())
-    return p.guideline, p.overlap, store.everyone_progress(project), coverage, jobs_table(store.jobs())
+    return p.guideline, p.overlap, readable(store.everyone_progress(project)), coverage, jobs_table(store.jobs())
 
 
 @guarded
@@ -23,7 +23,7 @@ def save(store, access, name, project, guideline, overlap, request: gr.Request):
     access.admin(request, name)
     store.set_guideline(project, guideline or "")
     store.set_overlap(project, int(overlap or 1))
-    return f"✓ Saved guideline and overlap ({int(overlap or 1)}) for **{project}**."
+    return f"Saved guideline and overlap ({int(overlap or 1)}) for **{project}**."
 
 
 def build(store, shell: Shell):
@@ -34,7 +34,8 @@ def build(store, shell: Shell):
     message = gr.Markdown()
     coverage = gr.Markdown()
     progress = gr.Dataframe(label="Everyone's progress", interactive=False)
-    jobs = gr.Dataframe(label="Jobs", interactive=False, wrap=True)
+    jobs = gr.Dataframe(label="Jobs", interactive=False, wrap=True,
+                        column_widths=["5%", "9%", "7%", "49%", "12%", "18%"], elem_id="admin-jobs")
     refresh = gr.Button("Refresh", size="sm")
     outputs = [guideline, overlap, progress, coverage, jobs]
     loader = bind(load, store, access)

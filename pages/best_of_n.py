@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from pages import Shell, admin_only, bind, guarded
+from pages import Shell, admin_only, bind, guarded, stop_handler
 from sparse_feedback import formats
 from sparse_feedback.device import DEVICES, auto_note
 from sparse_feedback.store import StoreError
@@ -47,9 +47,12 @@ def choices(store, access, name, request: gr.Request):
     data home only for those who may start jobs (in open local mode, where nobody signs in, everything)."""
     starts = (access.open and access.local) or access.require(request, name, "view").can("jobs")
     found = _model_choices() if starts else []
+    jobs = _job_choices(store)
+    frame = store.jobs(bon.JOB_KIND)
+    done = sorted((int(j.id) for j in frame.itertuples() if j.status == "done"), reverse=True)  # newest result
     return (gr.update(choices=found, value=found[0][1] if found else None),
             gr.update(choices=found, value=found[1][1] if len(found) > 1 else None),
-            gr.update(choices=_job_choices(store)))
+            gr.update(choices=jobs, value=done[0] if done else None))
 
 
 @guarded
@@ -76,12 +79,7 @@ def resume(store, access, name, job_id, judge_key, request: gr.Request):
     return message, gr.update(choices=_job_choices(store), value=_job_id(job_id))
 
 
-@guarded
-def stop(store, access, name, job_id, request: gr.Request):
-    access.require(request, name, "jobs")
-    if not job_id:
-        return "Choose a job."
-    return bon.stop_job(store, _job_id(job_id))
+stop = stop_handler(bon.stop_job, "Choose a job.", _job_id)
 
 
 @guarded
@@ -187,6 +185,9 @@ def build(store, shell: Shell):
                api_name="best_of_n_status")
     loader = bind(browse, store, access)
     load_btn.click(loader, [shell.name, job, only_differ], [instruction, summary], api_name="best_of_n_browse")
+    # A job picked (or opened after sign-in) shows its results at once; one without results yet stays as it is.
+    job.change(admin_only(loader, 2), [shell.name, job, only_differ], [instruction, summary],
+               api_visibility="private", api_name="best_of_n_on_job")
     only_differ.change(loader, [shell.name, job, only_differ], [instruction, summary], api_visibility="private",
                        api_name="best_of_n_filter")
     gr.on([rm1.focus, rm2.focus], admin_only(bind(reward_models, store, access), 2), [shell.name], [rm1, rm2],

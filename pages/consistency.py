@@ -2,9 +2,8 @@
 
 import gradio as gr
 
-from pages.research import feedback, pickers, researcher
-from sparse_feedback.analysis.sources import LLM
-from sparse_feedback.report import views
+from pages.research import feedback, on_open, pickers, researcher
+from sparse_feedback.ui import dashboards
 
 INTRO = ("How often do the preferences a source's **ratings** imply match a source's **rankings** "
          "on the same pairs? Rows: implied by ratings; columns: given by rankings. Sources: the LLM, "
@@ -12,20 +11,12 @@ INTRO = ("How often do the preferences a source's **ratings** imply match a sour
          "one annotator.")
 
 
-def _pick(choice, names):
-    return choice if choice in names else (LLM if LLM in names else (names[0] if names else None))
-
-
 def show(store, project, rating_source=None, ranking_source=None):
     """(ratings picker, rankings picker, headline, heatmap, grid figure, grid table) for the chosen sources;
     a source not offered by the project falls back to the LLM."""
-    bundle = feedback(store, project)
-    names = bundle.source_names()
-    rating_source, ranking_source = _pick(rating_source, names), _pick(ranking_source, names)
-    headline, heatmap, _ = views.consistency_view(bundle, rating_source, ranking_source)
-    grid_figure, grid = views.grid_view(bundle)
-    return (gr.update(choices=names, value=rating_source), gr.update(choices=names, value=ranking_source),
-            headline, heatmap, grid_figure, grid)
+    names, rating_source, ranking_source, *rest = dashboards.consistency(feedback(store, project), rating_source,
+                                                                         ranking_source)
+    return (gr.update(choices=names, value=rating_source), gr.update(choices=names, value=ranking_source), *rest)
 
 
 def build(store, shell=None):
@@ -44,5 +35,5 @@ def build(store, shell=None):
     go.click(run, inputs, outputs, api_name="consistency")
     for event in (rating_source.input, ranking_source.input):
         event(run, inputs, outputs, api_visibility="private")
-    project.change(researcher(show, store, access, quiet=len(outputs)), inputs, outputs, api_visibility="private")
+    on_open(show, store, access, project, inputs, outputs)
     return run, outputs

@@ -2,9 +2,10 @@
 
 import gradio as gr
 
-from pages.research import feedback, pickers, researcher
+from pages.research import feedback, on_open, pickers, researcher
 from sparse_feedback.analysis.sources import LLM
 from sparse_feedback.report import views
+from sparse_feedback.ui import dashboards
 
 INTRO = ("Pairs where two judgements give different preferences, the largest disagreement first "
          "(size = |grade A − grade B|: rankings +1/0/−1, ratings (rating1 − rating2) ÷ 6). "
@@ -20,7 +21,7 @@ def table(store, project, a=None, b=None, search="", min_score=0, number=1):
     b = b if b in options else f"rankings{views.SEP}{LLM}"
     if a not in options or b not in options:
         a, b = (options + [None, None])[:2]
-    rows, info = views.disagreement_page(bundle, a, b, search or "", min_score or 0, number or 1) if a and b \
+    rows, info = dashboards.disagreement_table(bundle, a, b, search or "", min_score or 0, number or 1) if a and b \
         else (None, "Nothing to compare yet.")
     return gr.update(choices=options, value=a), gr.update(choices=options, value=b), rows, info
 
@@ -45,14 +46,17 @@ def build(store, shell=None):
         number = gr.Number(1, label="Page", precision=0, minimum=1)
         go = gr.Button("Find", variant="primary", scale=0, elem_id="disagree-find")
     info = gr.Markdown(elem_id="disagree-info")
-    rows = gr.Dataframe(interactive=False, wrap=True, elem_id="disagree-table")
+    # Widths that add up to the page: the two judgement columns fit their names, the three texts share the rest
+    # (cut to 120 characters; the whole pair shows below on selection).
+    rows = gr.Dataframe(interactive=False, wrap=True, elem_id="disagree-table",
+                        column_widths=["6%", "10%", "10%", "24%", "25%", "25%"])
     pair = gr.HTML(elem_id="disagree-detail")
     inputs = [name, project, a, b, search, min_score, number]
     outputs = [a, b, rows, info]
     run = researcher(table, store, access)
     go.click(run, inputs, outputs, api_name="disagreements")
     number.submit(run, inputs, outputs, api_visibility="private")
-    project.change(researcher(table, store, access, quiet=len(outputs)), inputs, outputs, api_visibility="private")
+    on_open(table, store, access, project, inputs, outputs)
     show = researcher(detail, store, access)
 
     def on_select(name, project, a, b, search, min_score, number, evt: gr.EventData, request: gr.Request):

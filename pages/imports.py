@@ -20,9 +20,9 @@ def preview(store, access, name, upload, kind, request: gr.Request):
     try:
         up = import_jobs.read_named(upload, kind, Path(str(upload)).name)
     except InputError as err:
-        return f"✗ **error:** {err}", None
+        return f"**Error:** {err}", None
     extra = "with ratings" if up.ratings is not None else "with rankings" if up.rankings is not None else ""
-    return (f"✓ Read as **{up.kind}** {extra}: {len(up.generation)} instructions, "
+    return (f"Read as **{up.kind}** {extra}: {len(up.generation)} instructions, "
             f"{sum(map(len, up.generation['responses']))} responses."), importing.preview(up)
 
 
@@ -40,11 +40,11 @@ def create(store, access, name, upload, kind, project_name, overlap, source_mode
         job = import_jobs.import_file(store, upload, project_name, kind or "auto", int(overlap or 1), source_model,
                                       name=Path(str(upload)).name, progress=_shown(progress))
     except InputError as err:
-        return f"✗ **error:** {err}", gr.update()
+        return f"**Error:** {err}", gr.update()
     if job["status"] != "done":
-        return f"✗ **error:** {job['message']}", gr.update()
+        return f"**Error:** {job['message']}", gr.update()
     names = [p.name for p in store.projects()]
-    return f"✓ Created **{project_name}**: {job['message']}.", gr.update(choices=names, value=project_name)
+    return f"Created **{project_name}**: {job['message']}.", gr.update(choices=names, value=project_name)
 
 
 @guarded
@@ -72,7 +72,7 @@ def build(store, shell: Shell):
         kind = gr.Dropdown(list(importing.UPLOAD_KINDS), value="auto", label="Kind")
     preview_btn = gr.Button("Preview")
     message = gr.Markdown(elem_id="import-message")
-    table = gr.Dataframe(interactive=False, wrap=True)
+    table = gr.Dataframe(headers=["instruction", "input", "responses"], label="Preview", interactive=False, wrap=True)
     with gr.Row():
         project_name = gr.Textbox(label="New project name")
         overlap = gr.Number(1, precision=0, minimum=1, label="Annotators per task (overlap k)")

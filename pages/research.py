@@ -59,3 +59,12 @@ def pickers(shell, intro: str):
         return shell.access, shell.name, shell.project
     project = gr.Dropdown(label="Project", allow_custom_value=True)
     return None, gr.Textbox(visible=False), project
+
+
+def on_open(fn, store, access, project, inputs, outputs) -> None:
+    """Show the tab's default view as soon as a project is set (right after sign-in, then on every change),
+    before any button is clicked; a visitor whose role may not view gets no-op updates. In open local mode
+    (nobody signs in, every typed name is an admin) it shows before a name is typed."""
+    local = access is not None and access.open and access.local
+    project.change(researcher(fn, store, None if local else access, quiet=len(outputs)), inputs, outputs,
+                   api_visibility="private")

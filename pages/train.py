@@ -7,9 +7,10 @@ and the log tail are read back from its output directory every few seconds.
 import gradio as gr
 import plotly.graph_objects as go
 
-from pages import Shell, admin_only, bind, guarded
+from pages import Shell, admin_only, bind, guarded, stop_handler
 from sparse_feedback.device import DEVICES, DTYPES, auto_note, describe
 from sparse_feedback.jobs import training
+from sparse_feedback.ui.tables import reward_models_table
 
 METRICS = ("eval_accuracy", "eval_implied_pairs_accuracy", "eval_spearman", "eval_mse")
 
@@ -25,8 +26,9 @@ def curve(rows: list[dict]) -> go.Figure:
     """Training loss per step, and evaluation metrics (right axis) where they were logged."""
     fig = go.Figure()
     steps = [r for r in rows if "loss" in r]
+    # Markers too: a run that has logged one step shows that point, not an empty line.
     fig.add_trace(go.Scatter(x=[r["step"] for r in steps], y=[r["loss"] for r in steps], name="train loss",
-                             mode="lines"))
+                             mode="lines+markers" if len(steps) < 50 else "lines"))
     for key in METRICS:
         points = [r for r in rows if r.get(key) is not None]
         if points:
@@ -37,11 +39,11 @@ def curve(rows: list[dict]) -> go.Figure:
     return fig
 
 
-def job_view(store, job_id) -> tuple[str, go.Figure, str]:
-    """(status line, curve, log tail) of one training job."""
+def job_view(store, job_id) -> tuple[str, go.Figure | None, str]:
+    """(status line, curve, log tail) of one training job (no curve without one)."""
     job = store.job(int(job_id)) if job_id else None
     if job is None:
-        return "No training job selected.", curve([]), ""
+        return "No training job yet: start one above.", None, ""
     out = job["args"].get("output_dir")
     rows = training.read_log(out)
     last = next((r for r in reversed(rows) if "loss" in r), None)
@@ -71,21 +73,21 @@ def start(store, access, name, project, source, protocol, model, epochs, batch_s
 @guarded
 def show(store, access, name, job_id, request: gr.Request):
     access.require(request, name, "jobs")
-    return (*job_view(store, job_id), f"Training device ({auto_note()}): **{describe()}**")
+    status, figure, tail = job_view(store, job_id)
+    plot = gr.update(value=figure, visible=figure is not None)  # no empty axes before a job exists
+    return status, plot, tail, f"Training device ({auto_note()}): **{describe()}**"
+
+
+stop = stop_handler(training.stop_training, "No training job selected.")
 
 
 @guarded
-def stop(store, access, name, job_id, request: gr.Request):
+def listing(store, access, name, job_id=None, request: gr.Request = None):
+    """The training jobs (the one shown kept, else the newest picked) and the trained reward models."""
     access.require(request, name, "jobs")
-    if not job_id:
-        return "No training job selected."
-    return training.stop_training(store, int(job_id))
-
-
-@guarded
-def listing(store, access, name, request: gr.Request):
-    access.require(request, name, "jobs")
-    return gr.update(choices=job_choices(store)), training.trained_models()
+    choices = job_choices(store)
+    keep = str(job_id) if job_id and str(job_id) in {v for _, v in choices} else (choices[0][1] if choices else None)
+    return gr.update(choices=choices, value=keep), reward_models_table(training.trained_models())
 
 
 def build(store, shell: Shell):
@@ -118,13 +120,14 @@ def build(store, shell: Shell):
     message = gr.Markdown(elem_id="train-message")
     job = gr.Dropdown([], label="Training job", allow_custom_value=True, elem_id="train-job")
     status = gr.Markdown(elem_id="train-status")
-    plot = gr.Plot(label="Loss and evaluation")
+    plot = gr.Plot(label="Loss and evaluation", visible=False, elem_id="train-curve")
     tail = gr.Textbox(label="Log", lines=8, max_lines=8, interactive=False, autoscroll=True)
     gr.Markdown("Accuracy is measured on held-out pairs; with a few dozen pairs its 95 % interval is wide, and the "
                 "note says when a model cannot be told from chance. The shipped demo RMs are 96-step LoRA runs of "
                 "a 135M model on about 90 LLM-judged items, evaluated on 9-17 held-out pairs: they are examples "
                 "of the workflow, not evidence about the protocols.")
-    models = gr.Dataframe(label="Trained reward models", interactive=False)
+    models = gr.Dataframe(label="Trained reward models", interactive=False, wrap=True, elem_id="train-models",
+                          column_widths=["14%", "7%", "10%", "5%", "6%", "6%", "6%", "8%", "20%", "5%", "6%", "7%"])
 
     start_btn.click(bind(start, store, access), [shell.name, shell.project, source, protocol, model, epochs,
                                                  batch_size, lr, max_length, lora_r, full, every, device_choice,
@@ -134,10 +137,10 @@ def build(store, shell: Shell):
     viewer = bind(show, store, access)
     lister = bind(listing, store, access)
     job.change(viewer, [shell.name, job], [status, plot, tail, device], api_name="train_show")
-    refresh.click(lister, [shell.name], [job, models], api_name="train_list").then(
+    refresh.click(lister, [shell.name, job], [job, models], api_name="train_list").then(
         viewer, [shell.name, job], [status, plot, tail, device], api_visibility="private", api_name="train_refresh")
     timer = gr.Timer(3.0)
     timer.tick(admin_only(viewer, 4), [shell.name, job], [status, plot, tail, device], api_visibility="private",
                api_name="train_tick", show_progress="hidden")
-    shell.project.change(admin_only(lister, 2), [shell.name], [job, models], api_visibility="private",
+    shell.project.change(admin_only(lister, 2), [shell.name, job], [job, models], api_visibility="private",
                          api_name="train_on_project")

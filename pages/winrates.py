@@ -2,13 +2,13 @@
 
 import gradio as gr
 
-from pages.research import pickers, researcher
-from sparse_feedback.report import views
+from pages.research import on_open, pickers, researcher
 from sparse_feedback.errors import InputError
+from sparse_feedback.report import views
 from sparse_feedback.report.inputs import evaluated_runs, load_evaluated_runs, load_runs
 from sparse_feedback.settings import home
+from sparse_feedback.ui import dashboards
 from sparse_feedback.ui.best_of_n import run_label
-
 
 INTRO = ("Pick runs evaluated by `evaluate` or the pipeline under the data home (e.g. best-of-n outputs), "
          "and/or upload the reference's ratings, each candidate run's ratings and the pairwise feedback "
@@ -30,8 +30,10 @@ def show(store, project, reference, candidates, feedback_files, number=1, evalua
     runs.update(load_evaluated_runs(home(), list(evaluated or [])))
     if not runs:
         raise InputError("win-rates", "pick an evaluated run or upload candidate files")
-    flag, bars, lc_bars, table, by_length, rows, info = views.winrate_view(runs, number or 1)
-    return f"**{flag}**", bars, lc_bars, table, by_length, rows, info
+    labels = {run: run_label(home(), run).split(" — ")[0].removeprefix("best-of-n ") for run in evaluated or []}
+    flag, bars, lc_bars, table, by_length, rows, info = views.winrate_view(
+        {labels.get(k, k): v for k, v in runs.items()}, number or 1)
+    return (f"**{flag}**", bars, lc_bars, *dashboards.winrate_tables(table, by_length, rows), info)
 
 
 def run_choices() -> list[tuple[str, str]]:
@@ -43,31 +45,44 @@ def _choices(store, project):
     return gr.update(choices=run_choices())
 
 
+def default(store, project):
+    """On open: every evaluated run under the data home, picked and compared (a line saying how to get one
+    when there is none yet)."""
+    found = run_choices()
+    if not found:
+        return (gr.update(choices=[], value=[]), "No evaluated run under the data home yet: run a Best-of-n job "
+                "with a judge, or `sparse-feedback evaluate`, or upload files above.", *[gr.update()] * 6)
+    runs = [run for _, run in found]
+    return (gr.update(choices=found, value=runs), *show(store, project, None, [], [], 1, runs))
+
+
 def build(store, shell=None):
     access, name, project = pickers(shell, INTRO)
     with gr.Row():
-        evaluated = gr.Dropdown([], multiselect=True, label="Evaluated runs (under the data home)")
-        refresh = gr.Button("↻", scale=0)
+        evaluated = gr.Dropdown([], multiselect=True, label="Evaluated runs (under the data home)", scale=8)
+        refresh = gr.Button("Refresh", scale=0)
     with gr.Row():
-        reference = gr.File(label="Reference ratings", file_count="single")
-        candidates = gr.File(label="Candidate ratings (one file per run)", file_count="multiple")
-        feedback_files = gr.File(label="Pairwise feedback (one file per run)", file_count="multiple")
+        reference = gr.File(label="Reference ratings", file_count="single", height=120)
+        candidates = gr.File(label="Candidate ratings (one file per run)", file_count="multiple", height=120)
+        feedback_files = gr.File(label="Pairwise feedback (one file per run)", file_count="multiple", height=120)
     with gr.Row():
         number = gr.Number(1, label="Page", precision=0, minimum=1)
         go = gr.Button("Compare", variant="primary", scale=0)
     flag = gr.Markdown(elem_id="winrate-flag")
-    bars, lc_bars = gr.Plot(label="Win-rate"), gr.Plot(label="Length-controlled win-rate")
-    table = gr.Dataframe(label="Win-rates", interactive=False)
+    with gr.Row():
+        bars = gr.Plot(label="Win-rate", elem_id="winrate-bars")
+        lc_bars = gr.Plot(label="Length-controlled win-rate", elem_id="winrate-lc-bars")
+    table = gr.Dataframe(label="Win-rates (± 95 % interval)", interactive=False, wrap=True)
     by_length = gr.Dataframe(label="Win-rate by length gap", interactive=False)
     info = gr.Markdown()
-    rows = gr.Dataframe(label="Per instruction", interactive=False, wrap=True)
+    # The texts wrap inside their column; a long one is cut to 160 characters (a click shows the cell in full).
+    rows = gr.Dataframe(label="Per instruction", interactive=False, wrap=True, max_chars=160,
+                        column_widths=["20%", "10%", "8%", "8%", "7%", "7%", "7%", "7%", "26%"],
+                        elem_id="winrate-rows")
     outputs = [flag, bars, lc_bars, table, by_length, rows, info]
     run = researcher(show, store, access)
     go.click(run, [name, project, reference, candidates, feedback_files, number, evaluated], outputs,
              api_name="winrates")
     refresh.click(researcher(_choices, store, access), [name, project], evaluated, api_name="winrate_runs")
-    if shell is not None:  # filled for researchers after sign-in: run names never reach a stranger's page
-        local = access.open and access.local  # nobody signs in on a trusted machine
-        fill = researcher(_choices, store, None if local else access, quiet=1)
-        shell.after_sign_in.append((fill, [name, project], evaluated))
+    on_open(default, store, access, project, [name, project], [evaluated, *outputs])
     return run, outputs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Callable
 
 from tqdm.auto import tqdm
@@ -9,7 +10,7 @@ from tqdm.auto import tqdm
 ProgressCallback = Callable[[int, int, str], None]  # (done, total, description)
 
 
-class Progress:
+class Progress(AbstractContextManager):
     """Counts work done; drives a tqdm bar and calls ``callback(done, total, desc)`` on each update."""
 
     def __init__(self, total: int | None, desc: str = "", callback: ProgressCallback | None = None,
@@ -28,9 +29,6 @@ class Progress:
 
     def close(self) -> None:
         self.bar.close()
-
-    def __enter__(self) -> "Progress":
-        return self
 
     def __exit__(self, *exc) -> None:
         self.close()

@@ -26,6 +26,13 @@ def client(url, who):
     return Client(url, auth=(who, f"{who}-pw"), verbose=False)
 
 
+def ratings_csv(folder, *rows):
+    """A ratings feedback CSV with these rows."""
+    path = folder / "ratings.csv"
+    path.write_text("\n".join(["instruction,input,output,rating", *rows]) + "\n")
+    return path
+
+
 @pytest.mark.slow
 def test_unauthenticated_or_wrong_password_client_gets_nothing(server):
     url, _ = server
@@ -91,9 +98,7 @@ def test_identity_comes_from_sign_in_not_from_fields(server):
 @pytest.mark.slow
 def test_annotators_cannot_call_admin_actions(server, tmp_path):
     url, store = server
-    c = client(url, "alice")
-    bad = tmp_path / "x.csv"
-    bad.write_text("instruction,input,output,rating\nq,,a,5\n")
+    c, bad = client(url, "alice"), ratings_csv(tmp_path, "q,,a,5")
     for args, api in ((("", handle_file(str(bad)), "auto", "new", 1, "llm"), "/import_create"),
                       (("", "p", "ratings", "human", "csv"), "/export"),
                       (("", "p", "hacked", 1), "/admin_save"), (("", "p"), "/admin_load")):
@@ -123,9 +128,7 @@ def test_assignment_overlap_each_task_to_k_distinct_annotators(tmp_path):
 @pytest.mark.slow
 def test_bad_import_shows_the_readers_error_and_imports_nothing(server, tmp_path):
     url, store = server
-    admin = client(url, "root")
-    bad = tmp_path / "bad.csv"
-    bad.write_text("instruction,input,output,rating\nq1,,a,5\nq2,,b,9\n")
+    admin, bad = client(url, "root"), ratings_csv(tmp_path, "q1,,a,5", "q2,,b,9")
     message, _ = admin.predict("", handle_file(str(bad)), "auto", "broken", 1, "llm", api_name="/import_create")
     assert "error" in message and "line 3" in message and "'rating'" in message
     assert "broken" not in [p.name for p in store.projects()]

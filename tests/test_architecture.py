@@ -1,15 +1,17 @@
 """The one-way import rule (README, "Architecture"): each layer imports only the layers before it.
 
-foundation (errors, settings, progress, device, templates, hub, config) → formats (+ protocols) → backends → generate → judge → store → analysis → reward → rerank → evaluate → report
+foundation (errors, settings, progress, device, templates, hub, config, lazy) → formats (+ protocols) → backends → generate → judge → store → analysis → reward → rerank → evaluate → report
 → pipeline → jobs → ui → CLI modules (``cli.py``, ``*/cli.py``) → pages/app. Every import counts, including the
 lazy ones inside functions, and a module may always import its own package.
 """
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FOUNDATION = {"__init__", "errors", "settings", "progress", "device", "templates", "hub", "config"}
+FOUNDATION = {"__init__", "errors", "settings", "progress", "device", "templates", "hub", "config", "lazy"}
 ALONGSIDE = {"protocols": "formats"}  # the protocol rules read the formats' schema
 ORDER = ["formats", "backends", "generate", "judge", "store", "analysis", "reward", "rerank", "evaluate", "report",
          "pipeline", "jobs", "ui"]
@@ -44,6 +46,10 @@ def imports(path: Path):
                 base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1] + ([base] if base else []))
             # ``from sparse_feedback.x import cli`` imports the module sparse_feedback.x.cli
             yield from (f"{base}.{alias.name}" if alias.name == "cli" else base for alias in node.names)
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == "lazy_package":
+            # a package's lazy exports are imports too: {".submodule" or "absolute.module": [names]}
+            for key in node.args[1].keys:
+                yield package + key.value if key.value.startswith(".") else key.value
 
 
 def violations() -> list[str]:
@@ -75,3 +81,28 @@ def test_the_rule_catches_a_stage_importing_a_later_one():
     assert layer("sparse_feedback.ui.best_of_n") > layer("sparse_feedback.jobs.best_of_n") > layer(
         "sparse_feedback.pipeline.stages") > layer("sparse_feedback.evaluate.run")
     assert layer("sparse_feedback.evaluate.cli") > layer("sparse_feedback.ui.best_of_n")
+
+
+def test_lazy_exports_count_as_imports():
+    found = set(imports(ROOT / "sparse_feedback" / "generate" / "__init__.py"))
+    assert {"sparse_feedback.backends", "sparse_feedback.generate.run"} <= found
+
+
+def test_help_imports_neither_pandas_nor_sqlalchemy():
+    """``--help`` stays instant: the stage packages resolve their exports on first use."""
+    code = ("import sys, contextlib, io\n"
+            "from sparse_feedback.cli import main\n"
+            "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+            "    main(['--help'])\n"
+            "print(sorted(m for m in ('pandas', 'sqlalchemy', 'numpy', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_lazy_package_exports_the_function_even_when_a_submodule_has_its_name():
+    import sparse_feedback.analysis.consistency  # noqa: F401  (the submodule is now an attribute too)
+    from sparse_feedback import analysis
+    from sparse_feedback.analysis import consistency
+
+    assert callable(consistency) and consistency is analysis.consistency
+    assert "consistency" in analysis.__all__ and "Store" in __import__("sparse_feedback.store").store.__all__

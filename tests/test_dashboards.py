@@ -19,6 +19,7 @@ from sparse_feedback.errors import InputError
 from sparse_feedback.report.inputs import EVALUATION_FILES, evaluated_runs
 from sparse_feedback.report.views import PAGE_SIZE
 from sparse_feedback.store import Store
+from sparse_feedback.ui.tables import header, readable, turned
 
 ANNOTATORS = ("ann1", "ann2", "ann3")
 
@@ -76,6 +77,11 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return json.loads(frame.to_json(orient="records"))
 
 
+def _shown(records: list[dict], **kw) -> list[dict]:
+    """The CLI's numbers as the tab shows them (human headers, two decimals)."""
+    return _records(readable(pd.DataFrame(records), **kw))
+
+
 @pytest.mark.slow
 def test_consistency_tab_shows_the_cli_numbers_for_every_source_pairing(project, cli_numbers):
     store, name, _ = project
@@ -84,7 +90,7 @@ def test_consistency_tab_shows_the_cli_numbers_for_every_source_pairing(project,
         headline = picked[2]
         assert f"**{row['consistency']:.2f} %** over **{row['n_pairs']}** pairs" in headline
     grid = picked[5]
-    assert _records(grid) == cli_numbers["consistency"]
+    assert _records(grid) == _shown(cli_numbers["consistency"])
     assert {"LLM", "all humans", "majority of humans", "annotator: ann2"} <= set(picked[0]["choices"])
     one, _, head, heatmap, _, _ = consistency.show(store, name, "annotator: ann2", "LLM")
     assert one["value"] == "annotator: ann2" and len(heatmap.data[0].z) == 3
@@ -92,31 +98,32 @@ def test_consistency_tab_shows_the_cli_numbers_for_every_source_pairing(project,
 
 def test_agreement_tab_shows_the_cli_numbers(project, cli_numbers):
     store, name, _ = project
-    summary, pairs, annotators = agreement.show(store, name)
-    for ui, cli in zip(_records(summary), cli_numbers["agreement"]):
-        for key, value in cli.items():
-            assert ui[key] == (pytest.approx(value, nan_ok=True) if isinstance(value, float) else value), key
-    assert [r["annotator"] for r in _records(annotators)] == [r["annotator"] for r in cli_numbers["annotators"]]
-    for ui, cli in zip(_records(annotators), cli_numbers["annotators"]):
-        assert {k: v for k, v in ui.items() if k != "median_seconds"} == pytest.approx(
-            {k: v for k, v in cli.items() if k != "median_seconds"}, nan_ok=True)
+    note, summary, heatmap, pairs, annotators = agreement.show(store, name)
+    heatmap, pairs, annotators = heatmap["value"], pairs["value"], annotators["value"]
+    assert note.startswith("3 annotators")
+    assert _records(summary) == _records(turned(readable(pd.DataFrame(cli_numbers["agreement"])), "Protocol"))
+    seconds = header("median_seconds")
+    assert [{k: v for k, v in r.items() if k != seconds} for r in _records(annotators)] == \
+        [{k: v for k, v in r.items() if k != seconds} for r in _shown(cli_numbers["annotators"])]
     assert len(pairs) == 6 and len(pairs) <= PAGE_SIZE  # 3 annotator pairs x 2 protocols
+    # Beside the table: κ between every pair of sources (LLM, majority, 3 annotators), one panel per protocol.
+    assert [len(t.z) for t in heatmap.data] == [5, 5] and heatmap.data[0].z[0][0] == pytest.approx(1.0)
     assert cli_numbers["agreement"][0]["annotators"] == 3
 
 
 def test_bias_tab_shows_the_cli_numbers(project, cli_numbers):
     store, name, _ = project
-    _, summary, position_figure, position = bias.show(store, name)
-    assert [(r["protocol"], r["source"], r["pairs"]) for r in _records(summary)] == \
-        [(r["protocol"], r["source"], r["pairs"]) for r in cli_numbers["length_bias"]]
-    for ui, cli in zip(_records(summary), cli_numbers["length_bias"]):
-        assert ui["longer_preferred"] == pytest.approx(cli["longer_preferred"], nan_ok=True)
-        assert ui["equal"] == pytest.approx(cli["equal"], nan_ok=True)
+    length_figure, summary, position_figure, position = bias.show(store, name)
+    assert _records(summary) == _shown(cli_numbers["length_bias"])
     ui = _records(position)[0]
     cli = cli_numbers["position_bias"]["LLM"]
-    assert ui["judge"] == "LLM" and ui["pairs"] == cli["pairs"] == 36  # 6 items x 6 pairs
-    assert ui["order_dependent"] == pytest.approx(cli["order_dependent"])
-    assert ui["first_shown_won"] == pytest.approx(cli["first_shown_won"])
+    assert ui["Judge"] == "LLM" and ui["Pairs"] == str(cli["pairs"]) == "36"  # 6 items x 6 pairs
+    assert float(ui["Order-dependent %"]) == pytest.approx(cli["order_dependent"], abs=0.005)
+    assert float(ui["First shown won %"]) == pytest.approx(cli["first_shown_won"], abs=0.005)
+    # One colour per source, the protocol by line style.
+    styles = {t.name: (t.line.color, t.line.dash) for t in length_figure.data}
+    llm, humans = styles["LLM · ratings"], styles["all humans · rankings"]
+    assert llm[0] == styles["LLM · rankings"][0] != humans[0] and llm[1] != styles["LLM · rankings"][1]
 
 
 def test_disagreement_explorer_counts_match_and_pages_stay_small(project, cli_numbers):
@@ -127,7 +134,9 @@ def test_disagreement_explorer_counts_match_and_pages_stay_small(project, cli_nu
         _, _, rows, info = disagreements.table(store, name, f"{pa} · {sa}", f"{pb} · {sb}", "", 0, 1)
         assert info.endswith(f"· {count} rows") and len(rows) <= PAGE_SIZE
     _, _, rows, _ = disagreements.table(store, name, "ratings · LLM", "rankings · LLM", "", 0, 1)
-    assert list(rows["size"]) == sorted(rows["size"], reverse=True)
+    sizes = rows["Size"].astype(float).tolist()
+    assert sizes == sorted(sizes, reverse=True) and all(len(s.split(".")[-1]) <= 2 for s in rows["Size"])
+    assert list(rows.columns[-3:]) == ["Instruction", "Output 1", "Output 2"]
     html = disagreements.detail(store, name, "ratings · LLM", "rankings · LLM", "", 0, 1, 0)
     assert "raw_answer_ab" in html and "Output (" in html and "ann1" in html and "ann3" in html
 
@@ -137,7 +146,7 @@ def test_winrates_tab_shows_the_cli_numbers_and_the_protocol_flip(project, cli_n
     flag, bars, lc_bars, table, by_length, rows, info = winrates.show(
         store, name, str(p["reference"]), [str(p["long_ratings"]), str(p["short_ratings"])],
         [str(p["long_feedback"]), str(p["short_feedback"])])
-    assert _records(table) == cli_numbers["win_rates"]
+    assert _records(table) == _shown(cli_numbers["win_rates"], intervals={"win_rate": "ci95", "lc_win_rate": "lc_ci95"})
     assert cli_numbers["protocol_rank_flips"] and flag.startswith("**The protocols disagree")
     assert len(bars.data) == 2 and len(rows) <= PAGE_SIZE and "60 rows" in info
 
@@ -196,15 +205,29 @@ def test_winrates_tab_reads_runs_that_evaluate_wrote_under_the_data_home(tmp_pat
 
     assert evaluated_runs(home) == ["best_of_n/job-1/eval_long"]
     _, _, _, table, _, _, _ = winrates.show(None, None, None, [], [], 1, ["best_of_n/job-1/eval_long"])
-    rows = {r["protocol"]: r for r in _records(table)}
+    rows = {r["Protocol"]: r for r in _records(table)}
     expected = {}
     for protocol, args in (("ratings", ["--reference", files["reference"], "--candidate", files["long_ratings"]]),
                            ("rankings", ["--feedback", files["long_feedback"]])):
         out = cli("winrate", protocol, *args, "--json")
         assert out.returncode == 0, out.stderr
         expected[protocol] = json.loads(out.stdout)["win_rate"]
-    assert {r["candidate"] for r in rows.values()} == {"best_of_n/job-1/eval_long"}
-    assert rows["ratings"]["win_rate"] == pytest.approx(expected["ratings"])
-    assert rows["rankings"]["win_rate"] == pytest.approx(expected["rankings"])
+    assert {r["Candidate"] for r in rows.values()} == {"best_of_n/job-1/eval_long"}
+    assert rows["ratings"]["Win-rate %"].startswith(f"{expected['ratings']:.1f} ± ")
+    assert rows["rankings"]["Win-rate %"].startswith(f"{expected['rankings']:.1f} ± ")
     with pytest.raises(InputError):
         winrates.show(None, None, None, [], [], 1, ["../outside"])
+
+
+def test_agreement_with_one_source_says_so_instead_of_a_trivial_heatmap(tmp_path):
+    """The public demo (one LLM judge, no humans): a sentence, no 1×1 heatmap, no empty annotator tables."""
+    from sparse_feedback.store.demo import load_demo
+    from tests.appserver import ROOT
+
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    load_demo(store, ROOT / "assets" / "demo")
+    note, summary, heatmap, pairs, annotators = agreement.show(store, "demo")
+    assert "needs two sources" in note and heatmap["visible"] is False
+    assert pairs["visible"] is False and annotators["visible"] is False
+    assert list(summary.columns) == ["Measure", "ratings", "rankings"]
+    store.close()

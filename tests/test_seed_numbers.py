@@ -46,14 +46,3 @@ def test_ranking_tasks_match_the_original_pair_order(cli, seed, tmp_path):
     ours = pd.read_csv(tmp_path / "rk.csv").fillna("")
     theirs = pd.read_csv(seed / "alpaca_generation/rankings_sample_generation.csv").fillna("")
     assert ours.values.tolist() == theirs.values.tolist()
-
-
-@pytest.mark.slow
-def test_rm_pairs_seed_json_matches_the_original_pair_count(cli, seed, tmp_path):
-    out = cli("export", "rm-pairs", "--rankings", seed / "alpaca_generation/feedback_rankings_sample_generation.csv",
-              "--format", "seed-json", "--output", tmp_path / "p.json")
-    assert out.returncode == 0, out.stderr
-    ours = json.loads((tmp_path / "p.json").read_text())
-    theirs = json.loads((seed / "alpaca_generation/feedback_rankings_for_rm_sample.json").read_text())
-    assert sum(len(v["sentences"]) for v in ours.values()) == sum(len(v["sentences"]) for v in theirs.values())
-    assert len(ours) == len(theirs)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sparse_feedback.analysis.sources import (
-    GRADE, HUMAN, LLM, MAJORITY, Feedback, canonical_labels, response_key, source_rankings, source_ratings,
+    ANNOTATOR, GRADE, HUMAN, LLM, MAJORITY, Feedback, canonical_labels, response_key, source_rankings, source_ratings,
 )
 
 PROTOCOLS = ("ratings", "rankings")
@@ -228,3 +228,26 @@ def annotator_table(feedback: Feedback, llm: str = LLM) -> pd.DataFrame:
                          for f in (feedback.ratings, feedback.rankings)])
     table["median_seconds"] = seconds.groupby("annotator")["seconds"].median().reindex(annotators)
     return table.reset_index()
+
+
+def agreement_sources(feedback: Feedback) -> list[str]:
+    """The sources compared pairwise: every LLM, then (with humans) their majority and each annotator."""
+    annotators = feedback.annotators()
+    return feedback.llm_names() + ([MAJORITY] + [ANNOTATOR + a for a in annotators] if annotators else [])
+
+
+def source_agreement(feedback: Feedback, protocol: str) -> pd.DataFrame:
+    """Cohen's κ and Krippendorff's α (ordinal for ratings, nominal for rankings) of every pair of sources on
+    the items both labelled, diagonal included: one row per (source_a, source_b), symmetric."""
+    level = "ordinal" if protocol == "ratings" else "nominal"
+    sources = agreement_sources(feedback)
+    labels = {s: _llm_labels(feedback, protocol, s).dropna() for s in sources}
+    labels = {s: v[~v.index.duplicated()] for s, v in labels.items()}
+    rows = []
+    for a, b in itertools.product(sources, repeat=2):
+        shared = labels[a].index.intersection(labels[b].index)
+        x, y = labels[a].reindex(shared).to_numpy(), labels[b].reindex(shared).to_numpy()
+        rows.append({"protocol": protocol, "source_a": a, "source_b": b, "n": len(shared),
+                     "kappa": cohen_kappa(x, y) if len(shared) else float("nan"),
+                     "alpha": krippendorff_alpha(np.column_stack([x, y]), level) if len(shared) else float("nan")})
+    return pd.DataFrame(rows, columns=["protocol", "source_a", "source_b", "n", "kappa", "alpha"])

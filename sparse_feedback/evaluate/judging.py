@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 import pandas as pd
 
 from sparse_feedback.progress import ProgressCallback
 
 
-class EngineJudge:
+class EngineJudge(AbstractContextManager):
     """``ratings(tasks)`` / ``rankings(tasks)`` → feedback tables; answers cached, so reruns are free.
 
     ``calibrate``: a small local judge's rankings are decided from both orders' probabilities, and its
@@ -44,9 +46,6 @@ class EngineJudge:
 
     def close(self) -> None:
         self.cache.close()
-
-    def __enter__(self) -> "EngineJudge":
-        return self
 
     def __exit__(self, *exc) -> None:
         self.close()

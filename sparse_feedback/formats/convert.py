@@ -10,7 +10,9 @@ import pandas as pd
 
 from sparse_feedback.errors import InputError
 from sparse_feedback.formats.readers import apply_kind, read_raw, read_table, valid_utf8
-from sparse_feedback.formats.schema import INSTRUCTIONS
+from sparse_feedback.formats.schema import (
+    INSTRUCTIONS, MODEL_OUTPUTS, RANKING_FEEDBACK, RANKING_TASKS, RATING_FEEDBACK, RATING_TASKS,
+)
 from sparse_feedback.templates import alpaca_prompt, prompt_and_response, user_message
 
 
@@ -131,3 +133,29 @@ def unfold_inputs(outputs: pd.DataFrame) -> pd.DataFrame:
         outputs.loc[folded, "instruction"] = [i[: -len(s)] for i, s in zip(outputs["instruction"][folded],
                                                                             suffix[folded])]
     return outputs
+
+
+def read_rating_feedback(path, **kw):
+    """Rating feedback: ``instruction, input, output, rating`` (rating an int in 1-7)."""
+    return read_table(path, RATING_FEEDBACK, **kw)
+
+
+def read_ranking_feedback(path, **kw):
+    """Ranking feedback: ``instruction, input, output1, output2, feedback`` in ``(a)/(b)/equal``."""
+    return read_table(path, RANKING_FEEDBACK, **kw)
+
+
+def read_model_outputs(path, **kw):
+    """One output per instruction, AlpacaEval style (``davinci003.json``): ``instruction, input, output`` + extras.
+    An input folded into the instruction for AlpacaEval (and kept as ``input``) is taken out again."""
+    return unfold_inputs(read_table(path, MODEL_OUTPUTS, **kw))
+
+
+def read_rating_tasks(path, **kw):
+    """Rating tasks: ``instruction, input, response`` (a rating feedback file reads too, keeping ``rating``)."""
+    return read_table(path, RATING_TASKS, **kw)
+
+
+def read_ranking_tasks(path, **kw):
+    """Ranking tasks: ``instruction, input, response1, response2`` (ranking feedback keeps ``feedback``)."""
+    return read_table(path, RANKING_TASKS, **kw)

@@ -1,7 +1,9 @@
 """Sample n responses per instruction from a policy model (transformers locally, or an OpenAI-compatible server)."""
 
-from sparse_feedback.backends import BACKENDS, make_backend
-from sparse_feedback.generate.config import GenerateConfig, SamplingConfig
-from sparse_feedback.generate.run import generate, sidecar_path
+from sparse_feedback.lazy import lazy_package
 
-__all__ = ["BACKENDS", "GenerateConfig", "SamplingConfig", "generate", "make_backend", "sidecar_path"]
+__all__ = lazy_package(__name__, {
+    "sparse_feedback.backends": ["BACKENDS", "make_backend"],
+    ".config": ["GenerateConfig", "SamplingConfig"],
+    ".run": ["generate", "sidecar_path"],
+})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sparse_feedback.backends import RetryPolicy
+from sparse_feedback.backends import RetryPolicy, make_backend
 from sparse_feedback.config import arg
 
 
@@ -25,3 +25,9 @@ class JudgeConfig:
     @property
     def retry(self) -> RetryPolicy:
         return RetryPolicy(self.max_retries, self.backoff, self.max_backoff)
+
+
+def judge_backend(model: str, backend: str = "openai", base_url: str | None = None,
+                  api_key_env: str = "OPENAI_API_KEY", hint: str = "", **options):
+    """A judge as the CLI and the app name one (see :func:`sparse_feedback.backends.make_backend`)."""
+    return make_backend(backend, model, base_url=base_url, api_key_env=api_key_env, hint=hint, **options)

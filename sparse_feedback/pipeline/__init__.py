@@ -2,7 +2,9 @@
 :mod:`.run` chains them into a resumable run directory, :mod:`.report` writes its page, :mod:`.cli` is
 ``sparse-feedback pipeline``."""
 
-from sparse_feedback.pipeline.config import PipelineConfig, load_config
-from sparse_feedback.pipeline.run import collect_results, run_pipeline
+from sparse_feedback.lazy import lazy_package
 
-__all__ = ["PipelineConfig", "collect_results", "load_config", "run_pipeline"]
+__all__ = lazy_package(__name__, {
+    ".config": ["PipelineConfig", "load_config"],
+    ".run": ["collect_results", "run_pipeline"],
+})

@@ -1,7 +1,8 @@
 """Best-of-n reranking with a trained reward model: AlpacaEval outputs plus every candidate's score."""
 
-from sparse_feedback.rerank.run import default_generator, rerank, scores_path
-from sparse_feedback.rerank.select import Scorer, best_of_n, candidates, score_table, split_scores
+from sparse_feedback.lazy import lazy_package
 
-__all__ = ["Scorer", "best_of_n", "candidates", "default_generator", "rerank", "score_table", "scores_path",
-           "split_scores"]
+__all__ = lazy_package(__name__, {
+    ".run": ["default_generator", "rerank", "scores_path"],
+    ".select": ["Scorer", "best_of_n", "candidates", "score_table", "split_scores"],
+})

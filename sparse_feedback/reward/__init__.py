@@ -4,7 +4,9 @@
 ``train(RewardConfig(...))`` (``sparse_feedback.reward.train``) trains one.
 """
 
-from sparse_feedback.reward.config import RewardConfig
-from sparse_feedback.reward.scoring import RewardModel, load_reward_model
+from sparse_feedback.lazy import lazy_package
 
-__all__ = ["RewardConfig", "RewardModel", "load_reward_model"]
+__all__ = lazy_package(__name__, {
+    ".config": ["RewardConfig"],
+    ".scoring": ["RewardModel", "load_reward_model"],
+})

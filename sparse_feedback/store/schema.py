@@ -54,26 +54,24 @@ items = Table(
     UniqueConstraint("project_id", "position"),
 )
 
-rating_tasks = Table(
-    "rating_tasks", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
-    Column("response_index", Integer, nullable=False),
-    Column("active", Integer, nullable=False, default=0, server_default="0"),  # open or done assignments
-    UniqueConstraint("item_id", "response_index"),
-)
 
-pair_tasks = Table(
-    "pair_tasks", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
-    Column("index1", Integer, nullable=False),  # (a) in stored, un-randomised terms
-    Column("index2", Integer, nullable=False),  # (b)
-    Column("active", Integer, nullable=False, default=0, server_default="0"),  # open or done assignments
-    UniqueConstraint("item_id", "index1", "index2"),
-)
+def _task_table(name: str, *responses: Column) -> Table:
+    """A protocol's task table: one row per (item, the response columns), with its open assignments."""
+    return Table(
+        name, metadata,
+        Column("id", Integer, primary_key=True),
+        Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
+        Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+        *responses,
+        Column("active", Integer, nullable=False, default=0, server_default="0"),  # open or done assignments
+        UniqueConstraint("item_id", *(column.name for column in responses)),
+    )
+
+
+rating_tasks = _task_table("rating_tasks", Column("response_index", Integer, nullable=False))
+pair_tasks = _task_table("pair_tasks",
+                         Column("index1", Integer, nullable=False),  # (a) in stored, un-randomised terms
+                         Column("index2", Integer, nullable=False))  # (b)
 
 assignments = Table(
     "assignments", metadata,
@@ -104,6 +102,12 @@ annotations = Table(
     Column("created_at", DateTime, nullable=False),
     Column("submit_id", String(100), nullable=False, unique=True),  # client id: resubmits are no-ops
     Column("undone", Boolean, nullable=False, default=False),
+    # v4: what the annotator noted with the answer, and its version. An edit is a new row (version + 1, ``revises``
+    # the row it replaces); the old row stays as it was, for the audit trail.
+    Column("comment", Text, nullable=False, default="", server_default=""),
+    Column("flags", String(100), nullable=False, default="", server_default=""),  # limits.FLAGS, comma-separated
+    Column("version", Integer, nullable=False, default=1, server_default="1"),  # per assignment: 1, 2, ...
+    Column("revises", Integer),  # annotations.id of the version this one replaces; None for a first answer
 )
 
 llm_feedback = Table(
@@ -161,7 +165,21 @@ def _v3_queue_counts(conn) -> None:
         conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_{table}_queue ON {table} (project_id, active, id)")
 
 
-def _v4_task_items(conn) -> None:
+def _v4_answer_versions(conn) -> None:
+    """Comments, flags and versions on answers. Rows of one assignment (an undone answer and its re-answer) are
+    numbered 1, 2, ... by id, so each (assignment, version) is unique and an edit can never fork a version."""
+    have = {c["name"] for c in inspect(conn).get_columns("annotations")}
+    for name, ddl in (("comment", "TEXT NOT NULL DEFAULT ''"), ("flags", "VARCHAR(100) NOT NULL DEFAULT ''"),
+                      ("version", "INTEGER NOT NULL DEFAULT 1"), ("revises", "INTEGER")):
+        if name not in have:
+            conn.exec_driver_sql(f"ALTER TABLE annotations ADD COLUMN {name} {ddl}")
+    conn.exec_driver_sql(
+        "UPDATE annotations SET version = (SELECT COUNT(*) FROM annotations b "
+        "WHERE b.assignment_id = annotations.assignment_id AND b.id <= annotations.id)")
+    conn.exec_driver_sql("CREATE UNIQUE INDEX IF NOT EXISTS ux_annotation_version ON annotations (assignment_id, version)")
+
+
+def _v5_task_items(conn) -> None:
     """Tasks indexed by their item: removing an import's items (or a project) checks and cascades to the tasks
     that reference each one, which without an index is a scan of every task per item."""
     for table in ("rating_tasks", "pair_tasks"):
@@ -169,7 +187,7 @@ def _v4_task_items(conn) -> None:
 
 
 # Append only: a migration, once released, never changes.
-MIGRATIONS: list[Callable] = [_v1_initial, _v2_indexes, _v3_queue_counts, _v4_task_items]
+MIGRATIONS: list[Callable] = [_v1_initial, _v2_indexes, _v3_queue_counts, _v4_answer_versions, _v5_task_items]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
