@@ -36,8 +36,8 @@ JOB_KIND = "import"
 SETTINGS_FILE = "settings.json"
 NICENESS = 10  # the import yields the CPU to the app server (and its annotators) when both want it
 CHUNK = 250  # items a transaction (each with its rating and pair tasks)
-# Seconds between two chunks: SQLite's busy handler sleeps between tries (1, 2, 5, ... 25, 50, 100 ms), so a
-# writer that waited through a chunk needs a gap that long to take the lock before the next chunk does.
+# Seconds between two chunks on SQLite: its busy handler sleeps between tries (1, 2, 5, ... 25, 50, 100 ms), so
+# a writer that waited through a chunk needs a gap that long to take the lock before the next chunk does.
 PAUSE = float(os.environ.get("SPARSE_FEEDBACK_IMPORT_PAUSE", "0.05"))
 _ABSOLUTE = re.compile(r"(/[^\s'\"/]+)+/([^\s'\"/]+)")  # server paths in a message: keep the file name only
 
@@ -246,13 +246,12 @@ def _between_chunks(store, report, stop: _StopSignal):
     def callback(done: int, total: int, desc: str) -> None:
         stop.check()
         report(done, total, desc)
-        if store.db.is_sqlite:
+        if store.db.is_sqlite:  # (PostgreSQL wakes a waiting writer at once, and checkpoints on its own)
             raw = store.db.engine.raw_connection()
             try:
                 raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             finally:
                 raw.close()
-        if PAUSE:
             time.sleep(PAUSE)
 
     return callback
