@@ -19,6 +19,7 @@ from pages import (  # noqa: E402
     train, winrates,
 )
 from sparse_feedback.jobs import runner as jobs_runner  # noqa: E402
+from sparse_feedback.jobs import imports as import_jobs  # noqa: E402
 from sparse_feedback.store import Store, configured_accounts  # noqa: E402
 from sparse_feedback.store.demo import DEMO_PROJECTS, ensure_demo  # noqa: E402
 from sparse_feedback.ui.access import Access, AccessError  # noqa: E402
@@ -36,8 +37,14 @@ RESEARCH_TABS = (("Consistency", consistency), ("Disagreements", disagreements),
                  ("Bias", bias), ("Win-rates", winrates))
 
 
-def on_load(store, access, capabilities: tuple[str, ...], request: gr.Request):
-    """Who is here, the projects they may pick, and the tabs their role shows (one per capability)."""
+def _first_tab(shown: list[bool], ids: tuple[str, ...]):
+    """Select the first tab the visitor may see: a selected tab's button stays on screen even when hidden."""
+    return gr.update(selected=next((i for i, v in zip(ids, shown) if v), ids[0]))
+
+
+def on_load(store, access, capabilities: tuple[str, ...], tab_ids: tuple[str, ...], request: gr.Request):
+    """Who is here, the projects they may pick, the tabs their role shows (one per capability) and the tab
+    selected first."""
     if access.open:
         names = access.visible_projects(None)
         note = ("Local mode (no sign-in configured): type your name to start." if access.local else
@@ -45,13 +52,13 @@ def on_load(store, access, capabilities: tuple[str, ...], request: gr.Request):
                 "sign-in (`SPARSE_FEEDBACK_USERS`), or `SPARSE_FEEDBACK_LOCAL=1` on a trusted machine.")
         shown = [access.local or what == "annotate" for what in capabilities]
         return (gr.update(choices=names, value=names[0] if names else None), note, gr.update(visible=True),
-                *[gr.update(visible=v) for v in shown])
+                *[gr.update(visible=v) for v in shown], _first_tab(shown, tab_ids))
     try:
         who = access.identify(request)
     except AccessError:
         hint = "Sign in with Hugging Face (button above)." if access.oauth else "Sign in first."
         return (gr.update(choices=[], value=None), hint, gr.update(visible=False),
-                *[gr.update(visible=False)] * len(capabilities))
+                *[gr.update(visible=False)] * len(capabilities), gr.update())
     names = access.visible_projects(who)
     project = gr.update(choices=names, value=names[0] if names else None)
     if who.sandbox:
@@ -59,13 +66,15 @@ def on_load(store, access, capabilities: tuple[str, ...], request: gr.Request):
                 "sandbox (your answers never mix with the project's data).")
     else:
         line = f"Signed in as **{who.name}** ({who.role}) · [log out](logout)"
-    return (project, line, gr.update(visible=False), *[gr.update(visible=who.can(what)) for what in capabilities])
+    shown = [who.can(what) for what in capabilities]
+    return (project, line, gr.update(visible=False), *[gr.update(visible=v) for v in shown],
+            _first_tab(shown, tab_ids))
 
 
 def create_app(store: Store, access: Access) -> gr.Blocks:
     with gr.Blocks(title="sparse-feedback") as demo:
         with gr.Row(equal_height=True):
-            gr.Markdown("## ⚖ sparse-feedback")
+            gr.Markdown("## sparse-feedback", elem_id="sf-title")
             # No choices until on_load has checked who is here: the page served before sign-in (with its
             # API description) must not carry project names.
             project = gr.Dropdown([], value=None, label="Project", scale=2, elem_id="project", allow_custom_value=True)
@@ -74,10 +83,12 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
                 gr.LoginButton(scale=0, elem_id="hf-login")
         whoami = gr.Markdown(elem_id="whoami")
         shell = Shell(access, project, name, [])
-        with gr.Tabs():
-            with gr.Tab("Rate", id="rate") as t_rate:
+        with gr.Tabs() as all_tabs:
+            # Every tab starts hidden and on_load shows the caller's: Gradio cannot hide again a tab that was
+            # rendered visible (a viewer would see empty Rate and Rank tabs).
+            with gr.Tab("Rate", id="rate", visible=False) as t_rate:
                 show_rate, rate_outputs = rate.build(store, shell)
-            with gr.Tab("Rank", id="rank") as t_rank:
+            with gr.Tab("Rank", id="rank", visible=False) as t_rank:
                 show_rank, rank_outputs = rank.build(store, shell)
             with gr.Tab("Import", id="import", visible=False) as t_import:
                 imports.build(store, shell)
@@ -100,11 +111,13 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
                 t_admin: "manage", **{t: "view" for t in research}, t_train: "jobs", t_best_of_n: "view"}
         shell.admin_tabs.extend(tabs)
         # The project value may not change on load, so the current tasks are shown explicitly after it.
-        loader = bind(on_load, store, access, tuple(tabs.values()))
-        (demo.load(loader, None, [project, whoami, name, *shell.admin_tabs], api_name="whoami",
+        loader = bind(on_load, store, access, tuple(tabs.values()), tuple(t.id for t in tabs))
+        (demo.load(loader, None, [project, whoami, name, *shell.admin_tabs, all_tabs], api_name="whoami",
                    api_visibility="private")
-         .then(show_rate, [project, name], rate_outputs, api_visibility="private", api_name="rate_on_load")
-         .then(show_rank, [project, name], rank_outputs, api_visibility="private", api_name="rank_on_load"))
+         .then(show_rate, [project, name], rate_outputs, api_visibility="private", api_name="rate_on_load",
+               show_progress="hidden")
+         .then(show_rank, [project, name], rank_outputs, api_visibility="private", api_name="rank_on_load",
+               show_progress="hidden"))
         for i, (fill, inputs, outputs) in enumerate(shell.after_sign_in):
             demo.load(fill, inputs, outputs, api_visibility="private", api_name=f"after_sign_in_{i}")
     return demo
@@ -133,7 +146,7 @@ def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:
     accounts = configured_accounts()
     store.sync_users(accounts)
     jobs_runner.mark_interrupted(store)  # jobs cut off by the last shutdown
-    store.drop_unfinished_imports()  # a project whose import was cut off by a restart
+    import_jobs.clean_up(store)  # what an import cut off by the last shutdown had half-written
     ensure_demo(store, DEMO_DIR)
     ensure_best_of_n_demo(store, DEMO_DIR / "best_of_n")
     access = Access.from_env(store, accounts, public_projects=DEMO_PROJECTS)

@@ -234,7 +234,7 @@ def _bench(args, backend: str) -> int:
                     if args.think:
                         time.sleep(random.uniform(0.5, 1.5) * args.think)
                     start = time.perf_counter()
-                    view = c.call("rate_submit", "bench", "", view[5], "5")
+                    view = c.call("rate_submit", "bench", "", view[5], "5", "", [])
                     with lock:
                         lat.append(time.perf_counter() - start)
                         when.append(start)

@@ -23,7 +23,7 @@ def save(store, access, name, project, guideline, overlap, request: gr.Request):
     access.admin(request, name)
     store.set_guideline(project, guideline or "")
     store.set_overlap(project, int(overlap or 1))
-    return f"✓ Saved guideline and overlap ({int(overlap or 1)}) for **{project}**."
+    return f"Saved guideline and overlap ({int(overlap or 1)}) for **{project}**."
 
 
 def build(store, shell: Shell):

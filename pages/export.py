@@ -1,4 +1,5 @@
-"""Export tab (admin): human or LLM feedback in the original formats, as a zipped HF dataset, or TRL pairs."""
+"""Export tab (researchers, admins): human or LLM feedback in the original formats, as a zipped HF dataset, or TRL
+pairs; the audit trail of every answer version (admins)."""
 
 import gradio as gr
 
@@ -9,9 +10,9 @@ from sparse_feedback.ui import exports
 @guarded
 def export(store, access, name, project, what, source, fmt, request: gr.Request):
     """Write one export and return (message, file to download)."""
-    access.require(request, name, "export", project)
+    access.require(request, name, exports.capability(what), project)
     path, rows = exports.export_file(store, project, what, source, fmt)
-    return f"✓ {rows} rows → `{path.name}`", str(path)
+    return f"Exported {rows} rows: `{path.name}`", str(path)
 
 
 @guarded

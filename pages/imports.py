@@ -1,34 +1,14 @@
 """Import tab (admin): upload any format the foundation reads, preview it, create a project."""
 
-import logging
-import re
-import time
 from pathlib import Path
 
 import gradio as gr
 
 from pages import Shell, bind, guarded
 from sparse_feedback.errors import InputError
+from sparse_feedback.jobs import imports as import_jobs
 from sparse_feedback.store import importing
 from sparse_feedback.store.limits import check_name
-from sparse_feedback.ui.uploads import upload_path
-
-log = logging.getLogger(__name__)
-_ABSOLUTE = re.compile(r"(/[^\s'\"/]+)+/([^\s'\"/]+)")  # server paths in a message: keep the file name only
-
-
-def _read(path, kind):
-    """Read an upload; any failure becomes an InputError naming the file only (not the server's temp path)."""
-    try:
-        with upload_path(path) as local:
-            return importing.read_upload(local, kind or "auto")
-    except InputError as err:
-        upload, inner = Path(str(path)).name, Path(err.path).name
-        where = upload if inner == upload else f"{upload} ({inner})"  # a folder inside an uploaded zip
-        raise InputError(where, _ABSOLUTE.sub(r"\2", err.message), err.where, err.column) from None
-    except Exception as err:  # a reader's blind spot must still read as a refusal, not a traceback
-        log.exception("unexpected failure reading an upload")
-        raise InputError(Path(str(path)).name, f"could not read this file ({type(err).__name__})") from None
 
 
 @guarded
@@ -38,11 +18,11 @@ def preview(store, access, name, upload, kind, request: gr.Request):
     if not upload:
         return "Choose a file first.", None
     try:
-        up = _read(upload, kind)
+        up = import_jobs.read_named(upload, kind, Path(str(upload)).name)
     except InputError as err:
-        return f"✗ **error:** {err}", None
+        return f"**Error:** {err}", None
     extra = "with ratings" if up.ratings is not None else "with rankings" if up.rankings is not None else ""
-    return (f"✓ Read as **{up.kind}** {extra}: {len(up.generation)} instructions, "
+    return (f"Read as **{up.kind}** {extra}: {len(up.generation)} instructions, "
             f"{sum(map(len, up.generation['responses']))} responses."), importing.preview(up)
 
 
@@ -57,27 +37,30 @@ def create(store, access, name, upload, kind, project_name, overlap, source_mode
     if not upload:
         return "Choose a file first.", gr.update()
     try:
-        up = _read(upload, kind)
+        job = import_jobs.import_file(store, upload, project_name, kind or "auto", int(overlap or 1), source_model,
+                                      name=Path(str(upload)).name, progress=_shown(progress))
     except InputError as err:
-        return f"✗ **error:** {err}", gr.update()
-    job_id = importing.start_import(store, up, project_name, int(overlap or 1), source_model)
-    job = wait_for_import(store, job_id, progress)
+        return f"**Error:** {err}", gr.update()
     if job["status"] != "done":
-        return f"✗ **error:** {job['message']}", gr.update()
+        return f"**Error:** {job['message']}", gr.update()
     names = [p.name for p in store.projects()]
-    return f"✓ Created **{project_name}**: {job['message']}.", gr.update(choices=names, value=project_name)
+    return f"Created **{project_name}**: {job['message']}.", gr.update(choices=names, value=project_name)
 
 
-def wait_for_import(store, job_id: int, progress, poll: float = 0.5) -> dict:
-    """Show the background import's progress until it ends (it goes on if the page is closed)."""
-    while (job := store.job(job_id))["status"] == "running":
-        done, _, total = (job["message"] or "0 of 0 items").partition(" of ")
-        try:
-            progress((int(done.replace(",", "")), int(total.split()[0].replace(",", ""))), desc="Importing")
-        except (ValueError, IndexError):
-            pass
-        time.sleep(poll)
-    return job
+@guarded
+def stop(store, access, name, request: gr.Request):
+    """Stop the imports that are running (each removes what it wrote); returns a message."""
+    access.admin(request, name)
+    running = store.jobs(import_jobs.JOB_KIND).query("status == 'running'")["id"]
+    if running.empty:
+        return "No import is running."
+    return "; ".join(import_jobs.stop_import(store, int(i)) for i in running) + "; nothing of them was kept."
+
+
+def _shown(progress):
+    """The import job's progress as a gr.Progress bar ("read": the file; "write": items into the store)."""
+    labels = {"read": "Reading the file", "write": "Writing items"}
+    return lambda done, total, stage: progress((done, total), desc=labels.get(stage, stage), unit="items")
 
 
 def build(store, shell: Shell):
@@ -94,8 +77,11 @@ def build(store, shell: Shell):
         project_name = gr.Textbox(label="New project name")
         overlap = gr.Number(1, precision=0, minimum=1, label="Annotators per task (overlap k)")
         source_model = gr.Textbox("llm", label="Source name for feedback labels")
-    create_btn = gr.Button("Create project", variant="primary")
+    with gr.Row():
+        create_btn = gr.Button("Create project", variant="primary")
+        stop_btn = gr.Button("Stop import")
     preview_btn.click(bind(preview, store, access), [shell.name, upload, kind], [message, table],
                       api_name="import_preview")
     create_btn.click(bind(create, store, access), [shell.name, upload, kind, project_name, overlap, source_model],
                      [message, shell.project], api_name="import_create")
+    stop_btn.click(bind(stop, store, access), [shell.name], [message], api_name="import_stop")

@@ -23,7 +23,7 @@ def run(store, access, name, project, protocol, base_url, model, api_key, mode, 
                             (api_key or "").strip() or None, callback, batch=mode == BATCH,
                             device=device or "auto")
     # The key box is emptied once the run is over, so the key stays no longer than the call needed it.
-    return "✓ " + summary, ""
+    return "Done: " + summary, ""
 
 
 def build(store, shell: Shell):

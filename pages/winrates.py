@@ -60,7 +60,7 @@ def build(store, shell=None):
     access, name, project = pickers(shell, INTRO)
     with gr.Row():
         evaluated = gr.Dropdown([], multiselect=True, label="Evaluated runs (under the data home)", scale=8)
-        refresh = gr.Button("↻", scale=0)
+        refresh = gr.Button("Refresh", scale=0)
     with gr.Row():
         reference = gr.File(label="Reference ratings", file_count="single", height=120)
         candidates = gr.File(label="Candidate ratings (one file per run)", file_count="multiple", height=120)

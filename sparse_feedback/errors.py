@@ -61,3 +61,20 @@ def disk_error(err_or_text) -> str | None:
     if code not in _DISK_ERRORS:
         return None
     return f"{_DISK_ERRORS[code]}{where}: nothing half-written was kept; free some space, then Resume"
+
+
+_STORE_TEXTS = {"readonly database": "the store is read-only", "database or disk is full": "the store's disk is full",
+                "disk I/O error": "the store's disk could not be written", "read-only transaction": "the store is read-only"}
+
+
+def store_write_error(err) -> str | None:
+    """A plain phrase when a database error means the store cannot be written (read-only, full, I/O error);
+    None for any other error. The SQL and driver text stay out of it.
+
+    >>> store_write_error(Exception("(sqlite3.OperationalError) attempt to write a readonly database [SQL: UPDATE"))
+    'the store is read-only'
+    >>> store_write_error(ValueError("bad")) is None
+    True
+    """
+    text = str(err)
+    return next((phrase for needle, phrase in _STORE_TEXTS.items() if needle in text), None)

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from sparse_feedback import formats
-from sparse_feedback.errors import InputError, SettingsError, disk_error
+from sparse_feedback.errors import InputError, SettingsError, disk_error, store_write_error
 from sparse_feedback.jobs import runner
 from sparse_feedback.jobs.runner import RESUMABLE
 from sparse_feedback.judge import redact
@@ -108,7 +108,18 @@ def _spawn(store, job_id: int, directory: Path, api_key: str | None) -> None:
     if api_key:
         env[read_settings(directory).judge_api_key_env] = api_key
     runner.spawn(store, job_id, [sys.executable, "-m", "sparse_feedback.jobs.best_of_n", str(directory), str(job_id)],
-                 directory / "log.txt", env=env, log_path=str(directory))
+                 directory / "log.txt", env=env, log_path=str(directory),
+                 on_exit=lambda code: None if code == 0 else ("failed", exit_message(directory / "log.txt", code)))
+
+
+def exit_message(log: Path, code: int) -> str:
+    """Why a job's process ended without recording it: its last ``error:`` line, else its exit code."""
+    try:
+        lines = Path(log).read_text("utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    said = next((line[len("error: "):] for line in reversed(lines) if line.startswith("error: ")), None)
+    return (said or f"the job's process ended with exit code {code}; its log is {Path(log).name}")[:500]
 
 
 def start_job(store, instructions: pd.DataFrame, settings: BestOfNSettings, root: Path | None = None,
@@ -247,14 +258,27 @@ def main(argv: list[str] | None = None) -> int:
 
         print(redact(traceback.format_exc(), [key]), file=sys.stderr)
         message = disk_error(err) or f"{type(err).__name__}: {err}"
-        store.finish_job(job_id, "failed", redact(message, [key])[:500])
+        _record(store, job_id, "failed", redact(message, [key])[:500], directory)
         return 1
     if store.job(job_id)["status"] == "running":
         message = f"{len(formats.read_generation(directory / 'candidates.json'))} instructions"
         if evaluations(directory):
             message += "; win-rates are in the Win-rates tab"
-        store.finish_job(job_id, "done", message)
+        return 0 if _record(store, job_id, "done", message, directory) else 1
     return 0
+
+
+def _record(store, job_id: int, status: str, message: str, directory: Path) -> bool:
+    """Record how the job ended. A store that cannot be written (read-only, full) leaves the row as it was —
+    never ``done`` — and the process says why in one line, which the app records once it can."""
+    try:
+        store.finish_job(job_id, status, message)
+        return True
+    except Exception as err:  # noqa: BLE001 - any store failure; the phrase says which, the SQL stays out
+        reason = store_write_error(err) or "the store could not be written"
+        print(f"error: {reason}, so job {job_id} could not be recorded as {status}; what it wrote is kept in "
+              f"{directory}; Resume once the store can be written", file=sys.stderr)
+        return False
 
 
 # ------------------------------------------------------------------ what it made

@@ -8,6 +8,7 @@ from sparse_feedback.lazy import lazy_package
 
 __all__ = lazy_package(__name__, {
     ".annotate": ["PROTOCOLS", "Progress", "Submission", "Task"],
+    ".answers": ["Answer"],
     ".core": ["Store"],
     ".engine": ["Database", "default_url"],
     ".jobs": ["redact"],

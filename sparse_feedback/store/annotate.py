@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pandas as pd
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 
 from sparse_feedback.protocols import flip
-from sparse_feedback.store.limits import check_name, check_submit_id
+from sparse_feedback.store.limits import check_comment, check_flags, check_name, check_submit_id
 from sparse_feedback.store.projects import StoreError
 from sparse_feedback.store.schema import (
     annotations, assignments, items, pair_tasks, projects, rating_tasks, utcnow,
@@ -55,7 +55,10 @@ class Submission:
     shown: str  # as the annotator saw it: '1'..'7' or 'left'/'right'/'equal'
     swapped: bool
     seconds: float
-    duplicate: bool  # True when this submit id had already been stored
+    duplicate: bool  # True when this submit id had already been stored (or an edit changed nothing)
+    comment: str = ""
+    flags: str = ""  # limits.FLAGS, comma-separated
+    version: int = 1
 
 
 @dataclass(frozen=True)
@@ -151,26 +154,29 @@ class AnnotateMixin:
         left, right = (second, first) if a.swapped else (first, second)
         return Task(**common, left=left, right=right, swapped=bool(a.swapped))
 
-    def submit(self, annotator: str, assignment_id: int, choice, submit_id: str | None = None) -> Submission:
+    def submit(self, annotator: str, assignment_id: int, choice, submit_id: str | None = None, comment: str = "",
+               flags=()) -> Submission:
         """Store one answer, committed before this returns. ``choice``: 1-7 for ratings; 'left', 'right'
-        or 'equal' (as shown) for rankings. Repeating a ``submit_id`` returns the stored answer again."""
+        or 'equal' (as shown) for rankings; an optional ``comment`` and ``flags`` (:data:`limits.FLAGS`) go with
+        it. Repeating a ``submit_id`` returns the stored answer again."""
         annotator, submit_id = check_name("annotator", annotator), check_submit_id(submit_id)
+        note = check_comment(comment), check_flags(flags)
         with self.db.write() as conn:
-            return self._submit(conn, annotator, assignment_id, choice, submit_id, utcnow())
+            return self._submit(conn, annotator, assignment_id, choice, submit_id, utcnow(), note=note)
 
     def submit_and_next(self, project: str, annotator: str, protocol: str, assignment_id: int, choice,
-                        submit_id: str | None = None) -> tuple[Submission, Task | None]:
+                        submit_id: str | None = None, comment: str = "", flags=()) -> tuple[Submission, Task | None]:
         """:meth:`submit` and :meth:`next_task` in one transaction: one commit per answer, not two."""
         _check_protocol(protocol)
         project, annotator = check_name("project", project), check_name("annotator", annotator)
-        submit_id = check_submit_id(submit_id)
+        submit_id, note = check_submit_id(submit_id), (check_comment(comment), check_flags(flags))
         now = utcnow()
         with self.db.write() as conn:
-            sub = self._submit(conn, annotator, assignment_id, choice, submit_id, now, protocol)
+            sub = self._submit(conn, annotator, assignment_id, choice, submit_id, now, protocol, note)
             return sub, self._next_task(conn, self._project_row(conn, project), annotator, protocol, now)
 
     def _submit(self, conn, annotator: str, assignment_id, choice, submit_id: str | None, now,
-                protocol: str | None = None) -> Submission:
+                protocol: str | None = None, note: tuple[str, str] = ("", "")) -> Submission:
         if submit_id:
             prev = conn.execute(select(annotations).where(annotations.c.submit_id == submit_id)).first()
             if prev is not None:
@@ -184,13 +190,15 @@ class AnnotateMixin:
         seconds = max(0.0, (now - a.shown_at).total_seconds())
         values = dict(project_id=a.project_id, assignment_id=a.id, protocol=a.protocol, task_id=a.task_id,
                       annotator=annotator, value=value, swapped=bool(a.swapped), seconds=seconds, created_at=now,
-                      submit_id=submit_id or a.serve_token, undone=False)
+                      submit_id=submit_id or a.serve_token, undone=False, comment=note[0], flags=note[1],
+                      version=next_version(conn, a.id), revises=None)
         aid = conn.execute(insert(annotations).values(**values)).inserted_primary_key[0]
         conn.execute(update(assignments).where(assignments.c.id == a.id).values(status="done", updated_at=now))
         return _submission(SimpleNamespace(id=aid, **values), duplicate=False, shown=shown)
 
     def undo_last(self, project: str, annotator: str, protocol: str) -> Submission | None:
-        """Withdraw the annotator's latest answer (kept, flagged undone) and reopen its task for them."""
+        """Withdraw the annotator's latest answer (kept, flagged undone with its edits) and reopen its task for
+        them. Edits of earlier answers are not undone: the latest first answer is."""
         _check_protocol(protocol)
         annotator = check_name("annotator", annotator)
         now = utcnow()
@@ -199,13 +207,16 @@ class AnnotateMixin:
             last = conn.execute(select(annotations).where(
                 annotations.c.project_id == proj.id, annotations.c.protocol == protocol,
                 annotations.c.annotator == annotator, annotations.c.undone.is_(False),
+                annotations.c.revises.is_(None),
             ).order_by(annotations.c.id.desc()).limit(1)).first()
             if last is None:
                 return None
-            conn.execute(update(annotations).where(annotations.c.id == last.id).values(undone=True))
+            latest = conn.execute(select(annotations).where(annotations.c.assignment_id == last.assignment_id)
+                                  .order_by(annotations.c.id.desc()).limit(1)).first()
+            conn.execute(update(annotations).where(annotations.c.assignment_id == last.assignment_id).values(undone=True))
             conn.execute(update(assignments).where(assignments.c.id == last.assignment_id).values(
                 status="open", serve_token=uuid.uuid4().hex, shown_at=now, updated_at=now))
-        return _submission(last, duplicate=False)
+        return _submission(latest, duplicate=False)
 
     def skip(self, annotator: str, assignment_id: int) -> None:
         """Pass on a task: it leaves this annotator's queue for good and goes back to the others."""
@@ -275,6 +286,13 @@ ORDER BY t.active, t.id LIMIT 1
 """
 
 
+def next_version(conn, assignment_id: int) -> int:
+    """The version number the next answer row of this assignment gets (1 for its first)."""
+    last = conn.execute(select(func.max(annotations.c.version)).where(
+        annotations.c.assignment_id == assignment_id)).scalar()
+    return (last or 0) + 1
+
+
 def _open_assignment(conn, annotator: str, assignment_id):
     """The caller's own, still open assignment; refuses anyone else's."""
     try:
@@ -307,4 +325,4 @@ def _submission(row, duplicate: bool, shown: str | None = None) -> Submission:
     if shown is None:
         shown = row.value if row.protocol == "ratings" else stored_to_shown(row.value, bool(row.swapped))
     return Submission(row.id, row.assignment_id, row.protocol, row.task_id, row.value, shown, bool(row.swapped),
-                      float(row.seconds or 0.0), duplicate)
+                      float(row.seconds or 0.0), duplicate, row.comment or "", row.flags or "", int(row.version or 1))

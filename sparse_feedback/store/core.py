@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sparse_feedback.store.annotate import AnnotateMixin
+from sparse_feedback.store.answers import AnswersMixin
 from sparse_feedback.store.engine import Database
 from sparse_feedback.store.export import ExportMixin
 from sparse_feedback.store.jobs import JobsMixin
@@ -11,7 +12,7 @@ from sparse_feedback.store.schema import migrate
 from sparse_feedback.store.users import UsersMixin
 
 
-class Store(ProjectsMixin, AnnotateMixin, ExportMixin, JobsMixin, UsersMixin):
+class Store(ProjectsMixin, AnnotateMixin, AnswersMixin, ExportMixin, JobsMixin, UsersMixin):
     """The one entry point to stored data. ``Store()`` opens (and migrates) the default database."""
 
     def __init__(self, url: str | None = None):

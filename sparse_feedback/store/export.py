@@ -14,10 +14,12 @@ from sparse_feedback.formats import RANKING_FEEDBACK, RATING_FEEDBACK, rm_pairs
 from sparse_feedback.protocols import (
     AGREE, DISAGREE, ONE_ORDER, RAW_COLUMNS, flip, majority_rankings, majority_rating_rows, pairs_from_orders,
 )
+from sparse_feedback.store.answers import latest_only
 from sparse_feedback.store.projects import StoreError
 from sparse_feedback.store.schema import annotations, items, llm_feedback, pair_tasks, rating_tasks
 
 SOURCES = ("human", "llm")
+NOTED = ("annotator", "comment", "flags", "version")  # what a human answer carries besides its label
 
 
 class ExportMixin:
@@ -32,7 +34,7 @@ class ExportMixin:
                  .join(task, task.c.id == fb.c.task_id).join(items, items.c.id == task.c.item_id)
                  .where(fb.c.project_id == pid, fb.c.protocol == protocol).order_by(fb.c.id))
         if source == "human":
-            query = query.where(fb.c.undone.is_(False))
+            query = query.where(latest_only(fb))  # an edited answer counts once, as last edited
             if who is not None:
                 query = query.where(fb.c.annotator == who)
         elif who is not None:
@@ -41,21 +43,23 @@ class ExportMixin:
             return [dict(r._mapping) for r in conn.execute(query)]
 
     def human_ratings(self, project: str, annotator: str | None = None) -> pd.DataFrame:
-        """Rating feedback plus ``annotator, seconds, created_at, item, response_index`` (undone answers left out)."""
+        """Rating feedback plus ``annotator, comment, flags, version, seconds, created_at, item, response_index``
+        (the latest version of each answer; undone answers left out)."""
         rows = [{"instruction": r["instruction"], "input": r["input"], "output": r["responses"][r["response_index"]],
-                 "rating": int(r["value"]), "annotator": r["annotator"], "seconds": r["seconds"],
+                 "rating": int(r["value"]), **_noted(r), "seconds": r["seconds"],
                  "created_at": r["created_at"], "item": r["position"], "response_index": r["response_index"]}
                 for r in self._joined(project, "ratings", "human", annotator)]
-        return _frame(rows, RATING_FEEDBACK.columns, ["annotator", "seconds", "created_at", "item", "response_index"])
+        return _frame(rows, RATING_FEEDBACK.columns, [*NOTED, "seconds", "created_at", "item", "response_index"])
 
     def human_rankings(self, project: str, annotator: str | None = None) -> pd.DataFrame:
-        """Ranking feedback (output1 = the pair's (a)) plus ``annotator, shown_order, seconds, created_at``."""
+        """Ranking feedback (output1 = the pair's (a)) plus ``annotator, comment, flags, version, shown_order,
+        seconds, created_at, item`` (the latest version of each answer)."""
         rows = [{"instruction": r["instruction"], "input": r["input"], "output1": r["responses"][r["index1"]],
-                 "output2": r["responses"][r["index2"]], "feedback": r["value"], "annotator": r["annotator"],
+                 "output2": r["responses"][r["index2"]], "feedback": r["value"], **_noted(r),
                  "shown_order": "ba" if r["swapped"] else "ab", "seconds": r["seconds"],
                  "created_at": r["created_at"], "item": r["position"]}
                 for r in self._joined(project, "rankings", "human", annotator)]
-        return _frame(rows, RANKING_FEEDBACK.columns, ["annotator", "shown_order", "seconds", "created_at", "item"])
+        return _frame(rows, RANKING_FEEDBACK.columns, [*NOTED, "shown_order", "seconds", "created_at", "item"])
 
     def llm_ratings(self, project: str, model: str | None = None) -> pd.DataFrame:
         """LLM rating feedback plus ``model, raw_answers``."""
@@ -107,7 +111,7 @@ class ExportMixin:
         if getter is None:
             raise StoreError(f"protocol must be 'ratings' or 'rankings', not {protocol!r}")
         kind = RATING_FEEDBACK if protocol == "ratings" else RANKING_FEEDBACK
-        extra = ["annotator"] if source == "human" else ["orders"] if protocol == "rankings" else []
+        extra = [*NOTED[:3]] if source == "human" else ["orders"] if protocol == "rankings" else []
         return getter(project, who)[[*kind.columns, *extra]].reset_index(drop=True)
 
     def training_feedback(self, project: str, protocol: str, source: str = "human", who: str | None = None,
@@ -138,6 +142,11 @@ class ExportMixin:
                  every_annotation: bool = False) -> pd.DataFrame:
         """TRL preference pairs (``prompt, chosen, rejected``) from the rankings a reward model trains on."""
         return rm_pairs(self.training_feedback(project, "rankings", source, who, every_annotation)[0])
+
+
+def _noted(row: dict) -> dict:
+    return {"annotator": row["annotator"], "comment": row["comment"] or "", "flags": row["flags"] or "",
+            "version": int(row["version"] or 1)}
 
 
 def _frame(rows: list[dict], columns, extras) -> pd.DataFrame:

@@ -6,8 +6,6 @@ choosing. Reading happens before anything is written, so a bad file imports noth
 
 from __future__ import annotations
 
-import logging
-import threading
 from dataclasses import dataclass
 
 import pandas as pd
@@ -15,8 +13,6 @@ import pandas as pd
 from sparse_feedback import formats
 from sparse_feedback.formats.schema import KINDS, RANKING_FEEDBACK, RANKING_TASKS, RATING_FEEDBACK, RATING_TASKS
 
-IMPORT_JOB = "import"
-log = logging.getLogger(__name__)
 UPLOAD_KINDS = ("auto", "generation", "rating feedback", "ranking feedback", "rating tasks", "ranking tasks")
 _BY_NAME = {k.name: k for k in KINDS}
 
@@ -90,35 +86,13 @@ def preview(upload: Upload, rows: int = 20) -> pd.DataFrame:
 
 
 def create_project(store, upload: Upload, name: str, overlap: int = 1, source_model: str = "llm",
-                   callback=None) -> dict:
-    """Create a project from an upload and store the feedback it carries; returns counts for the UI."""
-    project = store.create_project_from_generation(upload.generation, name, overlap, callback=callback)
+                   callback=None, owner: str = "") -> dict:
+    """Create a project from an upload and store the feedback it carries; returns counts for the UI.
+    ``callback`` and ``owner``: as :meth:`~sparse_feedback.store.Store.create_project_from_generation` takes them."""
+    project = store.create_project_from_generation(upload.generation, name, overlap, callback=callback, owner=owner)
     counts = {"items": project.n_items, "rating_tasks": project.n_rating_tasks, "pair_tasks": project.n_pair_tasks}
     if upload.ratings is not None:
         counts["llm_ratings"] = store.import_llm_ratings(name, upload.ratings, source_model)
     if upload.rankings is not None:
         counts["llm_rankings"] = store.import_llm_rankings(name, upload.rankings, source_model)
     return counts
-
-
-def start_import(store, upload: Upload, name: str, overlap: int = 1, source_model: str = "llm") -> int:
-    """Create the project in a background thread, recorded as an ``import`` job whose message is its progress
-    ("12,000 of 1,000,000 items"); returns the job id. The store writes it in chunks (a short transaction
-    each), so annotators keep answering meanwhile; the job ends ``done`` with the counts, or ``failed``."""
-    job_id = store.start_job(IMPORT_JOB, {"project": name, "kind": upload.kind, "items": len(upload.generation)})
-
-    def progress(done: int, total: int, _desc: str) -> None:
-        store.finish_job(job_id, "running", f"{done:,} of {total:,} items")
-
-    def run() -> None:
-        try:
-            counts = create_project(store, upload, name, overlap, source_model, callback=progress)
-        except Exception as err:  # noqa: BLE001 - the job row says why; the log has the traceback
-            log.exception("import job %s failed", job_id)
-            store.finish_job(job_id, "failed", str(err) if isinstance(err, ValueError) else
-                             f"the import failed ({type(err).__name__}); nothing was kept")
-            return
-        store.finish_job(job_id, "done", ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()))
-
-    threading.Thread(target=run, name=f"import-{job_id}", daemon=True).start()
-    return job_id

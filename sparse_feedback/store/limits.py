@@ -1,7 +1,8 @@
 """Bounds on every field a client chooses, checked before any work: one clear refusal, never a 20 MB id.
 
 Names (projects, users, models) are one printable line of at most 200 characters; submit ids are short
-tokens; free text (guidelines) may span lines but has a size cap and no NUL or other control bytes.
+tokens; free text (guidelines, comments) may span lines but has a size cap and no NUL or other control bytes;
+flags come from a fixed list.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ class StoreError(UserError, ValueError):
 NAME_MAX = 200  # users.name, projects.name, annotator and source_model columns
 SUBMIT_ID_MAX = 100  # annotations.submit_id
 TEXT_MAX = 100_000  # a guideline in markdown
+COMMENT_MAX = 2_000  # an annotator's comment on one answer
+FLAGS = ("unclear", "harmful", "bad-response")  # what an annotator may flag on any item, in stored order
 _TOKEN = re.compile(r"[A-Za-z0-9_.:-]+")
 _TEXT_CONTROLS = {"\n", "\r", "\t"}
 
@@ -82,3 +85,36 @@ def check_submit_id(value) -> str | None:
     if not _TOKEN.fullmatch(value):
         raise StoreError("submit id may hold only letters, digits and _ . : -")
     return value
+
+
+def check_flags(value) -> str:
+    """Flags on an answer, from :data:`FLAGS` (a list, or one comma-separated string), stored as one string in
+    the order of :data:`FLAGS`; ``bad response`` may be spelled with a space.
+
+    >>> check_flags(["harmful", "unclear", "harmful"]), check_flags("bad response"), check_flags(None)
+    ('unclear,harmful', 'bad-response', '')
+    >>> check_flags(["spam"])
+    Traceback (most recent call last):
+    ...
+    sparse_feedback.store.limits.StoreError: unknown flag 'spam': flags are unclear, harmful, bad-response
+    """
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, (list, tuple)) or len(value) > 10 * len(FLAGS):
+        raise StoreError("flags must be a list of names")
+    picked = set()
+    for flag in value:
+        if not isinstance(flag, str) or len(flag) > 50:
+            raise StoreError("flags must be a list of names")
+        name = flag.strip().lower().replace(" ", "-")
+        if name and name not in FLAGS:
+            raise StoreError(f"unknown flag {flag.strip()[:50]!r}: flags are {', '.join(FLAGS)}")
+        picked.add(name)
+    return ",".join(f for f in FLAGS if f in picked)
+
+
+def check_comment(value) -> str:
+    """An optional comment on one answer: at most :data:`COMMENT_MAX` characters, stripped; None is empty."""
+    return "" if value is None else check_text("comment", value, COMMENT_MAX).strip()

@@ -63,14 +63,16 @@ class ProjectsMixin:
 
     # ------------------------------------------------------------ projects
     def create_project_from_generation(self, generation: pd.DataFrame, name: str, overlap: int = 1,
-                                       guideline: str | None = None, chunk: int = 250, callback=None) -> Project:
+                                       guideline: str | None = None, chunk: int = 250, callback=None,
+                                       owner: str = "") -> Project:
         """Items from a generation frame (``instruction, input, responses``), one rating task per response
         and one pair task per unordered pair of an item's responses.
 
         Written in chunks of ``chunk`` items, a short transaction each, so annotators' answers interleave with
         a large import instead of waiting for it. Until the last chunk the project has a hidden name (no one
         is offered it, no task is served); the rename that publishes it is one transaction, and a failed
-        import removes what it wrote. ``callback(done, total, "import")`` reports progress."""
+        import removes what it wrote. ``callback(done, total, "import")`` reports progress. ``owner`` (e.g.
+        ``job7-``) starts the hidden name, so a clean-up can spare the imports that are still being written."""
         name = check_name("project name", name)
         if name.startswith(IMPORTING_PREFIX):
             raise StoreError(f"project names may not start with {IMPORTING_PREFIX!r}")
@@ -84,7 +86,7 @@ class ProjectsMixin:
             if conn.execute(select(projects.c.id).where(projects.c.name == name)).first():
                 raise StoreError(f"a project named {name!r} already exists")
             pid = conn.execute(insert(projects).values(
-                name=f"{IMPORTING_PREFIX}{uuid.uuid4().hex}", guideline=DEFAULT_GUIDELINE if guideline is None
+                name=f"{IMPORTING_PREFIX}{owner}{uuid.uuid4().hex}", guideline=DEFAULT_GUIDELINE if guideline is None
                 else guideline, overlap=int(overlap), created_at=utcnow())).inserted_primary_key[0]
         try:
             for start in range(0, len(rows), max(1, chunk)):
@@ -101,18 +103,27 @@ class ProjectsMixin:
             raise
         return self.project(name)
 
-    def _delete_project(self, pid: int) -> None:
-        """Remove a project's rows (an import that did not finish), children first, a chunk at a time."""
+    def _delete_project(self, pid: int, chunk: int = 5_000) -> None:
+        """Remove a project's rows (an import that did not finish), children first, ``chunk`` rows a transaction
+        (removing a large import must not hold the write lock any longer than writing it did)."""
         for table in (llm_feedback, rating_tasks, pair_tasks, items):
-            with self.db.write() as conn:
-                conn.execute(delete(table).where(table.c.project_id == pid))
+            while True:
+                with self.db.write() as conn:
+                    ids = select(table.c.id).where(table.c.project_id == pid).limit(chunk).scalar_subquery()
+                    if conn.execute(delete(table).where(table.c.id.in_(ids))).rowcount < chunk:
+                        break
         with self.db.write() as conn:
             conn.execute(delete(projects).where(projects.c.id == pid))
 
-    def drop_unfinished_imports(self) -> int:
-        """Remove projects whose import was cut off (the process died mid-import); returns how many."""
+    def drop_unfinished_imports(self, owner: str = "", keep: tuple[str, ...] = ()) -> int:
+        """Remove projects whose import was cut off (the process died mid-import); returns how many.
+        ``owner``: only that import's; ``keep``: owners whose import is still being written."""
         with self.db.read() as conn:
-            pids = conn.execute(select(projects.c.id).where(projects.c.name.like(f"{IMPORTING_PREFIX}%"))).scalars().all()
+            rows = conn.execute(select(projects.c.id, projects.c.name).where(
+                projects.c.name.like(f"{IMPORTING_PREFIX}%"))).all()
+        spared = tuple(IMPORTING_PREFIX + o for o in keep if o)
+        pids = [pid for pid, name in rows if name.startswith(IMPORTING_PREFIX + owner)
+                and not (spared and name.startswith(spared))]
         for pid in pids:
             self._delete_project(pid)
         return len(pids)

@@ -102,6 +102,12 @@ annotations = Table(
     Column("created_at", DateTime, nullable=False),
     Column("submit_id", String(100), nullable=False, unique=True),  # client id: resubmits are no-ops
     Column("undone", Boolean, nullable=False, default=False),
+    # v4: what the annotator noted with the answer, and its version. An edit is a new row (version + 1, ``revises``
+    # the row it replaces); the old row stays as it was, for the audit trail.
+    Column("comment", Text, nullable=False, default="", server_default=""),
+    Column("flags", String(100), nullable=False, default="", server_default=""),  # limits.FLAGS, comma-separated
+    Column("version", Integer, nullable=False, default=1, server_default="1"),  # per assignment: 1, 2, ...
+    Column("revises", Integer),  # annotations.id of the version this one replaces; None for a first answer
 )
 
 llm_feedback = Table(
@@ -159,8 +165,29 @@ def _v3_queue_counts(conn) -> None:
         conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_{table}_queue ON {table} (project_id, active, id)")
 
 
+def _v4_answer_versions(conn) -> None:
+    """Comments, flags and versions on answers. Rows of one assignment (an undone answer and its re-answer) are
+    numbered 1, 2, ... by id, so each (assignment, version) is unique and an edit can never fork a version."""
+    have = {c["name"] for c in inspect(conn).get_columns("annotations")}
+    for name, ddl in (("comment", "TEXT NOT NULL DEFAULT ''"), ("flags", "VARCHAR(100) NOT NULL DEFAULT ''"),
+                      ("version", "INTEGER NOT NULL DEFAULT 1"), ("revises", "INTEGER")):
+        if name not in have:
+            conn.exec_driver_sql(f"ALTER TABLE annotations ADD COLUMN {name} {ddl}")
+    conn.exec_driver_sql(
+        "UPDATE annotations SET version = (SELECT COUNT(*) FROM annotations b "
+        "WHERE b.assignment_id = annotations.assignment_id AND b.id <= annotations.id)")
+    conn.exec_driver_sql("CREATE UNIQUE INDEX IF NOT EXISTS ux_annotation_version ON annotations (assignment_id, version)")
+
+
+def _v5_task_items(conn) -> None:
+    """Tasks indexed by their item: removing an import's items (or a project) checks and cascades to the tasks
+    that reference each one, which without an index is a scan of every task per item."""
+    for table in ("rating_tasks", "pair_tasks"):
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_{table}_item ON {table} (item_id)")
+
+
 # Append only: a migration, once released, never changes.
-MIGRATIONS: list[Callable] = [_v1_initial, _v2_indexes, _v3_queue_counts]
+MIGRATIONS: list[Callable] = [_v1_initial, _v2_indexes, _v3_queue_counts, _v4_answer_versions, _v5_task_items]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

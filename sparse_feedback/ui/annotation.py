@@ -1,7 +1,8 @@
 """The Rate and Rank views: what one annotator sees, and what submit / undo / skip show next.
 
 After each answer the view carries the LLM judge's verdict on the same item next to the human's,
-translated into what the annotator saw (left/right) for rankings.
+translated into what the annotator saw (left/right) for rankings. An optional comment and flags go with
+each answer; the boxes are emptied for the next task (and refilled by an undo).
 """
 
 from __future__ import annotations
@@ -10,8 +11,22 @@ from dataclasses import dataclass, field
 
 from sparse_feedback.store import Store, StoreError, Task
 from sparse_feedback.store.annotate import stored_to_shown
+from sparse_feedback.store.limits import FLAGS
 from sparse_feedback.ui.access import Identity
 from sparse_feedback.ui.render import quoted, safe_markdown
+
+
+# The flag boxes as labelled on screen, in the store's order (``limits.FLAGS``).
+FLAG_CHOICES = [(flag.replace("-", " ").capitalize(), flag) for flag in FLAGS]
+
+
+def flag_list(flags: str) -> list[str]:
+    """The stored comma-separated flags as the list a checkbox group takes.
+
+    >>> flag_list("unclear,bad-response"), flag_list("")
+    (['unclear', 'bad-response'], [])
+    """
+    return [f for f in flags.split(",") if f]
 
 
 @dataclass
@@ -27,6 +42,8 @@ class View:
     right: str = ""
     ticket: dict = field(default_factory=dict)
     result: str = ""
+    comment: str = ""  # the comment and flag boxes (empty for a new task)
+    flags: list = field(default_factory=list)
 
 
 def _progress_line(store: Store, who: Identity, project: str, protocol: str) -> str:
@@ -45,7 +62,7 @@ def show(store: Store, who: Identity, project: str | None, protocol: str, result
 
 def _fill(view: View, task: Task | None, protocol: str) -> View:
     if task is None:
-        view.instruction = "🎉 **Your queue is empty** — nothing left to " + ("rate." if protocol == "ratings" else "rank.")
+        view.instruction = "**Your queue is empty**: nothing left to " + ("rate." if protocol == "ratings" else "rank.")
         return view
     view.instruction = quoted("Instruction", task.instruction)
     view.input = quoted("Input", task.input)
@@ -61,9 +78,7 @@ def _ticket(task: Task) -> dict:
     return {"assignment_id": task.assignment_id, "submit_id": task.submit_id, "task_id": task.task_id}
 
 
-def _ticket_ids(ticket: dict | None) -> tuple[int, str | None]:
-    if not ticket or "assignment_id" not in ticket:
-        raise StoreError("no task on screen: reload the page")
+def _ticket_ids(ticket: dict) -> tuple[int, str | None]:
     try:
         return int(ticket["assignment_id"]), (str(ticket["submit_id"]) if ticket.get("submit_id") else None)
     except (TypeError, ValueError):
@@ -83,25 +98,51 @@ def comparison(store: Store, sub) -> str:
     return " · ".join([you, *(theirs or ["_no LLM judgement for this item_"])])
 
 
-def answer(store: Store, who: Identity, project: str, protocol: str, ticket: dict, choice) -> View:
-    """Store the answer and take the next task in one transaction (committed before this returns), then
-    show the next task and the comparison."""
-    assignment_id, submit_id = _ticket_ids(ticket)
+def _need_project(project: str | None) -> None:
     if not project:
         raise StoreError("choose a project first")
-    sub, task = store.submit_and_next(project, who.name, protocol, assignment_id, choice, submit_id=submit_id)
+
+
+def _nothing_on_screen(store: Store, who: Identity, project: str | None, protocol: str, ticket) -> View | None:
+    """When no task was on screen (a key pressed before it loaded, or with an empty queue): the current view,
+    saying nothing was recorded; else None."""
+    if isinstance(ticket, dict) and "assignment_id" in ticket:
+        return None
+    view = show(store, who, project, protocol)
+    view.result = ("Nothing recorded: no task was on screen; it is shown now." if view.ticket else
+                   "Nothing recorded: there is no task to answer.")
+    return view
+
+
+def answer(store: Store, who: Identity, project: str, protocol: str, ticket: dict, choice, comment: str = "",
+           flags=()) -> View:
+    """Store the answer (with the optional comment and flags) and take the next task in one transaction
+    (committed before this returns), then show the next task and the comparison."""
+    _need_project(project)
+    if (view := _nothing_on_screen(store, who, project, protocol, ticket)) is not None:
+        return view
+    assignment_id, submit_id = _ticket_ids(ticket)
+    sub, task = store.submit_and_next(project, who.name, protocol, assignment_id, choice, submit_id=submit_id,
+                                      comment=comment, flags=flags)
     view = View(guideline=store.guideline(project), progress=_progress_line(store, who, project, protocol),
                 result="Previous item — " + comparison(store, sub))
     return _fill(view, task, protocol)
 
 
 def undo(store: Store, who: Identity, project: str, protocol: str) -> View:
-    """Withdraw the last answer and show that item again."""
+    """Withdraw the last answer and show that item again, with the comment and flags it had."""
+    _need_project(project)
     sub = store.undo_last(project, who.name, protocol)
-    return show(store, who, project, protocol, result="Undone: answer it again." if sub else "Nothing to undo.")
+    view = show(store, who, project, protocol, result="Undone: answer it again." if sub else "Nothing to undo.")
+    if sub is not None:
+        view.comment, view.flags = sub.comment, flag_list(sub.flags)
+    return view
 
 
 def skip(store: Store, who: Identity, project: str, protocol: str, ticket: dict) -> View:
+    _need_project(project)
+    if (view := _nothing_on_screen(store, who, project, protocol, ticket)) is not None:
+        return view
     assignment_id, _ = _ticket_ids(ticket)
     store.skip(who.name, assignment_id)
     return show(store, who, project, protocol, result="Skipped.")

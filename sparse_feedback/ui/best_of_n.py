@@ -110,7 +110,7 @@ def _candidate_list(record: dict, other_choice: int | None) -> str:
         classes = ["chosen"] if j == record["chosen"] else []
         if other_choice is not None and j == other_choice and texts[j] != texts[record["chosen"]]:
             classes.append("other-choice")
-        mark = " ✓ chosen" if j == record["chosen"] else (" ◆ the other RM's choice" if "other-choice" in classes
+        mark = " · chosen" if j == record["chosen"] else (" · the other RM's choice" if "other-choice" in classes
                                                           else "")
         items.append(f'<li class="{" ".join(classes)}"><div class="score">#{j + 1} · score {c["score"]:.3f}{mark}'
                      f'</div><div class="text">{html.escape(c["response"])}</div></li>')
@@ -125,7 +125,7 @@ def render_instruction(result: BestOfNResult, i: int) -> str:
     head = (f"<div class='bon-instruction'><b>Instruction</b><div class='text'>{html.escape(first['instruction'])}"
             f"</div>" + (f"<b>Input</b><div class='text'>{html.escape(first['input'])}</div>" if first["input"] else "")
             + "</div>")
-    verdict = ("<p class='bon-differ'>⚠ The reward models pick different candidates here.</p>" if differ
+    verdict = ("<p class='bon-differ'>The reward models pick different candidates here.</p>" if differ
                else ("<p class='bon-agree'>The reward models pick the same candidate.</p>"
                      if len(choices) > 1 else ""))
     ref = (f"<div class='bon-column'><h4>Reference</h4><div class='text'>{html.escape(reference)}</div></div>"

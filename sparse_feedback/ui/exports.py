@@ -1,7 +1,8 @@
 """Export files for download: one source's feedback in the original layout, HF datasets zipped, TRL pairs.
 
 LLM rankings leave as one row per pair (the both-orders rule, ``orders`` saying why); the judge's
-answers per order asked are a separate, explicitly named export.
+answers per order asked are a separate, explicitly named export. Human feedback carries each answer's latest
+version with its comment and flags; the audit trail (every version, undone ones too) is for admins only.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from sparse_feedback.store import Store, StoreError
 from sparse_feedback.ui.uploads import zip_dir
 
 JUDGED_ORDERS = "rankings, one row per judged order"
-WHAT = ("ratings", "rankings", "trl pairs", JUDGED_ORDERS)
+AUDIT = "audit trail: every version of every answer"
+WHAT = ("ratings", "rankings", "trl pairs", JUDGED_ORDERS, AUDIT)
 FORMATS = ("csv", "seed", "json", "jsonl", "parquet", "hf", "seed-json")
 _EXT = {"csv": ".csv", "seed": ".csv", "json": ".json", "jsonl": ".jsonl", "parquet": ".parquet", "hf": "",
         "seed-json": ".json"}
@@ -42,6 +44,15 @@ def parse_source(source: str) -> tuple[str, str | None]:
     return kind, (who or None)
 
 
+def capability(what: str) -> str:
+    """What the caller's role must allow for this export (``sparse_feedback.ui.access.CAN``).
+
+    >>> capability("ratings"), capability(AUDIT)
+    ('export', 'manage')
+    """
+    return "manage" if what == AUDIT else "export"
+
+
 def export_file(store: Store, project: str, what: str, source: str, fmt: str, directory=None) -> tuple[Path, int]:
     """Write the export to a fresh temporary folder; returns (file, row count). HF datasets come zipped."""
     if not project:
@@ -49,7 +60,13 @@ def export_file(store: Store, project: str, what: str, source: str, fmt: str, di
     if what not in WHAT or fmt not in FORMATS:
         raise StoreError(f"choose what from {', '.join(WHAT)} and a format from {', '.join(FORMATS)}")
     kind, who = parse_source(source)
-    if what == "trl pairs":
+    if what == AUDIT:  # every answer row of the project, whatever the source says
+        if fmt in ("seed", "seed-json"):
+            raise StoreError("the audit trail has no seed layout: choose csv, json, jsonl, parquet or hf")
+        frame = store.audit_trail(project)
+        frame["created_at"] = frame["created_at"].map(lambda t: t.isoformat(sep=" ", timespec="seconds"))
+        source = "all"
+    elif what == "trl pairs":
         frame = store.rm_pairs(project, kind, who)
         rankings = store.training_feedback(project, "rankings", kind, who)[0]
     elif what == JUDGED_ORDERS:  # the LLM's raw answers, as asked: the per-pair feedback is "rankings"
@@ -62,8 +79,8 @@ def export_file(store: Store, project: str, what: str, source: str, fmt: str, di
             raise StoreError("seed-json is the original's format for TRL pairs only")
         frame = store.feedback(project, what, kind, who)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{project}_{what.replace(', one row per judged order', '_orders')}"
-                  f"_{source}_{stamp}")
+    label = "audit" if what == AUDIT else what.replace(", one row per judged order", "_orders")
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{project}_{label}_{source}_{stamp}")
     out_dir = Path(directory or tempfile.mkdtemp(prefix="sf-export-"))
     path = out_dir / (stem + _EXT[fmt])
     if fmt == "seed-json":

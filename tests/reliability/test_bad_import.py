@@ -61,11 +61,11 @@ def _counts(store) -> tuple[int, int]:
 
 
 def _refused(message: str, path: Path) -> None:
-    assert message.startswith("✗ **error:** " + path.name), (path.name, message)
+    assert message.startswith("**Error:** " + path.name), (path.name, message)
     assert "\n" not in message and "Traceback" not in message and "/tmp" not in message, (path.name, message)
 
 
-def test_the_import_handlers_refuse_every_bad_file_and_import_nothing(tmp_path):
+def _refuse_all(tmp_path, every_create: bool) -> None:
     store = Store(f"sqlite:///{tmp_path / 's.db'}")
     store.sync_users(parse_users("root:pw:admin"))
     store.create_project_from_generation(small_generation(2, 3), "existing")
@@ -73,9 +73,22 @@ def test_the_import_handlers_refuse_every_bad_file_and_import_nothing(tmp_path):
     before = _counts(store)
     for path in bad_uploads(tmp_path / "bad"):
         _refused(imports.preview(store, access, "", str(path), "auto", root)[0], path)
-        _refused(imports.create(store, access, "", str(path), "auto", path.stem, 1, "llm", root)[0], path)
+        # Create runs an import job in a process of its own (about a second each to start).
+        if every_create or path.name in ("bom_crlf_bad_rating.csv", "not_a_dataset.zip"):
+            _refused(imports.create(store, access, "", str(path), "auto", path.stem, 1, "llm", root)[0], path)
         assert _counts(store) == before, path.name
     store.close()
+
+
+def test_the_import_handlers_refuse_every_bad_file_and_import_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARSE_FEEDBACK_HOME", str(tmp_path))
+    _refuse_all(tmp_path, every_create=False)
+
+
+@pytest.mark.slow
+def test_every_bad_file_fails_its_import_job_and_imports_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARSE_FEEDBACK_HOME", str(tmp_path))
+    _refuse_all(tmp_path, every_create=True)
 
 
 @pytest.mark.slow
@@ -105,7 +118,7 @@ def test_uploads_over_the_limit_are_refused_with_a_message(tmp_path, monkeypatch
         with pytest.raises(Exception, match="(?i)size"):  # refused by the server's upload route
             admin.predict("", handle_file(str(big)), "auto", "big", 1, "llm", api_name="/import_create")
         message, _ = admin.predict("", handle_file(str(small)), "auto", "small", 1, "llm", api_name="/import_create")
-        assert message.startswith("✓ Created **small**")
+        assert message.startswith("Created **small**")
         # The handler checks the limit too (a file reaching it by another way than the upload route).
         access, root = Access(store, parse_users(f"root:root-pw:admin")), SimpleNamespace(username="root")
         refused = imports.create(store, access, "", str(big), "auto", "big", 1, "llm", root)[0]

@@ -77,7 +77,7 @@ class Annotator(threading.Thread):
             self.http = signed_in(self.url, self.name, f"{self.name}-pw")
             ticket = self._call("rate_show", ["crash", ""])["data"][5]
             while ticket:
-                result = self._call("rate_submit", ["crash", "", ticket, str(1 + len(self.acked) % 7)])
+                result = self._call("rate_submit", ["crash", "", ticket, str(1 + len(self.acked) % 7), "", []])
                 if not result["success"]:
                     raise AssertionError(result["error"])
                 self.acked.append(ticket["submit_id"])

@@ -31,20 +31,25 @@ def _full_disk_at(name: str, real):
     return write
 
 
-@pytest.mark.slow
-def test_a_best_of_n_job_on_a_full_disk_fails_plainly_and_resumes_once_space_is_back(tmp_path, monkeypatch):
+def _best_of_n_job(tmp_path, monkeypatch, instructions: int):
+    """A started best-of-n job (tiny policy and RM) on ``tmp_path/store.db`` whose process the test runs itself,
+    in-process: the job row gets a pid that no process has. Returns (store, job id, job folder)."""
     policy = tiny_causal_lm(tmp_path / "policy")
     rm = tiny_reward_model(tmp_path / "rm", policy)
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    monkeypatch.setenv("SPARSE_FEEDBACK_DB", url)
-    store = Store(url)
-    # The job's process is run here, in-process; the job row gets a pid that no process has.
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
     monkeypatch.setattr(bon, "_spawn", lambda store, job_id, directory, key: store.attach_process(
         job_id, 2**22 + 12345, str(directory)))
-    instructions = pd.DataFrame({"instruction": [f"Name a colour, number {i}." for i in range(3)], "input": ""})
+    frame = pd.DataFrame({"instruction": [f"Name a colour, number {i}." for i in range(instructions)], "input": ""})
     settings = bon.BestOfNSettings(policy=str(policy), n=2, max_new_tokens=8, batch_size=2, reward_models=[str(rm)])
-    job_id = bon.start_job(store, instructions, settings, root=tmp_path / "jobs")
-    directory = bon.job_dir(store, job_id)
+    job_id = bon.start_job(store, frame, settings, root=tmp_path / "jobs")
+    return store, job_id, bon.job_dir(store, job_id)
+
+
+@pytest.mark.slow
+def test_a_best_of_n_job_on_a_full_disk_fails_plainly_and_resumes_once_space_is_back(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("SPARSE_FEEDBACK_DB", url)
+    store, job_id, directory = _best_of_n_job(tmp_path, monkeypatch, 3)
 
     monkeypatch.setattr(rerank_run, "write_json", _full_disk_at("best_of_n_1.json", rerank_run.write_json))
     assert bon.main([str(directory), str(job_id)]) == 1
@@ -110,3 +115,36 @@ def test_a_training_job_whose_log_says_the_disk_is_full_ends_with_that_sentence(
     job = store.job(job_id)
     assert job["status"] == "failed" and job["message"].startswith("the disk is full")
     store.close()
+
+
+@pytest.mark.slow
+def test_a_best_of_n_job_whose_store_turns_read_only_is_never_done_and_resumes(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "store.db"
+    store, job_id, directory = _best_of_n_job(tmp_path, monkeypatch, 2)
+
+    # The job's process sees the store read-only (as a full or remounted disk would make it).
+    monkeypatch.setenv("SPARSE_FEEDBACK_DB", f"sqlite:///file:{path}?mode=ro&uri=true")
+    assert bon.main([str(directory), str(job_id)]) == 1
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said.startswith("error: the store is read-only, so job") and "Resume" in said and "SQL" not in said
+    assert store.job(job_id)["status"] == "running"  # never recorded done
+    (directory / "log.txt").write_text(said + "\n")
+    status, message = ("failed", bon.exit_message(directory / "log.txt", 1))
+    assert message.startswith("the store is read-only") and "could not be recorded as done" in message
+    store.finish_job(job_id, status, message)  # what the app's reaper records when the process ends
+
+    monkeypatch.setenv("SPARSE_FEEDBACK_DB", f"sqlite:///{path}")  # writable again
+    sampled = (directory / "candidates.json").stat().st_mtime_ns
+    assert store.reopen_job(job_id, bon.RESUMABLE)
+    assert bon.main([str(directory), str(job_id)]) == 0
+    assert store.job(job_id)["status"] == "done"
+    assert (directory / "candidates.json").stat().st_mtime_ns == sampled  # nothing done twice
+    store.close()
+
+
+def test_a_job_process_that_ends_without_recording_is_failed_with_its_last_error(tmp_path):
+    log = tmp_path / "log.txt"
+    log.write_text("Traceback ...\nerror: the store is read-only, so job 3 could not be recorded as done\n")
+    assert bon.exit_message(log, 1) == "the store is read-only, so job 3 could not be recorded as done"
+    log.write_text("Killed\n")
+    assert bon.exit_message(log, -9) == "the job's process ended with exit code -9; its log is log.txt"

@@ -19,17 +19,19 @@ PROJECT = "proj-7c1e"  # distinctive, so a leak of the name is found by a plain 
 
 TRAIN = {"train_start", "train_stop", "train_show", "train_list"}  # reward-model jobs
 BEST_OF_N = {"best_of_n_start", "best_of_n_stop", "best_of_n_resume", "best_of_n_browse", "best_of_n_show"}  # best-of-n jobs
-ADMIN_ONLY = {"import_preview", "import_create", "export", "llm_run", "admin_load", "admin_save", *TRAIN,
+ADMIN_ONLY = {"import_preview", "import_create", "import_stop", "export", "llm_run", "admin_load", "admin_save", *TRAIN,
               "train_refresh", *BEST_OF_N, "best_of_n_filter"}
 # Fired for everyone (a project change, a timer): a no-op for others.
 ADMIN_NOOP = {"export_sources", "admin_on_project", "train_on_project", "train_tick", "best_of_n_status",
               "best_of_n_models", "after_sign_in_0", "best_of_n_on_job"}
 OWN_VIEW = {f"{p}_{e}" for p in ("rate", "rank") for e in ("show", "show_on_name", "on_load", "undo")}
+OWN_HISTORY = {f"{p}_{e}" for p in ("rate", "rank") for e in ("history", "history_on_open")}  # the caller's answers
 NOT_YOURS = ({f"rate_submit{s}" for s in ("", "_2", "_3", "_4", "_5", "_6", "_7")}
-             | {"rank_submit", "rank_submit_equal", "rank_submit_right", "rate_skip", "rank_skip"})
+             | {"rank_submit", "rank_submit_equal", "rank_submit_right", "rate_skip", "rank_skip"}
+             | {f"{p}_{e}" for p in ("rate", "rank") for e in ("history_pick", "edit")})  # bob's answer, by id
 WHOAMI = {"whoami"}
 # What each role may call (the capability of sparse_feedback.ui.access that guards it).
-MANAGE = {"import_preview", "import_create", "llm_run", "admin_load", "admin_save", "admin_on_project"}
+MANAGE = {"import_preview", "import_create", "import_stop", "llm_run", "admin_load", "admin_save", "admin_on_project"}
 EXPORT = {"export", "export_sources"}
 VIEW_BON = {"best_of_n_browse", "best_of_n_show", "best_of_n_filter", "best_of_n_status", "best_of_n_on_job"}
 JOBS = (TRAIN | BEST_OF_N | {"train_refresh", "train_on_project", "train_tick", "best_of_n_models"}) - VIEW_BON
@@ -37,7 +39,7 @@ RESEARCH = {"consistency", "disagreements", "agreement", "bias", "winrates", "wi
 # The dashboards' hidden handlers (project change, paging, row select), found by the module that defines them.
 RESEARCH_MODULES = {f"pages.{m}" for m in RESEARCH} | {"pages.research"}
 PUBLIC = {"rate_submit", "rate_undo", "rate_skip", "rate_show", "rank_submit", "rank_undo", "rank_skip", "rank_show",
-          "import_preview", "import_create", "export", "llm_run", "admin_load", "admin_save", *RESEARCH, *TRAIN,
+          "import_preview", "import_create", "import_stop", "export", "llm_run", "admin_load", "admin_save", *RESEARCH, *TRAIN,
           *BEST_OF_N}
 # Anonymous routes that carry no app data: the login page and its assets, Gradio's own meta endpoints.
 ANONYMOUS_OK = re.compile(r"^/(|login/?|logout|favicon\.ico|theme\.css|robots\.txt|manifest\.json|openapi\.json|"
@@ -63,7 +65,7 @@ def app(tmp_path_factory):
         answered = _bob_row(store)
         tickets = {"done": {"assignment_id": answered["assignment_id"], "submit_id": answered["submit_id"],
                             "task_id": answered["task_id"]},
-                   "ratings": _ticket(bob_rating), "rankings": _ticket(bob_ranking)}
+                   "ratings": _ticket(bob_rating), "rankings": _ticket(bob_ranking), "answer": answered["id"]}
         tickets["defaults"] = _defaults(blocks[0])
         tickets["research_hidden"] = _research_hidden(blocks[0])
         yield url, store, blocks[0], tickets
@@ -107,7 +109,12 @@ def _calls(api_name: str, tickets: dict) -> list[list]:
     protocol = "ratings" if api_name.startswith("rate") else "rankings"
     if api_name in NOT_YOURS and "submit" in api_name:
         choice = "5" if protocol == "ratings" else "left"
-        return [[PROJECT, "bob", tickets[protocol], choice], [PROJECT, "bob", tickets["done"], choice]]
+        return [[PROJECT, "bob", tickets[protocol], choice, "", []], [PROJECT, "bob", tickets["done"], choice, "", []]]
+    if api_name.endswith("_history_pick"):
+        return [[PROJECT, "bob", tickets["answer"]]]
+    if api_name.endswith("_edit"):
+        choice = "1" if protocol == "ratings" else "right"
+        return [[PROJECT, "bob", tickets["answer"], choice, "hacked", ["harmful"]]]
     return {
         "rate_skip": [[PROJECT, "bob", tickets["ratings"]]], "rank_skip": [[PROJECT, "bob", tickets["rankings"]]],
         "import_preview": [["bob", None, "auto"]], "import_create": [["", None, "auto", "x", 1, "llm"]],
@@ -115,7 +122,7 @@ def _calls(api_name: str, tickets: dict) -> list[list]:
         "llm_run": [["", PROJECT, "ratings", "http://127.0.0.1:9/v1", "m", "sk-x", "Live", "auto"]],
         "admin_load": [["", PROJECT]], "admin_on_project": [["", PROJECT]], "admin_save": [["", PROJECT, "hacked", 5]],
         "whoami": [[]],
-    }.get(api_name) or ([[PROJECT, "bob"]] if api_name in OWN_VIEW else [tickets["defaults"][api_name]])
+    }.get(api_name) or ([[PROJECT, "bob"]] if api_name in OWN_VIEW | OWN_HISTORY else [tickets["defaults"][api_name]])
 
 
 def _check(api_name: str, result: dict, tickets: dict) -> None:
@@ -128,7 +135,10 @@ def _check(api_name: str, result: dict, tickets: dict) -> None:
             (api_name, result)
     elif api_name in NOT_YOURS:
         assert not result["success"], (api_name, result)
-        assert re.search("not assigned to you|belongs to someone else", str(result["error"])), (api_name, result)
+        assert re.search("not assigned to you|belongs to someone else|not one of yours", str(result["error"])), \
+            (api_name, result)
+    elif api_name in OWN_HISTORY:  # their own (empty) list of answers, never bob's
+        assert result["success"] and "No answers yet" in result["data"][2], (api_name, result)
     elif api_name in ADMIN_NOOP:
         assert result["success"] and all(set(u) == {"__type__"} for u in result["data"]), (api_name, result)
     elif api_name in OWN_VIEW:
@@ -145,10 +155,11 @@ def _check(api_name: str, result: dict, tickets: dict) -> None:
 
 
 def _unchanged(store) -> None:
-    """Nothing of bob's moved, nothing was imported, guideline intact, no job but the shipped demo, alice answered
-    nothing."""
+    """Nothing of bob's moved or was edited, nothing was imported, guideline intact, no job but the shipped demo,
+    alice answered nothing."""
     bob = store.human_ratings(PROJECT, "bob")
     assert bob["rating"].tolist() == [6] and store.human_rankings(PROJECT, "bob").empty
+    assert len(store.audit_trail(PROJECT)) == 1 and "hacked" not in store.audit_trail(PROJECT)["comment"].tolist()
     assert store.progress(PROJECT, "bob", "ratings").open == 1 and store.progress(PROJECT, "bob", "rankings").open == 1
     assert [p.name for p in store.projects()] == [PROJECT] and "hacked" not in store.project(PROJECT).guideline
     assert store.project(PROJECT).overlap == 2
@@ -160,7 +171,8 @@ def _unchanged(store) -> None:
 def test_every_handler_has_an_access_expectation(app):
     _, _, blocks, _ = app
     names = set(_handlers(blocks))
-    assert names == ADMIN_ONLY | ADMIN_NOOP | OWN_VIEW | NOT_YOURS | WHOAMI | RESEARCH | _research_hidden(blocks)
+    assert names == (ADMIN_ONLY | ADMIN_NOOP | OWN_VIEW | OWN_HISTORY | NOT_YOURS | WHOAMI | RESEARCH
+                     | _research_hidden(blocks))
 
 
 @pytest.mark.slow
@@ -194,42 +206,47 @@ def _routes(routes, prefix: str = ""):
             yield prefix + r.path, sorted(set(getattr(r, "methods", None) or ["GET"]) - {"HEAD", "OPTIONS"})
 
 
+def _every_call(app, api_names, call) -> None:
+    """alice sends every hostile call of :func:`_calls` to these handlers through ``call(api_name, data)``
+    (which returns ``{success, data, error}``); each answer is checked and nothing in the store moved."""
+    _, store, _, tickets = app
+    for api_name in api_names:
+        for data in _calls(api_name, tickets):
+            _check(api_name, call(api_name, data), tickets)
+    _unchanged(store)
+
+
 @pytest.mark.slow
 def test_an_annotator_reaches_only_their_own_data_through_queue_join(app):
-    url, store, blocks, tickets = app
-    alice = signed_in(url, "alice", "alice-pw")
-    for api_name, fn_index in _handlers(blocks).items():
-        for data in _calls(api_name, tickets):
-            _check(api_name, queue_call(alice, fn_index, data), tickets)
-    _unchanged(store)
+    alice, handlers = signed_in(app[0], "alice", "alice-pw"), _handlers(app[2])
+    _every_call(app, handlers, lambda api_name, data: queue_call(alice, handlers[api_name], data))
 
 
 @pytest.mark.slow
 def test_an_annotator_reaches_only_their_own_data_through_named_calls(app):
-    url, store, blocks, tickets = app
-    alice = signed_in(url, "alice", "alice-pw")
-    for api_name in _handlers(blocks):
-        for data in _calls(api_name, tickets):
-            result = named_call(alice, api_name, data)
-            # Hidden handlers are left out of the API description and gradio_client, but the page itself
-            # calls them over HTTP, so they answer here too: with the same checks as the public ones.
-            assert result["status"] == 200, (api_name, result)
-            _check(api_name, result, tickets)
-    _unchanged(store)
+    alice = signed_in(app[0], "alice", "alice-pw")
+
+    def call(api_name, data):
+        result = named_call(alice, api_name, data)
+        # Hidden handlers are left out of the API description and gradio_client, but the page itself
+        # calls them over HTTP, so they answer here too: with the same checks as the public ones.
+        assert result["status"] == 200, (api_name, result)
+        return result
+
+    _every_call(app, _handlers(app[2]), call)
 
 
 @pytest.mark.slow
 def test_an_annotator_reaches_only_their_own_data_through_gradio_client(app):
-    url, store, blocks, tickets = app
-    alice = Client(url, auth=("alice", "alice-pw"), verbose=False)
-    for api_name in sorted(PUBLIC):
-        for data in _calls(api_name, tickets):
-            try:
-                result = {"success": True, "data": list(alice.predict(*data, api_name=f"/{api_name}")), "error": None}
-            except Exception as err:
-                result = {"success": False, "data": None, "error": str(err)}
-            _check(api_name, result, tickets)
-    _unchanged(store)
+    alice = Client(app[0], auth=("alice", "alice-pw"), verbose=False)
+
+    def call(api_name, data):
+        try:
+            return {"success": True, "data": list(alice.predict(*data, api_name=f"/{api_name}")), "error": None}
+        except Exception as err:
+            return {"success": False, "data": None, "error": str(err)}
+
+    _every_call(app, sorted(PUBLIC), call)
 
 
 @pytest.mark.slow
@@ -260,6 +277,8 @@ def _check_role(api_name: str, result: dict, tickets: dict, allowed: set, visito
         shown = result["data"][1] if result["success"] else ""
         assert refused or (visitor and shown.startswith("**visitor-")) or "only a signed-in annotator" in shown, \
             (api_name, result)
+    elif api_name in OWN_HISTORY:  # a visitor's own sandbox answers (none yet); others may not annotate at all
+        assert refused or (visitor and "No answers yet" in result["data"][2]), (api_name, result)
     elif api_name in WHOAMI:
         assert result["success"], result
     elif api_name in allowed:
@@ -313,7 +332,7 @@ def public_app(tmp_path_factory):
         answered = _bob_row(store)
         tickets = {"done": {"assignment_id": answered["assignment_id"], "submit_id": answered["submit_id"],
                             "task_id": answered["task_id"]},
-                   "ratings": _ticket(bob_rating), "rankings": _ticket(bob_ranking),
+                   "ratings": _ticket(bob_rating), "rankings": _ticket(bob_ranking), "answer": answered["id"],
                    "defaults": _defaults(blocks[0]), "research_hidden": _research_hidden(blocks[0])}
         yield url, store, blocks[0], tickets
 
@@ -330,11 +349,20 @@ def test_a_public_visitor_browses_and_annotates_only_in_a_sandbox(public_app):
     fns = _handlers(blocks)
     session = "visitor-session-1"
     shown = queue_call(visitor, fns["rate_show"], [PROJECT, ""], session=session)
-    ticket = shown["data"][-2]
-    answered = queue_call(visitor, fns["rate_submit"], [PROJECT, "", ticket, "4"], session=session)
+    ticket = shown["data"][5]
+    answered = queue_call(visitor, fns["rate_submit"], [PROJECT, "", ticket, "4", "a note", ["unclear"]],
+                          session=session)
     assert answered["success"], answered
-    assert not store.human_ratings(PROJECT + " (sandbox)").empty
+    sandbox = PROJECT + " (sandbox)"
+    assert store.human_ratings(sandbox)[["rating", "comment", "flags"]].values.tolist() == [[4, "a note", "unclear"]]
     assert store.human_ratings(PROJECT)["annotator"].tolist() == ["bob"]
+    # Their history lists that sandbox answer; an edit stays in the sandbox as a new version.
+    mine = queue_call(visitor, fns["rate_history"], [PROJECT, ""], session=session)
+    (choice,) = mine["data"][1]["choices"]
+    edited = queue_call(visitor, fns["rate_edit"], [PROJECT, "", choice[1], "2", "changed", []], session=session)
+    assert edited["success"] and "version 2" in edited["data"][0], edited
+    assert store.human_ratings(sandbox)["rating"].tolist() == [2] and len(store.audit_trail(sandbox)) == 2
+    assert len(store.audit_trail(PROJECT)) == 1
     refused = queue_call(visitor, fns["consistency"], tickets["defaults"]["consistency"][:1] + ["private-project"]
                          + tickets["defaults"]["consistency"][2:])
     assert not refused["success"] and "not one of yours" in str(refused["error"]), refused

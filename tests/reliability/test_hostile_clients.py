@@ -43,10 +43,10 @@ def test_an_oversized_or_odd_submit_id_is_refused_and_nothing_is_stored(app):
     url, store, _ = app
     alice = signed_in(url, "alice", "alice-pw")
     for bad in ("x" * 101, "a\x00b", "x" * 2_000_000):
-        result = named_call(alice, "rate_submit", ["p", "", {**_ticket(alice), "submit_id": bad}, "5"])
+        result = named_call(alice, "rate_submit", ["p", "", {**_ticket(alice), "submit_id": bad}, "5", "", []])
         assert not result["success"] and "submit id" in _clean(result["error"])
     assert store.human_ratings("p", "alice").empty
-    ok = named_call(alice, "rate_submit", ["p", "", _ticket(alice), "5"])
+    ok = named_call(alice, "rate_submit", ["p", "", _ticket(alice), "5", "", []])
     assert ok["success"] and len(store.human_ratings("p", "alice")) == 1
 
 
@@ -77,7 +77,7 @@ def test_a_failing_database_gives_one_line_with_a_reference_and_logs_the_details
 
     monkeypatch.setattr(store, "submit_and_next", read_only)
     with caplog.at_level(logging.ERROR, logger="sparse_feedback.app"):
-        result = named_call(bob, "rate_submit", ["p", "", ticket, "4"])
+        result = named_call(bob, "rate_submit", ["p", "", ticket, "4", "", []])
     error = _clean(result["error"])
     assert error.startswith("could not save your answer; it was not recorded — try again (reference ")
     ref = error.rsplit(" ", 1)[-1].rstrip(")")

@@ -73,7 +73,7 @@ def test_llm_tab_runs_the_judge_with_progress_and_the_key_never_leaks(tmp_path, 
 
     assert auth_seen == {f"Bearer {SECRET}"}  # the key really went to the judge's server
     assert any(progress), "no live progress reached the client"
-    assert message.startswith("✓ ratings:") and key_box == ""  # the key box is emptied after the run
+    assert message.startswith("Done: ratings:") and key_box == ""  # the key box is emptied after the run
     n_tasks = 12
     n_echo = sum(1 for p in _prompts(small_generation(3, 4)) if stable_hash(p) % 5 == 0)
     assert 0 < n_echo < n_tasks and first_requests > n_tasks  # some tasks failed, some were retried after a 429
