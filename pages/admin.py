@@ -35,7 +35,7 @@ def build(store, shell: Shell):
     coverage = gr.Markdown()
     progress = gr.Dataframe(label="Everyone's progress", interactive=False)
     jobs = gr.Dataframe(label="Jobs", interactive=False, wrap=True,
-                        column_widths=["56px", "96px", "84px", "52%", "140px", "20%"], elem_id="admin-jobs")
+                        column_widths=["5%", "9%", "7%", "49%", "12%", "18%"], elem_id="admin-jobs")
     refresh = gr.Button("Refresh", size="sm")
     outputs = [guideline, overlap, progress, coverage, jobs]
     loader = bind(load, store, access)

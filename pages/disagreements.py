@@ -46,10 +46,10 @@ def build(store, shell=None):
         number = gr.Number(1, label="Page", precision=0, minimum=1)
         go = gr.Button("Find", variant="primary", scale=0, elem_id="disagree-find")
     info = gr.Markdown(elem_id="disagree-info")
-    # Fixed widths: the two judgement columns fit their names, the three texts share the rest (cut to 120
-    # characters; the whole pair shows below on selection).
+    # Widths that add up to the page: the two judgement columns fit their names, the three texts share the rest
+    # (cut to 120 characters; the whole pair shows below on selection).
     rows = gr.Dataframe(interactive=False, wrap=True, elem_id="disagree-table",
-                        column_widths=["64px", "120px", "120px", "30%", "30%", "30%"])
+                        column_widths=["6%", "10%", "10%", "24%", "25%", "25%"])
     pair = gr.HTML(elem_id="disagree-detail")
     inputs = [name, project, a, b, search, min_score, number]
     outputs = [a, b, rows, info]

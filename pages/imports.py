@@ -72,7 +72,7 @@ def build(store, shell: Shell):
         kind = gr.Dropdown(list(importing.UPLOAD_KINDS), value="auto", label="Kind")
     preview_btn = gr.Button("Preview")
     message = gr.Markdown(elem_id="import-message")
-    table = gr.Dataframe(interactive=False, wrap=True)
+    table = gr.Dataframe(headers=["instruction", "input", "responses"], label="Preview", interactive=False, wrap=True)
     with gr.Row():
         project_name = gr.Textbox(label="New project name")
         overlap = gr.Number(1, precision=0, minimum=1, label="Annotators per task (overlap k)")

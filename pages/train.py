@@ -126,7 +126,8 @@ def build(store, shell: Shell):
                 "note says when a model cannot be told from chance. The shipped demo RMs are 96-step LoRA runs of "
                 "a 135M model on about 90 LLM-judged items, evaluated on 9-17 held-out pairs: they are examples "
                 "of the workflow, not evidence about the protocols.")
-    models = gr.Dataframe(label="Trained reward models", interactive=False, wrap=True, elem_id="train-models")
+    models = gr.Dataframe(label="Trained reward models", interactive=False, wrap=True, elem_id="train-models",
+                          column_widths=["14%", "7%", "10%", "5%", "6%", "6%", "6%", "8%", "20%", "5%", "6%", "7%"])
 
     start_btn.click(bind(start, store, access), [shell.name, shell.project, source, protocol, model, epochs,
                                                  batch_size, lr, max_length, lora_r, full, every, device_choice,

@@ -30,7 +30,7 @@ def show(store, project, reference, candidates, feedback_files, number=1, evalua
     runs.update(load_evaluated_runs(home(), list(evaluated or [])))
     if not runs:
         raise InputError("win-rates", "pick an evaluated run or upload candidate files")
-    labels = {run: run_label(home(), run).split(" — ")[0] for run in evaluated or []}
+    labels = {run: run_label(home(), run).split(" — ")[0].removeprefix("best-of-n ") for run in evaluated or []}
     flag, bars, lc_bars, table, by_length, rows, info = views.winrate_view(
         {labels.get(k, k): v for k, v in runs.items()}, number or 1)
     return (f"**{flag}**", bars, lc_bars, *dashboards.winrate_tables(table, by_length, rows), info)
@@ -77,7 +77,7 @@ def build(store, shell=None):
     info = gr.Markdown()
     # The texts wrap inside their column; a long one is cut to 160 characters (a click shows the cell in full).
     rows = gr.Dataframe(label="Per instruction", interactive=False, wrap=True, max_chars=160,
-                        column_widths=["22%", "12%", "7%", "7%", "7%", "7%", "7%", "7%", "24%"],
+                        column_widths=["20%", "10%", "8%", "8%", "7%", "7%", "7%", "7%", "26%"],
                         elem_id="winrate-rows")
     outputs = [flag, bars, lc_bars, table, by_length, rows, info]
     run = researcher(show, store, access)

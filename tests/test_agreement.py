@@ -108,3 +108,35 @@ def test_annotator_table_counts_items_and_agreement_with_others_and_llm():
     summary = agreement_summary(fb).set_index("protocol")
     assert summary.loc["rankings", "human_llm_n"] == 2 and summary.loc["rankings", "human_llm_agreement"] == 0.0
     assert label_matrix(fb, "rankings").shape == (1, 2)
+
+
+def test_source_agreement_compares_every_pair_of_sources_on_shared_items():
+    """The Agreement heatmap's data: κ and α per pair of sources (LLM, majority, each annotator), symmetric, 1 on
+    the diagonal, and κ the plain Cohen's κ of the two sources' labels on the items both gave."""
+    from sparse_feedback.analysis.agreement import agreement_sources, source_agreement
+
+    ratings = _human([("ann", "x", 5), ("ann", "y", 3), ("ann", "z", 2), ("bob", "x", 5), ("bob", "y", 4),
+                      ("bob", "z", 2)], "ratings")
+    llm_r = pd.DataFrame({"instruction": "i", "input": "", "output": ["x", "y", "z"], "rating": [5, 3, 1]})
+    fb = feedback_from_frames([(llm_r, None), (ratings, None)])
+    assert agreement_sources(fb) == ["LLM", "majority of humans", "annotator: ann", "annotator: bob"]
+    pairs = source_agreement(fb, "ratings").set_index(["source_a", "source_b"])
+    assert len(pairs) == 16 and (pairs["n"] == 3).all()
+    for s in agreement_sources(fb):
+        assert pairs.loc[(s, s), "kappa"] == pytest.approx(1.0) and pairs.loc[(s, s), "alpha"] == pytest.approx(1.0)
+    assert pairs.loc[("LLM", "annotator: ann"), "kappa"] == pytest.approx(cohen_kappa([5, 3, 1], [5, 3, 2]))
+    assert pairs.loc[("LLM", "annotator: bob"), "kappa"] == pairs.loc[("annotator: bob", "LLM"), "kappa"]
+    assert pairs.loc[("LLM", "annotator: bob"), "alpha"] == pytest.approx(
+        krippendorff_alpha([[5, 5], [3, 4], [1, 2]], "ordinal"))
+    assert source_agreement(feedback_from_frames([(llm_r, None)]), "rankings")["n"].tolist() == [0]
+
+
+def test_agreement_heatmap_has_one_panel_per_protocol_coloured_by_kappa():
+    from sparse_feedback.report.figures import agreement_heatmap
+
+    pairs = pd.DataFrame({"protocol": ["ratings"] * 4 + ["rankings"] * 4, "source_a": ["A", "A", "B", "B"] * 2,
+                          "source_b": ["A", "B", "A", "B"] * 2, "n": [3] * 8,
+                          "kappa": [1, 0.25, 0.25, 1, 1, -0.5, -0.5, 1], "alpha": [1, 0.3, 0.3, 1, 1, -0.4, -0.4, 1]})
+    fig = agreement_heatmap(pairs)
+    assert [t.z.tolist() for t in fig.data] == [[[1, 0.25], [0.25, 1]], [[1, -0.5], [-0.5, 1]]]
+    assert fig.data[0].text[0][1] == "κ 0.25<br>α 0.30" and (fig.data[0].zmin, fig.data[0].zmax) == (-1, 1)

@@ -19,7 +19,7 @@ from sparse_feedback.errors import InputError
 from sparse_feedback.report.inputs import EVALUATION_FILES, evaluated_runs
 from sparse_feedback.report.views import PAGE_SIZE
 from sparse_feedback.store import Store
-from sparse_feedback.ui.tables import header, readable
+from sparse_feedback.ui.tables import header, readable, turned
 
 ANNOTATORS = ("ann1", "ann2", "ann3")
 
@@ -98,8 +98,10 @@ def test_consistency_tab_shows_the_cli_numbers_for_every_source_pairing(project,
 
 def test_agreement_tab_shows_the_cli_numbers(project, cli_numbers):
     store, name, _ = project
-    summary, heatmap, pairs, annotators = agreement.show(store, name)
-    assert _records(summary) == _shown(cli_numbers["agreement"])
+    note, summary, heatmap, pairs, annotators = agreement.show(store, name)
+    heatmap, pairs, annotators = heatmap["value"], pairs["value"], annotators["value"]
+    assert note.startswith("3 annotators")
+    assert _records(summary) == _records(turned(readable(pd.DataFrame(cli_numbers["agreement"])), "Protocol"))
     seconds = header("median_seconds")
     assert [{k: v for k, v in r.items() if k != seconds} for r in _records(annotators)] == \
         [{k: v for k, v in r.items() if k != seconds} for r in _shown(cli_numbers["annotators"])]
@@ -215,3 +217,17 @@ def test_winrates_tab_reads_runs_that_evaluate_wrote_under_the_data_home(tmp_pat
     assert rows["rankings"]["Win-rate %"].startswith(f"{expected['rankings']:.1f} ± ")
     with pytest.raises(InputError):
         winrates.show(None, None, None, [], [], 1, ["../outside"])
+
+
+def test_agreement_with_one_source_says_so_instead_of_a_trivial_heatmap(tmp_path):
+    """The public demo (one LLM judge, no humans): a sentence, no 1×1 heatmap, no empty annotator tables."""
+    from sparse_feedback.store.demo import load_demo
+    from tests.appserver import ROOT
+
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    load_demo(store, ROOT / "assets" / "demo")
+    note, summary, heatmap, pairs, annotators = agreement.show(store, "demo")
+    assert "needs two sources" in note and heatmap["visible"] is False
+    assert pairs["visible"] is False and annotators["visible"] is False
+    assert list(summary.columns) == ["Measure", "ratings", "rankings"]
+    store.close()

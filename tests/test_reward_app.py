@@ -47,3 +47,29 @@ def test_admin_sees_the_device_and_only_the_shipped_demo_models(server):
     assert listed == {("demo-ratings-rm", "ratings"), ("demo-rankings-rm", "rankings")}
     status, _, _, device = root.predict("", None, api_name="/train_show")
     assert "No training job" in status and ("CPU" in device or "GPU" in device)
+
+
+def test_the_loss_curve_shows_from_the_first_logged_step():
+    """One logged step is a visible point (a line alone needs two), with evaluation metrics on the right axis."""
+    from pages.train import curve
+
+    fig = curve([{"step": 1, "loss": 0.69}])
+    assert list(fig.data[0].x) == [1] and "markers" in fig.data[0].mode
+    fig = curve([{"step": 1, "loss": 0.69}, {"step": 2, "loss": 0.6, "eval_accuracy": 0.5}])
+    assert [t.name for t in fig.data] == ["train loss", "accuracy"] and fig.data[1].yaxis == "y2"
+
+
+def test_a_model_trained_while_the_app_runs_is_offered_in_best_of_n(tmp_path, monkeypatch):
+    """The reward-model pickers read the data home when opened, so a model the Train tab just finished is there
+    without a restart (under its protocol and folder name, not its path)."""
+    import json
+
+    from pages import best_of_n
+
+    monkeypatch.setenv("SPARSE_FEEDBACK_HOME", str(tmp_path))
+    assert best_of_n._model_choices() == []
+    model = tmp_path / "reward_models" / "p-llm-rankings-20261201-040000"
+    model.mkdir(parents=True)
+    (model / "reward_config.json").write_text(json.dumps({"protocol": "rankings"}))  # written when training ends
+    (label, path), = best_of_n._model_choices()
+    assert path == str(model) and "rankings" in label and "p-llm-rankings-20261201-040000" in label

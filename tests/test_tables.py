@@ -20,3 +20,29 @@ def test_the_jobs_table_shows_arguments_as_readable_text(tmp_path, monkeypatch):
     assert isinstance(settings, str) and "reward models demo-ratings-rm, demo-rankings-rm" in settings
     assert "/" not in settings and "None" not in settings
     store.close()
+
+
+def test_dashboard_numbers_read_to_two_decimals_with_human_headers():
+    """No 23.333333333333332 or 0.047619…: one number of places per column, NaN as a dash, ± intervals joined."""
+    import pandas as pd
+
+    from sparse_feedback.ui.tables import readable
+
+    frame = pd.DataFrame({"protocol": ["ratings", "rankings"], "consistency": [23.333333333333332, 60.0],
+                          "n_pairs": [117, 60], "kappa": [0.047619047619, float("nan")],
+                          "win_rate": [58.33333, 41.0], "ci95": [20.30501, float("nan")]})
+    shown = readable(frame, intervals={"win_rate": "ci95"})
+    assert list(shown.columns) == ["Protocol", "Consistency %", "Pairs", "Cohen's κ", "Win-rate %"]
+    assert shown.to_dict("list") == {"Protocol": ["ratings", "rankings"], "Consistency %": ["23.33", "60.00"],
+                                     "Pairs": ["117", "60"], "Cohen's κ": ["0.05", "–"],
+                                     "Win-rate %": ["58.3 ± 20.3", "41.0"]}
+
+
+def test_trained_models_are_named_by_folder_not_by_server_path():
+    import pandas as pd
+
+    from sparse_feedback.ui.tables import reward_models_table
+
+    shown = reward_models_table(pd.DataFrame({"model_dir": ["/srv/data/reward_models/demo-rankings-rm"],
+                                              "accuracy": [0.2222222], "steps": [96]}))
+    assert shown.to_dict("records") == [{"Reward model": "demo-rankings-rm", "Accuracy": "0.22", "Steps": "96"}]

@@ -54,12 +54,14 @@ def winrate_figure(table: pd.DataFrame, value: str = "win_rate", ci: str = "ci95
     fig = go.Figure()
     for protocol, colour in PROTOCOL_COLOURS.items():
         part = table[table["protocol"] == protocol]
-        fig.add_bar(name=protocol, x=part["candidate"], y=part[value], marker_color=colour,
+        # Long run names ("best-of-n job-1 · ratings RM (…)") break at their "·" instead of slanting.
+        fig.add_bar(name=protocol, x=part["candidate"].str.replace(" · ", "<br>", regex=False), y=part[value],
+                    marker_color=colour,
                     error_y=dict(type="data", array=part[ci].fillna(0).to_numpy(), visible=True))
     fig.add_hline(y=50, line_dash="dash", line_color="grey", annotation_text="reference (50 %)")
     fig.update_yaxes(title="win-rate vs reference (%)", range=[0, 100])
-    kind = "length-controlled " if value.startswith("lc") else ""
-    return _layout(fig.update_layout(barmode="group"), f"{kind.capitalize()}win-rate per candidate")
+    title = "Length-controlled win-rate" if value.startswith("lc") else "Win-rate"
+    return _layout(fig.update_layout(barmode="group"), f"{title} per candidate")
 
 
 SOURCE_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b2", "#937860", "#da8bc3", "#8c8c8c")
@@ -91,21 +93,22 @@ def agreement_heatmap(pairs: pd.DataFrame) -> go.Figure:
     """Cohen's κ between every pair of sources, one panel per protocol; each cell also shows Krippendorff's α
     and the number of shared items (``pairs``: rows of :func:`~sparse_feedback.analysis.agreement.source_agreement`)."""
     protocols = list(pd.unique(pairs["protocol"])) if len(pairs) else []
-    fig = make_subplots(rows=1, cols=max(1, len(protocols)), subplot_titles=protocols or [""],
-                        horizontal_spacing=0.18)
+    fig = make_subplots(rows=1, cols=max(1, len(protocols)), subplot_titles=protocols or [""], shared_yaxes=True,
+                        horizontal_spacing=0.04)
     for i, protocol in enumerate(protocols, start=1):
         part = pairs[pairs["protocol"] == protocol]
         order = list(pd.unique(part["source_a"]))
         grid = {k: part.pivot(index="source_a", columns="source_b", values=k).reindex(index=order, columns=order)
                 for k in ("kappa", "alpha", "n")}
-        text = [[f"κ {k:.2f}<br>α {a:.2f}<br>n={int(n)}" if n else "no shared items" for k, a, n in zip(*rows)]
+        text = [[f"κ {k:.2f}<br>α {a:.2f}" if n else "–" for k, a, n in zip(*rows)]
                 for rows in zip(grid["kappa"].to_numpy(), grid["alpha"].to_numpy(), grid["n"].to_numpy())]
         fig.add_trace(go.Heatmap(z=grid["kappa"].to_numpy(), x=order, y=order, text=text, texttemplate="%{text}",
-                                 zmin=-1, zmax=1, colorscale="RdBu", showscale=i == 1,
-                                 colorbar=dict(title="Cohen's κ"),
-                                 hovertemplate="%{y} vs %{x}<br>%{text}<extra></extra>"), row=1, col=i)
+                                 customdata=grid["n"].to_numpy(), zmin=-1, zmax=1, colorscale="RdBu",
+                                 showscale=i == 1, colorbar=dict(title="Cohen's κ"),
+                                 hovertemplate="%{y} vs %{x}: %{text} on %{customdata} items<extra></extra>"),
+                      row=1, col=i)
         fig.update_yaxes(autorange="reversed", row=1, col=i)
-    return _layout(fig, "Agreement between sources (κ colour; α and shared items in each cell)", height=420)
+    return _layout(fig, "Agreement between sources: Cohen's κ (colour) and Krippendorff's α", height=460)
 
 
 def position_bias_figure(result: PositionBias) -> go.Figure:

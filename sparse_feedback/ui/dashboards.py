@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sparse_feedback.analysis.agreement import PROTOCOLS, source_agreement
+from sparse_feedback.analysis.agreement import PROTOCOLS, agreement_sources, source_agreement
 from sparse_feedback.analysis.sources import LLM, Feedback
 from sparse_feedback.report import figures, views
-from sparse_feedback.ui.tables import readable
+from sparse_feedback.ui.tables import header, readable, turned
 
 TEXT_CHARS = 160  # longer texts are cut in a table cell; the full text shows on selection
 
@@ -32,10 +32,17 @@ def consistency(feedback: Feedback, rating_source: str | None, ranking_source: s
 
 
 def agreement(feedback: Feedback, number: int = 1):
-    """(per-protocol summary, κ/α heatmap between sources, page of annotator pairs, per-annotator table)."""
+    """(note, per-protocol summary, κ/α heatmap between sources, page of annotator pairs, per-annotator table).
+    With fewer than two sources there is nothing to compare: the heatmap is None and the note says why."""
     summary, pairs, annotators = views.agreement_view(feedback, number or 1)
+    summary = turned(readable(summary), header("protocol"))  # measures down, protocols across: fits beside the plot
+    if len(agreement_sources(feedback)) < 2:
+        note = ("Agreement needs two sources: this project has one LLM judge and no human annotations yet. "
+                "The table shows what its humans will be measured by.")
+        return note, summary, None, readable(pairs), readable(annotators)
     between = pd.concat([source_agreement(feedback, p) for p in PROTOCOLS], ignore_index=True)
-    return (readable(summary), figures.agreement_heatmap(between), readable(pairs), readable(annotators))
+    note = f"{len(feedback.annotators())} annotators, {len(feedback.llm_names())} LLM judge(s)."
+    return note, summary, figures.agreement_heatmap(between), readable(pairs), readable(annotators)
 
 
 def bias(feedback: Feedback):

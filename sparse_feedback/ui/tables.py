@@ -70,12 +70,12 @@ def with_interval(value, half_width, decimals: int = 1) -> str:
     """``value ± half_width``; the value alone when the interval is missing.
 
     >>> with_interval(58.333333, 20.305), with_interval(50, float("nan")), with_interval(float("nan"), 3)
-    ('58.3 ± 20.3', '50', '–')
+    ('58.3 ± 20.3', '50.0', '–')
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
     if half_width is None or (isinstance(half_width, float) and math.isnan(half_width)):
-        return number(value, decimals)
+        return number(value, decimals, fixed=True)
     return f"{float(value):.{decimals}f} ± {float(half_width):.{decimals}f}"
 
 
@@ -108,6 +108,19 @@ def readable(frame: pd.DataFrame, intervals: dict[str, str] | None = None, drop=
             out[name] = [MISSING if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else str(v)
                          for v in values]
     return pd.DataFrame(out, columns=list(out))
+
+
+def turned(frame: pd.DataFrame, key: str, name: str = "Measure") -> pd.DataFrame:
+    """A readable table with one column per value of column ``key`` and one row per other column: a few long
+    rows (one per protocol, a dozen measures) read better as a narrow, tall table.
+
+    >>> wide = pd.DataFrame({"Protocol": ["ratings", "rankings"], "Fleiss' κ": ["0.42", "0.31"]})
+    >>> turned(wide, "Protocol").to_dict("records")
+    [{'Measure': "Fleiss' κ", 'ratings': '0.42', 'rankings': '0.31'}]
+    """
+    out = frame.set_index(key).T.reset_index().rename(columns={"index": name})
+    out.columns.name = None
+    return out
 
 
 def describe_args(args: dict) -> str:

@@ -24,22 +24,26 @@ ROLES = (("admin", "root"), ("researcher", "rita"), ("visitor", None))
 # Collected in the page: every table's header and cells, every plot's trace count, error badges.
 PROBE = """(panel) => {
   const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+  const scroller = (el) => {
+    for (let e = el.parentElement; e && e !== panel; e = e.parentElement) {
+      if (['auto', 'scroll'].includes(getComputedStyle(e).overflowX)) return e;
+    }
+    return panel;
+  };
   const tables = [...panel.querySelectorAll('table')].filter(visible).map((t) => ({
-    header: [...t.querySelectorAll('thead th')].map((th) => th.innerText.trim()),
-    cells: [...t.querySelectorAll('tbody td')].slice(0, 400).map((td) => td.innerText.trim()),
-    overflow: t.closest('.table-wrap, .table-container, div') ?
-      Math.max(0, t.scrollWidth - t.closest('.table-wrap, .table-container, div').clientWidth) : 0,
+    label: ((t.closest('.block') || {}).querySelector && (t.closest('.block').querySelector('label, .label') || {}).textContent) || '',
+    header: [...t.querySelectorAll('thead th')].map((th) => th.textContent.replace('⋮', '').trim()),
+    cells: [...t.querySelectorAll('tbody td')].slice(0, 400).map((td) => td.textContent.trim()),
+    overflow: Math.max(0, scroller(t).scrollWidth - scroller(t).clientWidth),
   }));
-  const plots = [...panel.querySelectorAll('.gradio-plot, [data-testid="plot"], .js-plotly-plot')]
-    .filter(visible).map((p) => {
-      const plotly = p.classList.contains('js-plotly-plot') ? p : p.querySelector('.js-plotly-plot');
-      return {label: (p.closest('.block') || p).getAttribute('id') || '',
-              traces: plotly && plotly.data ? plotly.data.length : 0};
-    });
+  const plots = [...panel.querySelectorAll('.js-plotly-plot')].filter(visible).map((p) => ({
+    label: (p.closest('.block') || p).getAttribute('id') || '', traces: p.data ? p.data.length : 0}));
   const errors = [...panel.querySelectorAll('.error, .toast-body.error')].filter(visible).map((e) => e.innerText);
   const numbers = [...panel.querySelectorAll('input[type=number]')].filter(visible)
     .map((i) => ({label: (i.closest('label') || {}).innerText || '', value: i.value}));
-  return {tables, plots, errors, numbers, width: panel.scrollWidth, client: panel.clientWidth};
+  const view = panel.querySelector('#bon-view');
+  return {tables, plots, errors, numbers, width: panel.scrollWidth, client: panel.clientWidth,
+          bon_view: view ? view.innerText.trim().slice(0, 200) : '', text: panel.innerText.slice(0, 4000)};
 }"""
 
 
