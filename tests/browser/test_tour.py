@@ -51,8 +51,10 @@ def test_every_tab_opens_readable(shots):
 
 
 def test_best_of_n_opens_on_the_shipped_result_for_every_role(shots):
+    """Everyone sees the shipped job's candidates on open; only those who may start a job see the form for one."""
     for shot in (s for s in shots if s.tab == "Best-of-n"):
-        assert shot.probe["bon_view"], shot.role
+        assert "Count the words in the sentence." in shot.probe["bon_view"], shot.role
+        assert ("Start" in shot.probe["buttons"]) == (shot.role != "visitor"), (shot.role, shot.probe["buttons"])
 
 
 def test_dashboards_open_on_the_first_project_with_its_numbers(shots):
