@@ -38,7 +38,7 @@ RESEARCH_TABS = (("Consistency", consistency), ("Disagreements", disagreements),
 
 
 def _first_tab(shown: list[bool], ids: tuple[str, ...]):
-    """Select the first tab the visitor may see: a selected tab's button stays on screen even when hidden."""
+    """Select the first tab the caller may see, so the page opens on one of theirs (every tab starts hidden)."""
     return gr.update(selected=next((i for i, v in zip(ids, shown) if v), ids[0]))
 
 

@@ -43,8 +43,9 @@ def _job_choices(store) -> list[tuple[str, int]]:
 
 @guarded
 def choices(store, access, name, request: gr.Request):
-    """After sign-in: the best-of-n jobs (to browse) for anyone who may view; the reward models found under the
-    data home only for those who may start jobs (in open local mode, where nobody signs in, everything)."""
+    """After sign-in: the best-of-n jobs (to browse, the newest result picked) for anyone who may view; the reward
+    models found under the data home and the form that starts a job only for those who may start jobs (in open
+    local mode, where nobody signs in, everything)."""
     starts = (access.open and access.local) or access.require(request, name, "view").can("jobs")
     found = _model_choices() if starts else []
     jobs = _job_choices(store)
@@ -52,7 +53,7 @@ def choices(store, access, name, request: gr.Request):
     done = sorted((int(j.id) for j in frame.itertuples() if j.status == "done"), reverse=True)  # newest result
     return (gr.update(choices=found, value=found[0][1] if found else None),
             gr.update(choices=found, value=found[1][1] if len(found) > 1 else None),
-            gr.update(choices=jobs, value=done[0] if done else None))
+            gr.update(choices=jobs, value=done[0] if done else None), gr.update(visible=starts))
 
 
 @guarded
@@ -140,28 +141,30 @@ def build(store, shell: Shell):
                 "models come from `train ratings|rankings` or a pipeline run. An interrupted, stopped or failed "
                 "job resumes where it was.")
     gr.HTML(f"<style>{bon.BEST_OF_N_CSS}</style>")
-    with gr.Row():
-        source = gr.Radio([DEMO, "current project"], value=DEMO, label="Instructions")
-        limit = gr.Number(8, precision=0, minimum=1, label="How many")
-        policy = gr.Textbox("smollm2-135m", label="Policy model")
-        device = gr.Dropdown(list(DEVICES), value="auto", label="Device (policy, reward models, a local judge)",
-                             info=auto_note(), elem_id="bon-device")
-    with gr.Row():
-        n = gr.Slider(1, bon.MAX_N, value=8, step=1, label="n (candidates per instruction)")
-        max_new_tokens = gr.Slider(16, 512, value=128, step=16, label="max new tokens")
-    with gr.Row():
-        # Choices (paths under the data home) and jobs are filled after sign-in, for admins only.
-        rm1 = gr.Dropdown([], value=None, allow_custom_value=True, label="Reward model 1")
-        rm2 = gr.Dropdown([], value=None, allow_custom_value=True, label="Reward model 2 (optional)")
-        reference = gr.Textbox(label="Reference outputs file (optional; default: the policy's greedy output)")
-    with gr.Row():  # the key is kept in this session's textbox only: the job gets it through its environment
-        judge_model = gr.Textbox("smollm2-135m", label="Judge model (empty: no evaluation)")
-        judge_base_url = gr.Textbox(label="Judge base URL (empty: run the judge model locally, calibrated)")
-        judge_key = gr.Textbox(label="Judge API key (not stored)", type="password")
-    with gr.Row():
-        start_btn = gr.Button("Start", variant="primary")
-        stop_btn = gr.Button("Stop", variant="stop")
-        resume_btn = gr.Button("Resume")
+    # The form that starts a job: shown after sign-in to those who may start one (never to a viewer).
+    with gr.Column(visible=False, elem_id="bon-start-form") as form:
+        with gr.Row():
+            source = gr.Radio([DEMO, "current project"], value=DEMO, label="Instructions")
+            limit = gr.Number(8, precision=0, minimum=1, label="How many")
+            policy = gr.Textbox("smollm2-135m", label="Policy model")
+            device = gr.Dropdown(list(DEVICES), value="auto", label="Device (policy, reward models, a local judge)",
+                                 info=auto_note(), elem_id="bon-device")
+        with gr.Row():
+            n = gr.Slider(1, bon.MAX_N, value=8, step=1, label="n (candidates per instruction)")
+            max_new_tokens = gr.Slider(16, 512, value=128, step=16, label="max new tokens")
+        with gr.Row():
+            # Choices (paths under the data home) and jobs are filled after sign-in, for admins only.
+            rm1 = gr.Dropdown([], value=None, allow_custom_value=True, label="Reward model 1")
+            rm2 = gr.Dropdown([], value=None, allow_custom_value=True, label="Reward model 2 (optional)")
+            reference = gr.Textbox(label="Reference outputs file (optional; default: the policy's greedy output)")
+        with gr.Row():  # the key is kept in this session's textbox only: the job gets it through its environment
+            judge_model = gr.Textbox("smollm2-135m", label="Judge model (empty: no evaluation)")
+            judge_base_url = gr.Textbox(label="Judge base URL (empty: run the judge model locally, calibrated)")
+            judge_key = gr.Textbox(label="Judge API key (not stored)", type="password")
+        with gr.Row():
+            start_btn = gr.Button("Start", variant="primary")
+            stop_btn = gr.Button("Stop", variant="stop")
+            resume_btn = gr.Button("Resume")
     # Custom values reach the handlers, so the access check (not the dropdown) answers a forged job id.
     job = gr.Dropdown([], label="Job", allow_custom_value=True)
     message = gr.Markdown(elem_id="bon-message")
@@ -174,7 +177,7 @@ def build(store, shell: Shell):
     instruction = gr.Dropdown([], label="Instruction", allow_custom_value=True)
     view = gr.HTML(elem_id="bon-view")
 
-    shell.after_sign_in.append((admin_only(bind(choices, store, access), 3), [shell.name], [rm1, rm2, job]))
+    shell.after_sign_in.append((admin_only(bind(choices, store, access), 4), [shell.name], [rm1, rm2, job, form]))
     start_btn.click(bind(start, store, access),
                     [shell.name, shell.project, source, limit, policy, n, max_new_tokens, rm1, rm2, reference,
                      judge_model, judge_base_url, judge_key, device], [message, job], api_name="best_of_n_start")

@@ -74,8 +74,9 @@ def start(store, access, name, project, source, protocol, model, epochs, batch_s
 def show(store, access, name, job_id, request: gr.Request):
     access.require(request, name, "jobs")
     status, figure, tail = job_view(store, job_id)
-    plot = gr.update(value=figure, visible=figure is not None)  # no empty axes before a job exists
-    return status, plot, tail, f"Training device ({auto_note()}): **{describe()}**"
+    shown = figure is not None  # no empty axes or log box before a job exists
+    return (status, gr.update(value=figure, visible=shown), gr.update(value=tail, visible=shown),
+            f"Training device ({auto_note()}): **{describe()}**")
 
 
 stop = stop_handler(training.stop_training, "No training job selected.")
@@ -121,13 +122,13 @@ def build(store, shell: Shell):
     job = gr.Dropdown([], label="Training job", allow_custom_value=True, elem_id="train-job")
     status = gr.Markdown(elem_id="train-status")
     plot = gr.Plot(label="Loss and evaluation", visible=False, elem_id="train-curve")
-    tail = gr.Textbox(label="Log", lines=8, max_lines=8, interactive=False, autoscroll=True)
+    tail = gr.Textbox(label="Log", lines=8, max_lines=8, interactive=False, autoscroll=True, visible=False)
     gr.Markdown("Accuracy is measured on held-out pairs; with a few dozen pairs its 95 % interval is wide, and the "
                 "note says when a model cannot be told from chance. The shipped demo RMs are 96-step LoRA runs of "
                 "a 135M model on about 90 LLM-judged items, evaluated on 9-17 held-out pairs: they are examples "
                 "of the workflow, not evidence about the protocols.")
     models = gr.Dataframe(label="Trained reward models", interactive=False, wrap=True, elem_id="train-models",
-                          column_widths=["14%", "7%", "10%", "5%", "6%", "6%", "6%", "8%", "20%", "5%", "6%", "7%"])
+                          column_widths=["13%", "7%", "9%", "5%", "6%", "7%", "6%", "8%", "17%", "5%", "8%", "9%"])
 
     start_btn.click(bind(start, store, access), [shell.name, shell.project, source, protocol, model, epochs,
                                                  batch_size, lr, max_length, lora_r, full, every, device_choice,

@@ -57,3 +57,13 @@ def db_url(request, tmp_path):
     yield url
     if closer is not None:
         closer.close()
+
+
+def store_with_project(url: str, overlap: int = 1):
+    """A store at ``url`` holding project ``p``: 2 instructions × 3 responses, each task to ``overlap`` people."""
+    from sparse_feedback.store import Store
+    from tests.appserver import small_generation
+
+    store = Store(url)
+    store.create_project_from_generation(small_generation(2, 3), "p", overlap=overlap)
+    return store

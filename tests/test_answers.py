@@ -7,13 +7,12 @@ from sqlalchemy import create_engine
 from sparse_feedback.store import SCHEMA_VERSION, Store, StoreError
 from sparse_feedback.store.limits import COMMENT_MAX
 from tests.appserver import small_generation
-from tests.databases import db_url  # noqa: F401  (fixture: one SQLite and one PostgreSQL database)
+from tests.databases import db_url, store_with_project  # noqa: F401  (fixture: one SQLite and one PostgreSQL database)
 
 
 @pytest.fixture
 def store(db_url):  # noqa: F811
-    s = Store(db_url)
-    s.create_project_from_generation(small_generation(2, 3), "p", overlap=2)
+    s = store_with_project(db_url, overlap=2)
     yield s
     s.close()
 

@@ -9,13 +9,12 @@ from sparse_feedback import formats
 from sparse_feedback.store import SCHEMA_VERSION, Store, StoreError
 from sparse_feedback.store.demo import load_demo
 from tests.appserver import ROOT, small_generation
-from tests.databases import db_url  # noqa: F401  (fixture: one SQLite and one PostgreSQL database)
+from tests.databases import db_url, store_with_project  # noqa: F401  (fixture: one SQLite and one PostgreSQL database)
 
 
 @pytest.fixture
 def store(db_url):  # noqa: F811
-    s = Store(db_url)
-    s.create_project_from_generation(small_generation(2, 3), "p", overlap=1)
+    s = store_with_project(db_url, overlap=1)
     yield s
     s.close()
 

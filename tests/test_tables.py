@@ -46,3 +46,16 @@ def test_trained_models_are_named_by_folder_not_by_server_path():
     shown = reward_models_table(pd.DataFrame({"model_dir": ["/srv/data/reward_models/demo-rankings-rm"],
                                               "accuracy": [0.2222222], "steps": [96]}))
     assert shown.to_dict("records") == [{"Reward model": "demo-rankings-rm", "Accuracy": "0.22", "Steps": "96"}]
+
+
+def test_the_consistency_tab_of_a_project_without_feedback_opens_on_a_sentence(tmp_path):
+    from sparse_feedback.analysis.sources import frames_from_store
+    from sparse_feedback.ui import dashboards
+    from tests.appserver import small_generation
+
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    store.create_project_from_generation(small_generation(2, 2), "fresh")
+    names, ratings_from, rankings_from, headline, heatmap, grid_figure, grid = dashboards.consistency(
+        frames_from_store(store, "fresh"), None, None)
+    assert names == [] and ratings_from is None and heatmap is None and grid.empty
+    assert headline.startswith("No ratings or rankings in this project yet")

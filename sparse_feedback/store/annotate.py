@@ -177,12 +177,9 @@ class AnnotateMixin:
 
     def _submit(self, conn, annotator: str, assignment_id, choice, submit_id: str | None, now,
                 protocol: str | None = None, note: tuple[str, str] = ("", "")) -> Submission:
-        if submit_id:
-            prev = conn.execute(select(annotations).where(annotations.c.submit_id == submit_id)).first()
-            if prev is not None:
-                if prev.annotator != annotator:
-                    raise PermissionError("that submission belongs to someone else")
-                return _submission(prev, duplicate=True)
+        replayed = _replayed(conn, annotator, submit_id)
+        if replayed is not None:
+            return replayed
         a = _open_assignment(conn, annotator, assignment_id)
         if protocol is not None and a.protocol != protocol:
             raise StoreError(f"that task is a {a.protocol} task")
@@ -319,6 +316,19 @@ def _parse_choice(protocol: str, choice, swapped: bool) -> tuple[str, str]:
     if shown not in SHOWN_CHOICES:
         raise StoreError(f"a ranking answer is 'left', 'right' or 'equal', not {choice!r}")
     return shown_to_stored(shown, swapped), shown
+
+
+def _replayed(conn, annotator: str, submit_id: str | None) -> Submission | None:
+    """What an answer already stored under ``submit_id`` was (a retried or double-clicked request), marked
+    ``duplicate``; None for a new submission. Another annotator's id is refused."""
+    if not submit_id:
+        return None
+    prev = conn.execute(select(annotations).where(annotations.c.submit_id == submit_id)).first()
+    if prev is None:
+        return None
+    if prev.annotator != annotator:
+        raise PermissionError("that submission belongs to someone else")
+    return _submission(prev, duplicate=True)
 
 
 def _submission(row, duplicate: bool, shown: str | None = None) -> Submission:

@@ -15,7 +15,9 @@ from types import SimpleNamespace
 import pandas as pd
 from sqlalchemy import and_, exists, insert, select
 
-from sparse_feedback.store.annotate import _check_protocol, _parse_choice, _submission, next_version, stored_to_shown
+from sparse_feedback.store.annotate import (
+    _check_protocol, _parse_choice, _replayed, _submission, next_version, stored_to_shown,
+)
 from sparse_feedback.store.limits import StoreError, check_comment, check_flags, check_name, check_submit_id
 from sparse_feedback.store.schema import annotations, assignments, items, pair_tasks, rating_tasks, utcnow
 
@@ -83,12 +85,9 @@ class AnswersMixin:
         flags = None if flags is None else check_flags(flags)
         with self.db.write() as conn:
             proj = self._project_row(conn, project)
-            if submit_id:
-                prev = conn.execute(select(annotations).where(annotations.c.submit_id == submit_id)).first()
-                if prev is not None:
-                    if prev.annotator != annotator:
-                        raise PermissionError("that submission belongs to someone else")
-                    return _submission(prev, duplicate=True)
+            replayed = _replayed(conn, annotator, submit_id)
+            if replayed is not None:
+                return replayed
             row = _own(conn, proj.id, annotator, annotation_id)
             if row.undone:
                 raise StoreError(UNDONE)

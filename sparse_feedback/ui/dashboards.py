@@ -26,6 +26,9 @@ def consistency(feedback: Feedback, rating_source: str | None, ranking_source: s
     """(sources, ratings source, rankings source, headline, heatmap, grid figure, grid table)."""
     names = feedback.source_names()
     rating_source, ranking_source = pick_source(rating_source, names), pick_source(ranking_source, names)
+    if not names:  # a new project: nothing to compare until someone rates and ranks
+        return (names, None, None, "No ratings or rankings in this project yet: annotate, or run the LLM judge.",
+                None, None, readable(pd.DataFrame()))
     headline, heatmap, _ = views.consistency_view(feedback, rating_source, ranking_source)
     grid_figure, grid = views.grid_view(feedback)
     return names, rating_source, ranking_source, headline, heatmap, grid_figure, readable(grid)

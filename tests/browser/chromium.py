@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from contextlib import contextmanager
 
 import pytest
 
@@ -32,3 +33,19 @@ def signed_in_page(browser, url: str, user: str, dialogs: list):
     page.locator("input[type=password]").first.fill(f"{user}-pw")
     page.keyboard.press("Enter")
     return page
+
+
+@contextmanager
+def rating_as_alice(browser, tmp_path, setup, timeout: float = 30_000):
+    """The app on ``tmp_path`` (``setup(store)`` first) with alice signed in and her first rating task shown;
+    yields (page, store, dialogs). Screenshots go to ``test-artifacts/``, made here."""
+    from playwright.sync_api import expect
+
+    from tests.appserver import ROOT, running_app
+
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+    dialogs: list = []
+    with running_app(tmp_path, setup=setup) as (url, store):
+        page = signed_in_page(browser, url, "alice", dialogs)
+        expect(page.locator("#rate-progress")).to_contain_text("0 done", timeout=timeout)
+        yield page, store, dialogs

@@ -4,8 +4,8 @@ LLM's verdict, reload and keep progress, hostile text inert. Screenshots go to t
 import pytest
 
 from sparse_feedback import formats
-from tests.appserver import ROOT, running_app, small_generation
-from tests.browser.chromium import browser, signed_in_page  # noqa: F401 (a fixture)
+from tests.appserver import ROOT, small_generation
+from tests.browser.chromium import browser, rating_as_alice  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -23,12 +23,8 @@ def _setup(store):
 def test_annotate_with_the_keyboard_in_chromium(browser, tmp_path):
     from playwright.sync_api import expect
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    dialogs = []
-    with running_app(tmp_path, setup=_setup) as (url, store):
-        page = signed_in_page(browser, url, "alice", dialogs)
+    with rating_as_alice(browser, tmp_path, _setup, timeout=20_000) as (page, store, dialogs):
         progress = page.locator("#rate-progress")
-        expect(progress).to_contain_text("0 done", timeout=20_000)
 
         # Hostile text: shown as typed, nothing executed, no element injected.
         response = page.locator("#rate-response")

@@ -17,9 +17,10 @@ TABS = {
     "researcher": {"Rate", "Rank", "Export", "Train"} | DASHBOARDS,
     "visitor": {"Rate", "Rank"} | DASHBOARDS,
 }
-# What each dashboard shows on open, before any click: (tables with rows, plots with data).
+# What each dashboard shows on open, before any click: (tables with rows, plots with data). The public demo has
+# one LLM judge and no annotators: Agreement shows its summary and says why there is nothing to compare.
 FILLED = {"Consistency": (1, 2), "Disagreements": (1, 0), "Agreement": (3, 1), "Bias": (2, 2), "Win-rates": (3, 2),
-          "Admin": (2, 0), "Train": (1, 0)}
+          "Admin": (2, 0), "Train": (1, 0), ("visitor", "Agreement"): (1, 0)}
 
 
 @pytest.fixture(scope="module")
@@ -45,19 +46,26 @@ def test_every_tab_opens_readable(shots):
         for number in probe["numbers"]:
             assert "overlap" not in number["label"] or int(number["value"]) >= 1, (where, number)
         assert probe["width"] <= probe["client"] + 1, (where, "the page scrolls sideways")
-        tables, plots = FILLED.get(shot.tab, (0, 0))
+        tables, plots = FILLED.get((shot.role, shot.tab), FILLED.get(shot.tab, (0, 0)))
         assert sum(1 for t in probe["tables"] if any(t["cells"])) >= tables, (where, probe["tables"])
         assert len(probe["plots"]) >= plots, (where, "a plot is empty", probe["plots"])  # no plotly chart
 
 
 def test_best_of_n_opens_on_the_shipped_result_for_every_role(shots):
+    """Everyone sees the shipped job's candidates on open; only those who may start a job see the form for one."""
     for shot in (s for s in shots if s.tab == "Best-of-n"):
-        assert shot.probe["bon_view"], shot.role
+        assert "Count the words in the sentence." in shot.probe["bon_view"], shot.role
+        assert ("Start" in shot.probe["buttons"]) == (shot.role != "visitor"), (shot.role, shot.probe["buttons"])
 
 
 def test_dashboards_open_on_the_first_project_with_its_numbers(shots):
     for shot in (s for s in shots if s.tab == "Consistency"):
         assert "LLM ratings vs LLM rankings: consistency 28.33 % over 60 pairs" in shot.probe["text"], shot.role
+
+
+def test_agreement_says_why_the_public_demo_has_no_heatmap(shots):
+    agreement = next(s for s in shots if s.role == "visitor" and s.tab == "Agreement")
+    assert "Agreement needs two sources" in agreement.probe["text"] and not agreement.probe["plots"]
 
 
 def test_wide_tables_fit_at_1400_px(shots):

@@ -41,8 +41,9 @@ PROBE = """(panel) => {
   const errors = [...panel.querySelectorAll('.error, .toast-body.error')].filter(visible).map((e) => e.innerText);
   const numbers = [...panel.querySelectorAll('input[type=number]')].filter(visible)
     .map((i) => ({label: (i.closest('label') || {}).innerText || '', value: i.value}));
+  const buttons = [...panel.querySelectorAll('button')].filter(visible).map((b) => b.innerText.trim());
   const view = panel.querySelector('#bon-view');
-  return {tables, plots, errors, numbers, width: panel.scrollWidth, client: panel.clientWidth,
+  return {tables, plots, errors, buttons, numbers, width: panel.scrollWidth, client: panel.clientWidth,
           bon_view: view ? view.innerText.trim().slice(0, 200) : '', text: panel.innerText.slice(0, 4000)};
 }"""
 

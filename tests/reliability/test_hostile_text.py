@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from sparse_feedback.ui.render import LONG_RUN
-from tests.appserver import ROOT, running_app
-from tests.browser.chromium import browser, signed_in_page  # noqa: F401 (a fixture)
+from tests.appserver import ROOT
+from tests.browser.chromium import browser, rating_as_alice  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.reliability, pytest.mark.browser, pytest.mark.timeout(240)]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -46,12 +46,8 @@ def _responsive(page, bound: float = 2.0) -> float:
 def test_hostile_text_renders_inert_and_a_megabyte_line_does_not_freeze_the_page(browser, tmp_path):
     from playwright.sync_api import expect
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    dialogs = []
-    with running_app(tmp_path, setup=_setup) as (url, store):
-        page = signed_in_page(browser, url, "alice", dialogs)
+    with rating_as_alice(browser, tmp_path, _setup) as (page, store, dialogs):
         progress, response = page.locator("#rate-progress"), page.locator("#rate-response")
-        expect(progress).to_contain_text("0 done", timeout=30_000)
         panel = page.locator(".sf-text")
         expect(panel.first).to_contain_text("<script>alert('instruction')</script>")
         for n, text in enumerate(HOSTILE):
