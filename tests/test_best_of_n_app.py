@@ -124,7 +124,7 @@ def test_stop_ends_a_running_job(tmp_path, models):
     job_id = bon.start_job(store, many, settings(models, batch_size=1), root=tmp_path / "jobs")
     pid = store.job(job_id)["pid"]
     time.sleep(1)
-    assert bon.stop_job(store, job_id) == f"job {job_id} stopped"
+    assert bon.stop_job(store, job_id) == f"best-of-n job {job_id} stopped"
     assert store.job(job_id)["status"] == "stopped"
     for _ in range(50):
         try:

@@ -165,13 +165,7 @@ def resume_job(store, job_id: int, api_key: str | None = None) -> str:
 
 def stop_job(store, job_id: int) -> str:
     """End a running job's process group; its finished samples stay (a new job with the same dir resumes)."""
-    job = store.job(job_id)
-    if job is None or job["kind"] != JOB_KIND:
-        raise StoreError(f"no best-of-n job {job_id}")
-    if job["status"] != "running":
-        return f"job {job_id} is {job['status']}"
-    runner.stop(store, job_id, "stopped from the app")
-    return f"job {job_id} stopped"
+    return runner.stop_job(store, job_id, JOB_KIND, "best-of-n job", "stopped from the app")
 
 
 def job_dir(store, job_id: int) -> Path:

@@ -176,13 +176,7 @@ def import_file(store, path, project: str, kind: str = "auto", overlap: int = 1,
 
 def stop_import(store, job_id: int) -> str:
     """End a running import: its process removes what it wrote; nothing of the project is kept."""
-    job = store.job(job_id)
-    if job is None or job["kind"] != JOB_KIND:
-        raise StoreError(f"no import job {job_id}")
-    if job["status"] != "running":
-        return f"import {job_id} is {job['status']}"
-    runner.stop(store, job_id, "stopped by request; nothing was kept")
-    return f"import {job_id} stopped"
+    return runner.stop_job(store, job_id, JOB_KIND, "import", "stopped by request; nothing was kept")
 
 
 # ------------------------------------------------------------------ the job's process

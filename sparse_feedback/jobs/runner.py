@@ -74,6 +74,20 @@ def stop(store, job_id: int, message: str, group: bool = True) -> bool:
     return True
 
 
+def stop_job(store, job_id: int, kind: str, noun: str, message: str) -> str:
+    """Stop from the app or CLI: job ``job_id`` must be of ``kind`` (else a :class:`StoreError`); a job that is
+    no longer running is only described. ``noun`` names the job in the answer ("import 3 stopped")."""
+    from sparse_feedback.store import StoreError
+
+    job = store.job(job_id)
+    if job is None or job["kind"] != kind:
+        raise StoreError(f"no {noun} {job_id}")
+    if job["status"] != "running":
+        return f"{noun} {job_id} is {job['status']}"
+    stop(store, job_id, message)
+    return f"{noun} {job_id} stopped"
+
+
 def reopen(store, job_id: int, statuses: tuple[str, ...] = RESUMABLE) -> bool:
     """Mark an ended job running again (atomic, so two resumes cannot both win); reaps its old process."""
     job = store.job(job_id)

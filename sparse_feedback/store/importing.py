@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sparse_feedback import formats
-from sparse_feedback.formats.schema import KINDS, RANKING_FEEDBACK, RANKING_TASKS, RATING_FEEDBACK, RATING_TASKS
+from sparse_feedback.formats.schema import KINDS, RANKING_FEEDBACK, RANKING_TASKS, RATING_FEEDBACK
 
 UPLOAD_KINDS = ("auto", "generation", "rating feedback", "ranking feedback", "rating tasks", "ranking tasks")
 _BY_NAME = {k.name: k for k in KINDS}
