@@ -3,7 +3,7 @@
 import gradio as gr
 
 from pages import Shell, admin_only, bind, guarded
-from sparse_feedback.ui.tables import jobs_table, readable
+from sparse_feedback.report.tables import jobs_table, readable
 
 
 @guarded

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from pages import Shell, admin_only, bind, guarded, stop_handler
 from sparse_feedback.device import DEVICES, DTYPES, auto_note, describe
 from sparse_feedback.jobs import training
-from sparse_feedback.ui.tables import reward_models_table
+from sparse_feedback.report.tables import reward_models_table
 
 METRICS = ("eval_accuracy", "eval_implied_pairs_accuracy", "eval_spearman", "eval_mse")
 

@@ -19,7 +19,7 @@ from sparse_feedback.errors import InputError
 from sparse_feedback.report.inputs import EVALUATION_FILES, evaluated_runs
 from sparse_feedback.report.views import PAGE_SIZE
 from sparse_feedback.store import Store
-from sparse_feedback.ui.tables import header, readable, turned
+from sparse_feedback.report.tables import header, readable, turned
 
 ANNOTATORS = ("ann1", "ann2", "ann3")
 

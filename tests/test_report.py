@@ -35,6 +35,7 @@ def test_report_writes_one_self_contained_html_with_the_numbers(cli, inputs, tmp
     assert {r["candidate"] for r in numbers["win_rates"]} == {"long", "short"}
     assert numbers["position_bias"]["LLM"]["pairs"] == 80  # every pair has both parsed raw answers
     assert numbers["protocol_rank_flips"] and "The protocols disagree" in text  # the fixture's runs flip
+    assert "<th>Consistency %</th>" in text and "<th>rating_source</th>" not in text  # the dashboards' headers
 
 
 @pytest.mark.slow

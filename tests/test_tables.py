@@ -5,7 +5,7 @@ from pathlib import Path
 
 from sparse_feedback.store import Store
 from sparse_feedback.ui.best_of_n_demo import ensure_best_of_n_demo
-from sparse_feedback.ui.tables import jobs_table
+from sparse_feedback.report.tables import jobs_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,7 +26,7 @@ def test_dashboard_numbers_read_to_two_decimals_with_human_headers():
     """No 23.333333333333332 or 0.047619…: one number of places per column, NaN as a dash, ± intervals joined."""
     import pandas as pd
 
-    from sparse_feedback.ui.tables import readable
+    from sparse_feedback.report.tables import readable
 
     frame = pd.DataFrame({"protocol": ["ratings", "rankings"], "consistency": [23.333333333333332, 60.0],
                           "n_pairs": [117, 60], "kappa": [0.047619047619, float("nan")],
@@ -41,7 +41,7 @@ def test_dashboard_numbers_read_to_two_decimals_with_human_headers():
 def test_trained_models_are_named_by_folder_not_by_server_path():
     import pandas as pd
 
-    from sparse_feedback.ui.tables import reward_models_table
+    from sparse_feedback.report.tables import reward_models_table
 
     shown = reward_models_table(pd.DataFrame({"model_dir": ["/srv/data/reward_models/demo-rankings-rm"],
                                               "accuracy": [0.2222222], "steps": [96]}))

@@ -12,6 +12,7 @@ from plotly.offline import get_plotlyjs
 from sparse_feedback.analysis.candidates import describe_flips
 from sparse_feedback.report import figures
 from sparse_feedback.report.build import Report
+from sparse_feedback.report.tables import readable
 from sparse_feedback.report.views import clip
 
 TABLE_ROWS = 50  # rows of a long table shown in the report; the count says how many there are
@@ -37,7 +38,7 @@ def _table(frame: pd.DataFrame, caption: str = "", rows: int = TABLE_ROWS) -> st
         return f"<p class='note'>{html.escape(caption)}: nothing to show.</p>" if caption else ""
     shown = frame.head(rows)
     note = f" (first {rows} of {len(frame)})" if len(frame) > rows else ""
-    body = shown.to_html(index=False, escape=True, float_format=lambda v: f"{v:.2f}", na_rep="–", border=0)
+    body = readable(shown).to_html(index=False, escape=True, border=0)  # the dashboards' headers and numbers
     head = f"<p><b>{html.escape(caption)}</b>{note}</p>" if caption else ""
     return f"{head}<div class='scroll'>{body}</div>"
 

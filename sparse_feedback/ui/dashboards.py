@@ -1,5 +1,5 @@
 """What the dashboard tabs show, ready for the page: the report's views with every table made readable
-(:func:`~sparse_feedback.ui.tables.readable`). Plain functions of a feedback bundle; the pages only lay them out."""
+(:func:`~sparse_feedback.report.tables.readable`). Plain functions of a feedback bundle; the pages only lay them out."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 from sparse_feedback.analysis.agreement import PROTOCOLS, agreement_sources, source_agreement
 from sparse_feedback.analysis.sources import LLM, Feedback
 from sparse_feedback.report import figures, views
-from sparse_feedback.ui.tables import header, readable, turned
+from sparse_feedback.report.tables import header, readable, turned
 
 TEXT_CHARS = 160  # longer texts are cut in a table cell; the full text shows on selection
 
