@@ -47,7 +47,7 @@ def _finish_when_done(store, job_id: int, process: subprocess.Popen, on_exit) ->
         return
     outcome = on_exit(code)
     if outcome:
-        store.finish_job(job_id, *outcome)
+        store.finish_job(job_id, *outcome, if_running=True)
 
 
 def reap(pid: int | None) -> None:

@@ -84,12 +84,15 @@ class JobsMixin:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(log_path=place(job_id)))
         return job_id
 
-    def finish_job(self, job_id: int, status: str, message: str | None = None) -> None:
+    def finish_job(self, job_id: int, status: str, message: str | None = None, if_running: bool = False) -> None:
+        """Record the job's status; ``if_running``: only if it is still recorded running (a reaper's write never
+        overrides a Stop recorded in between)."""
         if status not in JOB_STATUSES:
             raise ValueError(f"unknown job status {status!r}")
         now = utcnow()
+        where = (jobs.c.id == job_id) & (jobs.c.status == "running") if if_running else jobs.c.id == job_id
         with self.db.write() as conn:
-            conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+            conn.execute(update(jobs).where(where).values(
                 status=status, message=message, updated_at=now,
                 finished_at=None if status == "running" else now))
 
