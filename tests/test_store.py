@@ -1,5 +1,6 @@
 """The annotation store on its own: schema versions, assignment, un-randomised rankings, imports, exports, jobs."""
 
+import os
 import threading
 
 import pandas as pd
@@ -244,3 +245,23 @@ def test_only_an_ended_job_whose_process_is_gone_is_reopened_and_only_once(store
     assert not store.reopen_job(still_ending, resumable) and not store.reopen_job(done, resumable)
     store.attach_process(ended, dead, "/jobs/job-1")
     assert store.job(ended)["pid"] == dead and store.job(ended)["log_path"] == "/jobs/job-1"
+
+
+def test_the_reaper_of_a_stopped_run_never_ends_the_resumed_run_that_replaced_it(store):
+    import subprocess
+    import sys
+
+    from sparse_feedback.jobs import runner
+
+    old = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    job_id = store.start_job("best_of_n", pid=old.pid)
+    old.wait()
+    store.finish_job(job_id, "stopped", "stopped by admin")
+    assert store.reopen_job(job_id, runner.RESUMABLE)  # resumed: a new process does the job now
+    store.attach_process(job_id, os.getpid())
+    runner._finish_when_done(store, job_id, old, lambda code: ("failed", f"exit code {code}"))
+    assert store.job(job_id)["status"] == "running" and store.job(job_id)["message"] is None
+    store.finish_job(job_id, "failed", "late write", if_running=True, pid=old.pid)
+    assert store.job(job_id)["status"] == "running"
+    store.finish_job(job_id, "failed", "exit code 1", if_running=True, pid=os.getpid())
+    assert store.job(job_id)["status"] == "failed"

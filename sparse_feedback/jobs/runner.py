@@ -30,7 +30,8 @@ def spawn(store, job_id: int, argv: list[str], log_file, env: dict | None = None
     to ``log_file``, and record its pid (and ``log_path``) on the job's row.
 
     ``on_exit(code)``: called by a reaper thread when the process ends (no zombie left); it returns the
-    ``(status, message)`` to record, unless the row already says the job is no longer running."""
+    ``(status, message)`` to record, unless the row already says the job is no longer running or has been
+    resumed under another process."""
     with open(log_file, "ab") as log:
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True, env={**os.environ, **(env or {})})
@@ -43,11 +44,11 @@ def spawn(store, job_id: int, argv: list[str], log_file, env: dict | None = None
 def _finish_when_done(store, job_id: int, process: subprocess.Popen, on_exit) -> None:
     code = process.wait()
     job = store.job(job_id)
-    if job is None or job["status"] != "running":
-        return
+    if job is None or job["status"] != "running" or job["pid"] != process.pid:
+        return  # stopped meanwhile, or resumed under another process: that run is not this reaper's
     outcome = on_exit(code)
     if outcome:
-        store.finish_job(job_id, *outcome, if_running=True)
+        store.finish_job(job_id, *outcome, if_running=True, pid=process.pid)
 
 
 def reap(pid: int | None) -> None:

@@ -84,13 +84,19 @@ class JobsMixin:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(log_path=place(job_id)))
         return job_id
 
-    def finish_job(self, job_id: int, status: str, message: str | None = None, if_running: bool = False) -> None:
+    def finish_job(self, job_id: int, status: str, message: str | None = None, if_running: bool = False,
+                   pid: int | None = None) -> None:
         """Record the job's status; ``if_running``: only if it is still recorded running (a reaper's write never
-        overrides a Stop recorded in between)."""
+        overrides a Stop recorded in between); ``pid``: only if that process is still the job's (a reaper of
+        a stopped run never ends the resumed run that replaced it)."""
         if status not in JOB_STATUSES:
             raise ValueError(f"unknown job status {status!r}")
         now = utcnow()
-        where = (jobs.c.id == job_id) & (jobs.c.status == "running") if if_running else jobs.c.id == job_id
+        where = jobs.c.id == job_id
+        if if_running:
+            where &= jobs.c.status == "running"
+        if pid is not None:
+            where &= jobs.c.pid == pid
         with self.db.write() as conn:
             conn.execute(update(jobs).where(where).values(
                 status=status, message=message, updated_at=now,
