@@ -118,8 +118,8 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
                show_progress="hidden")
          .then(show_rank, [project, name], rank_outputs, api_visibility="private", api_name="rank_on_load",
                show_progress="hidden"))
-        for i, (fill, inputs, outputs) in enumerate(shell.after_sign_in):
-            demo.load(fill, inputs, outputs, api_visibility="private", api_name=f"after_sign_in_{i}")
+        for api_name, fill, inputs, outputs in shell.after_sign_in:
+            demo.load(fill, inputs, outputs, api_visibility="private", api_name=api_name)
     return demo
 
 

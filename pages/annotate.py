@@ -7,7 +7,7 @@ message, never an "Error" badge on each output.
 
 import gradio as gr
 
-from pages import Shell, bind, guarded
+from pages import Shell, admin_only, bind, guarded
 from sparse_feedback.store.limits import COMMENT_MAX
 from sparse_feedback.ui import annotation, history
 from sparse_feedback.ui.access import AccessError
@@ -65,6 +65,12 @@ def my_answers(store, access, protocol, project, name, request: gr.Request):
     who, project = _annotator(access, request, name, project)
     found = history.listing(store, who, project, protocol)
     return found.table, gr.update(choices=found.choices, value=None), found.note
+
+
+def answers_on_project(store, access, protocol, project, name, request: gr.Request):
+    """Another project was picked: its answers in the table and an empty edit form."""
+    table, pick, note = my_answers(store, access, protocol, project, name, request)
+    return table, pick, note, "", None, "", []
 
 
 @guarded
@@ -143,6 +149,10 @@ def wire_history(store, shell: Shell, protocol: str, h: dict) -> None:
                        api_visibility="private", **QUIET)
     h["panel"].expand(listed, common, [h["table"], h["pick"], h["note"]], api_name=f"{prefix}_history_on_open",
                       api_visibility="private", **QUIET)
+    # Another project: its answers replace the last one's (a visitor who may not annotate gets no change).
+    shell.project.change(admin_only(bind(answers_on_project, store, access, protocol), 7), common,
+                         [h["table"], h["pick"], h["note"], h["item"], h["choice"], h["comment"], h["flags"]],
+                         api_name=f"{prefix}_history_on_project", api_visibility="private", **QUIET)
     h["pick"].input(bind(open_answer, store, access, protocol), [*common, h["pick"]],
                     [h["item"], h["choice"], h["comment"], h["flags"]], api_name=f"{prefix}_history_pick",
                     api_visibility="private", **QUIET)

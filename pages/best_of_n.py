@@ -177,7 +177,8 @@ def build(store, shell: Shell):
     instruction = gr.Dropdown([], label="Instruction", allow_custom_value=True)
     view = gr.HTML(elem_id="bon-view")
 
-    shell.after_sign_in.append((admin_only(bind(choices, store, access), 4), [shell.name], [rm1, rm2, job, form]))
+    shell.after_sign_in.append(("best_of_n_choices", admin_only(bind(choices, store, access), 4), [shell.name],
+                                [rm1, rm2, job, form]))
     start_btn.click(bind(start, store, access),
                     [shell.name, shell.project, source, limit, policy, n, max_new_tokens, rm1, rm2, reference,
                      judge_model, judge_base_url, judge_key, device], [message, job], api_name="best_of_n_start")

@@ -21,10 +21,18 @@ def source_choices(store, access, name, project, request: gr.Request):
     return gr.update(choices=exports.source_choices(store, project) if project else ["human", "llm"], value="human")
 
 
+@guarded
+def what_choices(store, access, name, request: gr.Request):
+    """After sign-in: the exports this caller's role may take (a researcher is not offered the audit trail)."""
+    who = access.require(request, name, "export")
+    return gr.update(choices=exports.what_choices(who.can("manage")))
+
+
 def build(store, shell: Shell):
     access = shell.access
     with gr.Row():
-        what = gr.Dropdown(list(exports.WHAT), value="ratings", label="What")
+        # Open mode shows this tab only to the local admin; signed-in callers get their choices after sign-in.
+        what = gr.Dropdown(exports.what_choices(access.open), value="ratings", label="What")
         source = gr.Dropdown(["human", "llm"], value="human", label="Source", allow_custom_value=False)
         fmt = gr.Dropdown(list(exports.FORMATS), value="csv", label="Format")
     button = gr.Button("Export", variant="primary")
@@ -34,4 +42,5 @@ def build(store, shell: Shell):
                  api_name="export")
     shell.project.change(admin_only(bind(source_choices, store, access), 1), [shell.name, shell.project], source,
                          api_visibility="private", api_name="export_sources")
+    shell.after_sign_in.append(("export_choices", admin_only(bind(what_choices, store, access), 1), [shell.name], [what]))
     return bind(source_choices, store, access), source

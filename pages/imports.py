@@ -13,17 +13,15 @@ from sparse_feedback.store.limits import check_name
 
 @guarded
 def preview(store, access, name, upload, kind, request: gr.Request):
-    """Read the upload; returns (message, preview table). Bad input shows the reader's message."""
+    """Read the upload (a large one in a process of its own); returns (message, preview table). Bad input shows
+    the reader's message."""
     access.admin(request, name)
     if not upload:
         return "Choose a file first.", None
     try:
-        up = import_jobs.read_named(upload, kind, Path(str(upload)).name)
+        return import_jobs.preview_file(upload, kind, Path(str(upload)).name)
     except InputError as err:
         return f"**Error:** {err}", None
-    extra = "with ratings" if up.ratings is not None else "with rankings" if up.rankings is not None else ""
-    return (f"Read as **{up.kind}** {extra}: {len(up.generation)} instructions, "
-            f"{sum(map(len, up.generation['responses']))} responses."), importing.preview(up)
 
 
 @guarded

@@ -100,3 +100,19 @@ def test_the_paper_demo_project_shows_the_papers_consistency(store):
     feedback = frames_from_store(store, "paper")
     result = consistency(feedback.ratings, feedback.rankings)
     assert (round(result.consistency, 2), result.n_pairs) == (56.41, 117)
+
+
+def test_the_export_tab_offers_the_audit_trail_to_admins_only_and_refuses_it_to_researchers(store, monkeypatch, tmp_path):
+    import gradio as gr
+
+    from pages import export
+    from sparse_feedback.ui.exports import AUDIT
+
+    access = signed(store, monkeypatch)
+    offered = {who: export.what_choices(store, access, "", req(who))["choices"] for who in ("res", "root")}
+    assert AUDIT in [c[0] if isinstance(c, tuple) else c for c in offered["root"]]
+    assert AUDIT not in [c[0] if isinstance(c, tuple) else c for c in offered["res"]]
+    with pytest.raises(gr.Error, match="only an admin"):  # asked for anyway, through the API
+        export.export(store, access, "", "demo", AUDIT, "human", "csv", req("res"))
+    with pytest.raises(gr.Error, match="only a researcher or an admin"):
+        export.what_choices(store, access, "", req("vic"))

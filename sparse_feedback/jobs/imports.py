@@ -75,6 +75,65 @@ def read_named(path, kind: str = "auto", name: str | None = None):
         raise InputError(shown, f"could not read this file ({type(err).__name__})") from None
 
 
+# Uploads larger than this are previewed in a process of their own (a 1 M-row CSV takes seconds to read and
+# check, which would hold the app server's GIL while annotators submit); smaller ones are read in place.
+PREVIEW_IN_PLACE_BYTES = int(os.environ.get("SPARSE_FEEDBACK_PREVIEW_IN_PLACE_BYTES", 2_000_000))
+
+
+def preview_file(path, kind: str = "auto", name: str | None = None, rows: int = 20):
+    """``(summary line, preview table)`` of an upload, read and checked in full as the import will read it;
+    an InputError (naming ``name``, row and column) on bad input. Files over :data:`PREVIEW_IN_PLACE_BYTES`
+    are read by a child process at a lower priority."""
+    name = name or Path(str(path)).name
+    if Path(str(path)).stat().st_size <= PREVIEW_IN_PLACE_BYTES:
+        return _preview_in_place(path, kind, name, rows)
+    import json
+    import subprocess
+
+    import pandas as pd
+
+    done = subprocess.run([sys.executable, "-m", "sparse_feedback.jobs.imports", "--preview", str(path),
+                           kind or "auto", name, str(rows)], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    try:
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        import logging
+
+        logging.getLogger(__name__).error("preview process failed (exit %s): %s", done.returncode, done.stderr[-2000:])
+        raise InputError(name, "could not read this file (the preview process failed)") from None
+    if "error" in answer:
+        raise InputError(**answer["error"])
+    return answer["summary"], pd.DataFrame(answer["rows"], columns=answer["columns"])
+
+
+def _preview_in_place(path, kind: str, name: str, rows: int):
+    from sparse_feedback.store.importing import preview, summary
+
+    up = read_named(path, kind, name)
+    return summary(up), preview(up, rows)
+
+
+def _preview_main(path: str, kind: str, name: str, rows: str) -> int:
+    """The preview process: one JSON line on stdout, the preview or the InputError's parts."""
+    import json
+
+    _lower_priority()
+    try:
+        line, table = _preview_in_place(path, kind, name, int(rows))
+    except InputError as err:
+        print(json.dumps({"error": {"path": err.path, "message": err.message, "where": err.where, "column": err.column}}))
+        return 2
+    print(json.dumps({"summary": line, "columns": list(table.columns), "rows": table.values.tolist()}, default=str))
+    return 0
+
+
+def _lower_priority() -> None:
+    try:
+        os.nice(NICENESS)
+    except OSError:
+        pass
+
+
 # ------------------------------------------------------------------ starting, following, stopping
 
 def start_import(store, path, project: str, kind: str = "auto", overlap: int = 1, source_model: str = "llm",
@@ -260,12 +319,11 @@ def _read_json(directory: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     from sparse_feedback.store import Store
 
+    if argv and argv[0] == "--preview":
+        return _preview_main(*argv[1:5])
     directory, job_id = Path(argv[0]), int(argv[1])
     stop = _StopSignal()
-    try:
-        os.nice(NICENESS)
-    except OSError:
-        pass
+    _lower_priority()
     store = Store(os.environ.get("SPARSE_FEEDBACK_DB"))
     try:
         status, message = run_job(store, directory, job_id, stop)

@@ -85,6 +85,13 @@ def preview(upload: Upload, rows: int = 20) -> pd.DataFrame:
                          "responses": gen["responses"].map(len)})
 
 
+def summary(upload: Upload) -> str:
+    """One line on what an upload was read as, for the Import tab's preview."""
+    extra = " with ratings" if upload.ratings is not None else " with rankings" if upload.rankings is not None else ""
+    return (f"Read as **{upload.kind}**{extra}: {len(upload.generation)} instructions, "
+            f"{sum(map(len, upload.generation['responses']))} responses.")
+
+
 def create_project(store, upload: Upload, name: str, overlap: int = 1, source_model: str = "llm",
                    **writing) -> dict:
     """Create a project from an upload and store the feedback it carries; returns counts for the UI.

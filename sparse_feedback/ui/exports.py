@@ -44,6 +44,15 @@ def parse_source(source: str) -> tuple[str, str | None]:
     return kind, (who or None)
 
 
+def what_choices(may_manage: bool) -> list[str]:
+    """The exports a caller is offered: the audit trail only to those who may manage (admins).
+
+    >>> AUDIT in what_choices(True), AUDIT in what_choices(False)
+    (True, False)
+    """
+    return [w for w in WHAT if may_manage or capability(w) != "manage"]
+
+
 def capability(what: str) -> str:
     """What the caller's role must allow for this export (``sparse_feedback.ui.access.CAN``).
 

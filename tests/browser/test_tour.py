@@ -41,6 +41,7 @@ def test_every_tab_opens_readable(shots):
         for table in probe["tables"]:
             assert table["header"] and not all(h.isdigit() for h in table["header"]), (where, table["header"])
             assert not [c for c in table["cells"] if LONG_FLOAT.match(c)], (where, table["cells"][:20])
+            assert table["mono"] == 0, (where, "table text in a monospace font", table["header"])
         for plot in probe["plots"]:
             assert plot["traces"] > 0, (where, plot)
         for number in probe["numbers"]:

@@ -153,3 +153,29 @@ def test_an_import_killed_with_the_app_is_cleaned_at_start_up(store, home):
     assert not hidden_projects(restarted) and item_count(restarted) == 2 and not (directory / "upload.csv").exists()
     assert [p.name for p in restarted.projects()] == ["existing"]
     restarted.close()
+
+
+def test_a_large_upload_is_previewed_in_a_process_of_its_own_with_the_same_answer(tmp_path, monkeypatch):
+    from sparse_feedback.errors import InputError
+
+    good = rating_tasks_csv(tmp_path / "u-1a2b.csv", 40)
+    bad = tmp_path / "u-3c4d.csv"
+    bad.write_text("instruction,input,output,rating\nSay hi.,,hi,3\nSay yo.,,yo,nine\n")
+    in_place = imports.preview_file(good, "auto", "tasks.csv")
+    with pytest.raises(InputError) as inline_err:
+        imports.preview_file(bad, "rating feedback", "ratings.csv")
+
+    monkeypatch.setattr(imports, "PREVIEW_IN_PLACE_BYTES", 0)  # every file is now "large"
+
+    def not_here(*_a, **_k):
+        raise AssertionError("read in the app's process")
+
+    monkeypatch.setattr(imports, "read_named", not_here)
+    line, table = imports.preview_file(good, "auto", "tasks.csv")
+    assert line == in_place[0] and "10 instructions, 40 responses" in line
+    pd.testing.assert_frame_equal(table, in_place[1], check_dtype=False)
+    with pytest.raises(InputError) as child_err:
+        imports.preview_file(bad, "rating feedback", "ratings.csv")
+    assert str(child_err.value) == str(inline_err.value)
+    assert str(child_err.value).startswith("ratings.csv: ") and "rating" in str(child_err.value)
+    assert str(tmp_path) not in str(child_err.value)

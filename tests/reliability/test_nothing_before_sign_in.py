@@ -42,7 +42,7 @@ def test_nothing_served_before_sign_in_or_to_an_annotator_names_server_data(tmp_
                 found = sorted(s for s in secrets if s in r.text)
                 assert found == [], f"{who} {route} names {found}"
         # The choices come after sign-in, to an admin only.
-        (fill,) = [i for i, fn in blocks[0].fns.items() if fn.api_name == "after_sign_in_0"]  # best-of-n
+        (fill,) = [i for i, fn in blocks[0].fns.items() if fn.api_name == "best_of_n_choices"]
         as_admin = queue_call(signed_in(url, "root", "root-pw"), fill, [""])
         assert any("demo-ratings-rm" in str(c) for c in as_admin["data"][0]["choices"])
         as_annotator = queue_call(signed_in(url, "alice", "alice-pw"), fill, [""])
