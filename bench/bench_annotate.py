@@ -11,6 +11,7 @@ click); ``--think 0`` is a closed-loop stress test where latency is bounded by t
     python bench/bench_annotate.py --db both   # SQLite, then PostgreSQL at $SPARSE_FEEDBACK_TEST_PG (.ci/postgres)
     python bench/bench_annotate.py --during-import 1000000   # an admin imports a CSV of that many rows meanwhile
     python bench/bench_annotate.py --during-import 1000000 --minutes 8 --import-after 60   # + a same-run baseline
+    python bench/bench_annotate.py --during-import 1000000 --preview ...   # the admin also clicks Preview first
 
 The machine's load average is printed with the figures: on a shared 2-core machine, other work moves them.
 """
@@ -85,9 +86,9 @@ def _import_csv(path: Path, rows: int) -> Path:
     return path
 
 
-def _import_through_the_app(url: str, csv: Path, result: dict, after: float = 0.0) -> None:
-    """After ``after`` seconds, upload ``csv`` and create a project from it as an admin would in the Import tab;
-    times both."""
+def _import_through_the_app(url: str, csv: Path, result: dict, after: float = 0.0, preview: bool = False) -> None:
+    """After ``after`` seconds, upload ``csv`` (``preview``: and preview it) and create a project from it as an
+    admin would in the Import tab; times each step."""
     time.sleep(after)  # the annotators' submits before it are the same run's figure without an import
     from tests.reliability.rawhttp import named_call, signed_in
 
@@ -98,6 +99,9 @@ def _import_through_the_app(url: str, csv: Path, result: dict, after: float = 0.
         uploaded = admin.post("/gradio_api/upload", files=[("files", (csv.name, f, "text/csv"))]).json()[0]
     result["uploaded"] = time.perf_counter()  # then the import job: read the file, write the project
     data = {"path": uploaded, "meta": {"_type": "gradio.FileData"}, "orig_name": csv.name}
+    if preview:
+        shown = named_call(admin, "import_preview", ["", data, "rating tasks"])
+        result.update(previewed=time.perf_counter(), preview_ok="Read as" in str(shown.get("data")))
     out = named_call(admin, "import_create", ["", data, "rating tasks", "imported", 1, "llm"])
     result.update(seconds=time.perf_counter() - start, end=time.perf_counter(), ok=bool(out.get("success")),
                   message=str(out)[:300])
@@ -184,6 +188,8 @@ def main(argv=None) -> int:
                     help="SQLite synchronous setting for the app's store (default: the app's own, FULL)")
     ap.add_argument("--during-import", type=int, default=0, metavar="ROWS",
                     help="an admin imports a rating-tasks CSV of ROWS rows through the app while the annotators work")
+    ap.add_argument("--preview", action="store_true",
+                    help="the admin previews the upload (Import tab's Preview) before creating the project")
     ap.add_argument("--import-after", type=float, default=0.0, metavar="SECONDS",
                     help="start the import this long after the annotators (their submits before it are the "
                          "baseline through the app; use with --minutes)")
@@ -254,7 +260,9 @@ def _bench(args, backend: str) -> int:
         threads = [threading.Thread(target=annotate, args=(i,)) for i in range(args.annotators)]
         imported: dict = {}
         if csv is not None:
-            threads.append(threading.Thread(target=_import_through_the_app, args=(url, csv, imported, args.import_after)))
+            admin = threading.Thread(target=_import_through_the_app,
+                                     args=(url, csv, imported, args.import_after, args.preview))
+            threads.append(admin)
         [t.start() for t in threads]
         [t.join() for t in threads]
         wall = time.perf_counter() - t0
@@ -293,8 +301,13 @@ def _bench(args, backend: str) -> int:
         print(f"import of {args.during_import:,} rows during the run: "
               + (f"{imported['seconds']:.1f} s, {'ok' if imported['ok'] else 'FAILED: ' + imported['message']}"
                  if imported else "did not finish"))
+        after_upload = "previewed" if "previewed" in imported else "uploaded"
         phases = (("the upload and the import ran", "start", "end"), ("the file uploaded", "start", "uploaded"),
-                  ("the import job ran", "uploaded", "end"))
+                  *((("the preview ran", "uploaded", "previewed"),) if after_upload == "previewed" else ()),
+                  ("the import job ran", after_upload, "end"))
+        if "previewed" in imported:
+            print(f"preview: {imported['previewed'] - imported['uploaded']:.1f} s, "
+                  f"{'ok' if imported['preview_ok'] else 'FAILED'}")
         for label, first, last in phases if imported else ():
             during = [x for x, t in zip(lat, when) if imported[first] <= t <= imported.get(last, t)]
             if during:
