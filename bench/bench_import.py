@@ -1,8 +1,10 @@
 """Annotators' submit latency while a large import is written: chunked (the store's default, a short
 transaction per 250 items) against one transaction for the whole import (how imports were written before),
 both measured in the same run on the same store kind. Store level, no HTTP: isolates the write lock.
+``--labels``: the file is rating feedback, so each row's LLM rating is stored too (in chunks of 5,000 rows,
+against one transaction for all of them).
 
-    python bench/bench_import.py [--rows 100000] [--annotators 20] [--db sqlite|postgres]
+    python bench/bench_import.py [--rows 100000] [--annotators 20] [--db sqlite|postgres] [--labels]
 """
 
 from __future__ import annotations
@@ -32,7 +34,23 @@ def _p(values, q) -> float:
     return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else values[0] * 1000
 
 
-def measure(url: str, rows: int, annotators: int, chunk: int | None) -> tuple[list[float], float]:
+def _import(store, rows: int, chunk: int | None, labels: bool) -> None:
+    """Write the imported project: chunked (``chunk`` items a transaction) or in one transaction (None)."""
+    from sparse_feedback.store.importing import Upload, create_project
+
+    gen = _generation(rows)
+    if not labels:
+        store.create_project_from_generation(gen, "imported", chunk=chunk or len(gen))
+        return
+    ratings = gen.explode("responses").rename(columns={"responses": "output"}).assign(rating=5)
+    if chunk:
+        create_project(store, Upload("rating feedback", gen, ratings=ratings), "imported", chunk=chunk)
+    else:
+        store.create_project_from_generation(gen, "imported", chunk=len(gen),
+                                             before_publish=lambda hidden: store.import_llm_ratings(hidden, ratings))
+
+
+def measure(url: str, rows: int, annotators: int, chunk: int | None, labels: bool = False) -> tuple[list[float], float]:
     store = Store(url)
     store.create_project_from_generation(_generation(annotators * 400), "work", overlap=annotators)
     lat, stop, lock = [], threading.Event(), threading.Lock()
@@ -51,8 +69,7 @@ def measure(url: str, rows: int, annotators: int, chunk: int | None) -> tuple[li
     time.sleep(1)
     start = len(lat)
     t0 = time.perf_counter()
-    gen = _generation(rows)
-    store.create_project_from_generation(gen, "imported", chunk=chunk or len(gen))
+    _import(store, rows, chunk, labels)
     took = time.perf_counter() - t0
     during = lat[start:]
     stop.set()
@@ -66,6 +83,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rows", type=int, default=100_000, help="rating tasks imported (4 per instruction)")
     ap.add_argument("--annotators", type=int, default=20)
     ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    ap.add_argument("--labels", action="store_true", help="rating feedback: an LLM rating stored per row too")
     args = ap.parse_args(argv)
     load = os.getloadavg()
     results = {}
@@ -75,10 +93,10 @@ def main(argv=None) -> int:
             url = _fresh_postgres()
         else:
             url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='sf-import-')) / 'sf.db'}"
-        results[label] = measure(url, args.rows, args.annotators, chunk)
+        results[label] = measure(url, args.rows, args.annotators, chunk, args.labels)
     print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f} -> "
           f"{'/'.join(f'{x:.1f}' for x in os.getloadavg())}; store {args.db}; {args.rows:,} rows; "
-          f"{args.annotators} annotators answering every 0.1 s")
+          f"{args.annotators} annotators answering every 0.1 s" + ("; with an LLM rating per row" if args.labels else ""))
     for label, (lat, took) in results.items():
         print(f"{label}: import {took:.1f} s; {len(lat)} submits during it, p50={_p(lat, 50):.1f} ms "
               f"p95={_p(lat, 95):.1f} ms max={max(lat) * 1000:.1f} ms")

@@ -97,10 +97,15 @@ def create_project(store, upload: Upload, name: str, overlap: int = 1, source_mo
     """Create a project from an upload and store the feedback it carries; returns counts for the UI.
     ``writing`` (chunk, callback, owner): as :meth:`~sparse_feedback.store.Store.create_project_from_generation`
     takes them."""
-    project = store.create_project_from_generation(upload.generation, name, overlap, **writing)
-    counts = {"items": project.n_items, "rating_tasks": project.n_rating_tasks, "pair_tasks": project.n_pair_tasks}
-    if upload.ratings is not None:
-        counts["llm_ratings"] = store.import_llm_ratings(name, upload.ratings, source_model)
-    if upload.rankings is not None:
-        counts["llm_rankings"] = store.import_llm_rankings(name, upload.rankings, source_model)
-    return counts
+    labels, chunked = {}, {"chunk": 20 * writing.get("chunk", 250), "callback": writing.get("callback")}
+
+    def store_labels(hidden: str) -> None:  # before the project is published: all of it is kept, or none
+        if upload.ratings is not None:
+            labels["llm_ratings"] = store.import_llm_ratings(hidden, upload.ratings, source_model, **chunked)
+        if upload.rankings is not None:
+            labels["llm_rankings"] = store.import_llm_rankings(hidden, upload.rankings, source_model, **chunked)
+
+    project = store.create_project_from_generation(upload.generation, name, overlap, before_publish=store_labels,
+                                                   **writing)
+    return {"items": project.n_items, "rating_tasks": project.n_rating_tasks, "pair_tasks": project.n_pair_tasks,
+            **labels}

@@ -64,7 +64,7 @@ class ProjectsMixin:
     # ------------------------------------------------------------ projects
     def create_project_from_generation(self, generation: pd.DataFrame, name: str, overlap: int = 1,
                                        guideline: str | None = None, chunk: int = 250, callback=None,
-                                       owner: str = "") -> Project:
+                                       owner: str = "", before_publish=None) -> Project:
         """Items from a generation frame (``instruction, input, responses``), one rating task per response
         and one pair task per unordered pair of an item's responses.
 
@@ -72,7 +72,9 @@ class ProjectsMixin:
         a large import instead of waiting for it. Until the last chunk the project has a hidden name (no one
         is offered it, no task is served); the rename that publishes it is one transaction, and a failed
         import removes what it wrote. ``callback(done, total, "import")`` reports progress. ``owner`` (e.g.
-        ``job7-``) starts the hidden name, so a clean-up can spare the imports that are still being written."""
+        ``job7-``) starts the hidden name, so a clean-up can spare the imports that are still being written.
+        ``before_publish(hidden_name)`` writes what belongs with the items (an upload's LLM labels) while the
+        project is still hidden: if it fails, nothing of the project is kept."""
         name = check_name("project name", name)
         if name.startswith(IMPORTING_PREFIX):
             raise StoreError(f"project names may not start with {IMPORTING_PREFIX!r}")
@@ -82,18 +84,21 @@ class ProjectsMixin:
             raise StoreError("overlap must be at least 1")
         rows = [(str(ins), str(inp or ""), [str(r) for r in list(responses)]) for ins, inp, responses in
                 generation[["instruction", "input", "responses"]].itertuples(index=False)]
+        hidden = f"{IMPORTING_PREFIX}{owner}{uuid.uuid4().hex}"
         with self.db.write() as conn:
             if conn.execute(select(projects.c.id).where(projects.c.name == name)).first():
                 raise StoreError(f"a project named {name!r} already exists")
             pid = conn.execute(insert(projects).values(
-                name=f"{IMPORTING_PREFIX}{owner}{uuid.uuid4().hex}", guideline=DEFAULT_GUIDELINE if guideline is None
-                else guideline, overlap=int(overlap), created_at=utcnow())).inserted_primary_key[0]
+                name=hidden, guideline=DEFAULT_GUIDELINE if guideline is None else guideline, overlap=int(overlap),
+                created_at=utcnow())).inserted_primary_key[0]
         try:
             for start in range(0, len(rows), max(1, chunk)):
                 with self.db.write() as conn:
                     _insert_items(conn, pid, start, rows[start:start + chunk])
                 if callback is not None:
                     callback(min(len(rows), start + chunk), len(rows), "import")
+            if before_publish is not None:
+                before_publish(hidden)
             with self.db.write() as conn:
                 if conn.execute(select(projects.c.id).where(projects.c.name == name)).first():
                     raise StoreError(f"a project named {name!r} already exists")
@@ -192,12 +197,13 @@ class ProjectsMixin:
             pairs.setdefault((it.instruction, it.input, r2, r1), (t.id, True))
         return ratings, pairs
 
-    def import_llm_ratings(self, name: str, feedback: pd.DataFrame, source_model: str = "llm") -> int:
+    def import_llm_ratings(self, name: str, feedback: pd.DataFrame, source_model: str = "llm", **writing) -> int:
         """Store rating feedback (``instruction, input, output, rating``) as the LLM source; returns rows
-        matched. Optional columns ``model`` and ``raw_answer(s)`` are kept; a rerun replaces, never doubles."""
-        return self._import_llm(name, feedback, "ratings", source_model)
+        matched. Optional columns ``model`` and ``raw_answer(s)`` are kept; a rerun replaces, never doubles.
+        ``writing`` (chunk, callback): as :meth:`_import_llm` takes them."""
+        return self._import_llm(name, feedback, "ratings", source_model, **writing)
 
-    def import_llm_rankings(self, name: str, feedback: pd.DataFrame, source_model: str = "llm") -> int:
+    def import_llm_rankings(self, name: str, feedback: pd.DataFrame, source_model: str = "llm", **writing) -> int:
         """Store ranking feedback (``instruction, input, output1, output2, feedback``), either order.
 
         The judge's own output (one row per pair with ``position_ab``/``position_ba``) is stored as the two
@@ -207,43 +213,55 @@ class ProjectsMixin:
             feedback = orders_from_pairs(feedback)
         elif not gives_orders(feedback):
             feedback = orders_from_final(feedback)
-        return self._import_llm(name, feedback, "rankings", source_model)
+        return self._import_llm(name, feedback, "rankings", source_model, **writing)
 
-    def _import_llm(self, name: str, feedback: pd.DataFrame, protocol: str, source_model: str) -> int:
+    def _import_llm(self, name: str, feedback: pd.DataFrame, protocol: str, source_model: str,
+                    chunk: int | None = None, callback=None) -> int:
+        """Match the rows to the project's tasks (outside any write lock), then replace those judgements: in one
+        transaction, or (``chunk``, for a project still hidden by its import) ``chunk`` rows a transaction,
+        ``callback(done, total, "labels")`` after each."""
         pid = self.project(name).id
+        with self.db.read() as conn:
+            rating_keys, pair_keys = self._task_keys(conn, pid)
         raw_col = next((c for c in ("raw_answers", "raw_answer") if c in feedback.columns), None)
         rows = []
-        with self.db.write() as conn:
-            rating_keys, pair_keys = self._task_keys(conn, pid)
-            for rec in feedback.to_dict(orient="records"):
-                model = str(rec.get("model") or source_model)
-                raw = rec.get(raw_col) if raw_col else None
-                raw = [] if raw is None or (isinstance(raw, float) and raw != raw) else raw
-                raw = [str(x) for x in raw] if isinstance(raw, (list, tuple)) else [str(raw)]
-                if protocol == "ratings":
-                    tid = rating_keys.get((rec["instruction"], rec["input"], rec["output"]))
-                    if tid is None:
-                        continue
-                    rows.append(dict(task_id=tid, reversed=False, value=str(int(rec["rating"])),
-                                     source_model=model, raw_answers=raw))
-                else:
-                    hit = pair_keys.get((rec["instruction"], rec["input"], rec["output1"], rec["output2"]))
-                    label = normalize_label(rec["feedback"])
-                    if hit is None or label is None:
-                        continue
-                    tid, rev = hit
-                    rows.append(dict(task_id=tid, reversed=rev, value=flip(label) if rev else label,
-                                     source_model=model, raw_answers=raw))
-            # A pair listed twice in one file (also in both orientations) is one judgement per order: the last.
-            rows = list({(r["task_id"], r["source_model"], r["reversed"]): r for r in rows}.values())
-            now = utcnow()
-            for r in rows:
-                conn.execute(delete(llm_feedback).where(
-                    llm_feedback.c.protocol == protocol, llm_feedback.c.task_id == r["task_id"],
-                    llm_feedback.c.source_model == r["source_model"], llm_feedback.c.reversed == r["reversed"]))
-            if rows:
+        for rec in feedback.to_dict(orient="records"):
+            model = str(rec.get("model") or source_model)
+            raw = rec.get(raw_col) if raw_col else None
+            raw = [] if raw is None or (isinstance(raw, float) and raw != raw) else raw
+            raw = [str(x) for x in raw] if isinstance(raw, (list, tuple)) else [str(raw)]
+            if protocol == "ratings":
+                tid = rating_keys.get((rec["instruction"], rec["input"], rec["output"]))
+                if tid is None:
+                    continue
+                rows.append(dict(task_id=tid, reversed=False, value=str(int(rec["rating"])),
+                                 source_model=model, raw_answers=raw))
+            else:
+                hit = pair_keys.get((rec["instruction"], rec["input"], rec["output1"], rec["output2"]))
+                label = normalize_label(rec["feedback"])
+                if hit is None or label is None:
+                    continue
+                tid, rev = hit
+                rows.append(dict(task_id=tid, reversed=rev, value=flip(label) if rev else label,
+                                 source_model=model, raw_answers=raw))
+        # A pair listed twice in one file (also in both orientations) is one judgement per order: the last.
+        rows = list({(r["task_id"], r["source_model"], r["reversed"]): r for r in rows}.values())
+        now, step = utcnow(), chunk or max(1, len(rows))
+        for start in range(0, len(rows), step):
+            batch = rows[start:start + step]
+            groups: dict[tuple, list[int]] = {}
+            for r in batch:
+                groups.setdefault((r["source_model"], r["reversed"]), []).append(r["task_id"])
+            with self.db.write() as conn:
+                for (model, rev), ids in groups.items():  # what a rerun replaces
+                    for i in range(0, len(ids), 5_000):
+                        conn.execute(delete(llm_feedback).where(
+                            llm_feedback.c.protocol == protocol, llm_feedback.c.source_model == model,
+                            llm_feedback.c.reversed == rev, llm_feedback.c.task_id.in_(ids[i:i + 5_000])))
                 conn.execute(insert(llm_feedback), [
-                    {**r, "project_id": pid, "protocol": protocol, "created_at": now} for r in rows])
+                    {**r, "project_id": pid, "protocol": protocol, "created_at": now} for r in batch])
+            if callback is not None and chunk:
+                callback(start + len(batch), len(rows), "labels")
         return len(rows)
 
     def llm_feedback_for(self, protocol: str, task_id: int) -> list[dict]:

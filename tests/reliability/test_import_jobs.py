@@ -179,3 +179,27 @@ def test_a_large_upload_is_previewed_in_a_process_of_its_own_with_the_same_answe
     assert str(child_err.value) == str(inline_err.value)
     assert str(child_err.value).startswith("ratings.csv: ") and "rating" in str(child_err.value)
     assert str(tmp_path) not in str(child_err.value)
+
+
+def test_an_uploads_llm_labels_are_published_with_its_items_or_nothing_is(store, tmp_path, monkeypatch):
+    from sparse_feedback.store.importing import create_project, read_upload
+
+    feedback = tmp_path / "ratings.csv"
+    pd.DataFrame({"instruction": ["Say hi.", "Say hi.", "Say yo."], "input": "", "output": ["hi", "hello", "yo"],
+                  "rating": [6, 4, 2]}).to_csv(feedback, index=False)
+    upload = read_upload(feedback, "rating feedback")
+    counts = create_project(store, upload, "labelled", chunk=1)
+    assert counts == {"items": 2, "rating_tasks": 3, "pair_tasks": 1, "llm_ratings": 3}
+    assert sorted(store.llm_ratings("labelled")["rating"]) == [2, 4, 6]
+    seen = []  # again in chunks of 2 (as an import's hidden project is written): a rerun replaces, never doubles
+    again = upload.ratings.assign(rating=[7, 5, 3])
+    assert store.import_llm_ratings("labelled", again, chunk=2, callback=lambda *a: seen.append(a)) == 3
+    assert seen == [(2, 3, "labels"), (3, 3, "labels")] and sorted(store.llm_ratings("labelled")["rating"]) == [3, 5, 7]
+
+    def fails(*_a, **_k):  # the labels' write fails (a full disk, a kill) after every item was written
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(type(store), "import_llm_ratings", fails)
+    with pytest.raises(OSError):
+        create_project(store, upload, "half", chunk=1)
+    assert [p.name for p in store.projects()] == ["existing", "labelled"] and not hidden_projects(store)
