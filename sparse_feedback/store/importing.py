@@ -15,6 +15,7 @@ from sparse_feedback.formats.schema import KINDS, RANKING_FEEDBACK, RANKING_TASK
 
 UPLOAD_KINDS = ("auto", "generation", "rating feedback", "ranking feedback", "rating tasks", "ranking tasks")
 _BY_NAME = {k.name: k for k in KINDS}
+LABELS_CHUNK = 5_000  # an upload's LLM labels written a transaction (the project is still hidden meanwhile)
 
 
 @dataclass
@@ -97,7 +98,7 @@ def create_project(store, upload: Upload, name: str, overlap: int = 1, source_mo
     """Create a project from an upload and store the feedback it carries; returns counts for the UI.
     ``writing`` (chunk, callback, owner): as :meth:`~sparse_feedback.store.Store.create_project_from_generation`
     takes them."""
-    labels, chunked = {}, {"chunk": 20 * writing.get("chunk", 250), "callback": writing.get("callback")}
+    labels, chunked = {}, {"chunk": LABELS_CHUNK, "callback": writing.get("callback")}
 
     def store_labels(hidden: str) -> None:  # before the project is published: all of it is kept, or none
         if upload.ratings is not None:
