@@ -96,7 +96,8 @@ def main(argv=None) -> int:
         results[label] = measure(url, args.rows, args.annotators, chunk, args.labels)
     print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f} -> "
           f"{'/'.join(f'{x:.1f}' for x in os.getloadavg())}; store {args.db}; {args.rows:,} rows; "
-          f"{args.annotators} annotators answering every 0.1 s" + ("; with an LLM rating per row" if args.labels else ""))
+          f"{args.annotators} annotators answering every 0.1 s"
+          + ("; with an LLM rating per row" if args.labels else ""))
     for label, (lat, took) in results.items():
         print(f"{label}: import {took:.1f} s; {len(lat)} submits during it, p50={_p(lat, 50):.1f} ms "
               f"p95={_p(lat, 95):.1f} ms max={max(lat) * 1000:.1f} ms")

@@ -20,8 +20,8 @@ class Shell:
     project: gr.Dropdown
     name: gr.Textbox
     admin_tabs: list
-    # (api name, handler, inputs, outputs) run once the visitor is known: choices naming server data (runs, model folders, jobs)
-    # are filled here, never at build time, so the page served before sign-in carries none. Handlers take
+    # (api name, handler, inputs, outputs) run once the visitor is known: choices naming server data (runs, model
+    # folders, jobs) are filled here, never at build time, so the page served before sign-in carries none. Handlers take
     # (name, request) and answer non-admins with no-op updates.
     after_sign_in: list = field(default_factory=list)
 

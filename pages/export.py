@@ -42,5 +42,6 @@ def build(store, shell: Shell):
                  api_name="export")
     shell.project.change(admin_only(bind(source_choices, store, access), 1), [shell.name, shell.project], source,
                          api_visibility="private", api_name="export_sources")
-    shell.after_sign_in.append(("export_choices", admin_only(bind(what_choices, store, access), 1), [shell.name], [what]))
+    shell.after_sign_in.append(("export_choices", admin_only(bind(what_choices, store, access), 1), [shell.name],
+                                [what]))
     return bind(source_choices, store, access), source

@@ -102,7 +102,7 @@ def test_the_paper_demo_project_shows_the_papers_consistency(store):
     assert (round(result.consistency, 2), result.n_pairs) == (56.41, 117)
 
 
-def test_the_export_tab_offers_the_audit_trail_to_admins_only_and_refuses_it_to_researchers(store, monkeypatch, tmp_path):
+def test_the_export_tab_offers_the_audit_trail_to_admins_only_and_refuses_it_to_researchers(store, monkeypatch):
     import gradio as gr
 
     from pages import export

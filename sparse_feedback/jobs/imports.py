@@ -121,7 +121,8 @@ def _preview_main(path: str, kind: str, name: str, rows: str) -> int:
     try:
         line, table = _preview_in_place(path, kind, name, int(rows))
     except InputError as err:
-        print(json.dumps({"error": {"path": err.path, "message": err.message, "where": err.where, "column": err.column}}))
+        parts = {"path": err.path, "message": err.message, "where": err.where, "column": err.column}
+        print(json.dumps({"error": parts}))
         return 2
     print(json.dumps({"summary": line, "columns": list(table.columns), "rows": table.values.tolist()}, default=str))
     return 0

@@ -37,8 +37,9 @@ PROBE = """(panel) => {
     overflow: Math.max(0, scroller(t).scrollWidth - scroller(t).clientWidth),
     // Cells whose own text is drawn in a monospace face (Gradio's default for the rows it shows: divs of a
     // virtual body beside the table, which only sizes the columns).
-    mono: [...(t.closest('.virtual-table-viewport') || t).querySelectorAll('.virtual-row *, tbody td *')].filter((e) => [...e.childNodes].some(
-      (n) => n.nodeType === 3 && n.textContent.trim()) && /mono/i.test(getComputedStyle(e).fontFamily)).length,
+    mono: [...(t.closest('.virtual-table-viewport') || t).querySelectorAll('.virtual-row *, tbody td *')]
+      .filter((e) => [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())
+        && /mono/i.test(getComputedStyle(e).fontFamily)).length,
   }));
   const plots = [...panel.querySelectorAll('.js-plotly-plot')].filter(visible).map((p) => ({
     label: (p.closest('.block') || p).getAttribute('id') || '', traces: p.data ? p.data.length : 0}));

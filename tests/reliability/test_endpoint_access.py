@@ -26,7 +26,8 @@ ADMIN_NOOP = {"export_sources", "admin_on_project", "train_on_project", "train_t
               "best_of_n_models", "best_of_n_choices", "export_choices",
               "best_of_n_on_job"}
 OWN_VIEW = {f"{p}_{e}" for p in ("rate", "rank") for e in ("show", "show_on_name", "on_load", "undo")}
-OWN_HISTORY = {f"{p}_{e}" for p in ("rate", "rank") for e in ("history", "history_on_open", "history_on_project")}  # the caller's answers
+OWN_HISTORY = {f"{p}_{e}" for p in ("rate", "rank")  # the caller's answers
+               for e in ("history", "history_on_open", "history_on_project")}
 NOT_YOURS = ({f"rate_submit{s}" for s in ("", "_2", "_3", "_4", "_5", "_6", "_7")}
              | {"rank_submit", "rank_submit_equal", "rank_submit_right", "rate_skip", "rank_skip"}
              | {f"{p}_{e}" for p in ("rate", "rank") for e in ("history_pick", "edit")})  # bob's answer, by id
