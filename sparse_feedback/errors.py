@@ -7,6 +7,8 @@ range) are its kinds.
 
 from __future__ import annotations
 
+import re
+
 EXIT_BAD_INPUT = 2
 
 
@@ -78,3 +80,50 @@ def store_write_error(err) -> str | None:
     """
     text = str(err)
     return next((phrase for needle, phrase in _STORE_TEXTS.items() if needle in text), None)
+
+
+# The last line of a traceback ("ValueError: ...", "torch.OutOfMemoryError: ..."), or a line the project prints as
+# its own one-line refusal ("error: ...").
+_ERROR_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b.*|error: .+)$")
+
+
+def last_error_line(text: str) -> str | None:
+    r"""The last error line of a process's output: a traceback's final line or an ``error: ...`` line.
+
+    >>> last_error_line("step 1/4\nTraceback (most recent call last):\n  File x\nValueError: bad length\nbye\n")
+    'ValueError: bad length'
+    >>> last_error_line("UserWarning: careful\nstep 2/4\n") is None
+    True
+    """
+    lines = [line.strip() for line in str(text).replace("\r", "\n").splitlines()]
+    return next((line for line in reversed(lines) if _ERROR_LINE.match(line)), None)
+
+
+def exit_reason(code: int | None, output: str = "", step: str | None = None) -> str:
+    r"""Why a process ended, in one line: the signal that killed it (SIGKILL most often means the system ran out of
+    memory) or its exit status, where it was (``step``, e.g. ``"step 3/40"``), and its last error line.
+
+    >>> exit_reason(-9, "loading\n", step="step 0/4")
+    'killed by the system (out of memory?) at step 0/4'
+    >>> exit_reason(1, "Traceback ...\nRuntimeError: shapes differ\n")
+    'exit status 1: RuntimeError: shapes differ'
+    >>> exit_reason(-15)
+    'ended by signal SIGTERM'
+    """
+    import signal
+
+    where = f" at {step}" if step else ""
+    if code is not None and code < 0:
+        number = -code
+        if number == signal.SIGKILL:
+            head = f"killed by the system (out of memory?){where}"
+        else:
+            try:
+                name = signal.Signals(number).name
+            except ValueError:
+                name = f"signal {number}"
+            head = f"ended by signal {name}{where}"
+    else:
+        head = f"exit status {code}{where}"
+    detail = disk_error(output) or last_error_line(output)
+    return f"{head}: {detail}" if detail and (code is None or code >= 0) else head
