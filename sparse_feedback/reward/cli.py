@@ -36,9 +36,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _train(args) -> int:
     from sparse_feedback.reward.config import RewardConfig
+    from sparse_feedback.reward.runs import WATCHED
+
+    config = RewardConfig.from_args(args, protocol=args.protocol)
+    launched = any(k in os.environ for k in ("LOCAL_RANK", "WORLD_SIZE"))  # torchrun/accelerate: the launcher watches
+    if not (os.environ.get(WATCHED) or launched):
+        return _watch(config)
     from sparse_feedback.reward.train import train
 
-    results = train(RewardConfig.from_args(args, protocol=args.protocol))
+    results = train(config)
     if results.get("stopped") or int(os.environ.get("RANK", "0")) != 0:  # one report per launch
         return 0
     print(json.dumps({k: v for k, v in results.items() if k in ("eval", "cross_protocol", "step")}, indent=1))
@@ -63,3 +69,29 @@ def _score(args) -> int:
     write_table(out, args.output)
     print(f"scored {len(table)} rows with the {model.protocol} reward model; wrote {args.output}")
     return 0
+
+
+def _watch(config) -> int:
+    """Train in a child process and report how it ended: a run the system kills (signal 9, most often for lack of
+    memory) leaves no message of its own, so this one says so and names the step it reached."""
+    import signal
+    import subprocess
+    import sys
+
+    from sparse_feedback.errors import exit_reason
+    from sparse_feedback.reward.runs import WATCHED, step_label, training_command
+
+    options = {k: v for k, v in config.to_dict().items() if k not in ("protocol", "train", "output_dir", "model")}
+    argv = training_command(config.protocol, config.train, config.output_dir, config.model, **options)
+    child = subprocess.Popen(argv, env={**os.environ, WATCHED: "1"})
+    forward = lambda sig, _: child.send_signal(sig)  # noqa: E731  Stop (SIGTERM) and Ctrl-C reach the trainer
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        code = child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if code < 0 and -code != signal.SIGINT:
+        print(f"error: training {exit_reason(code, step=step_label(config.output_dir))}", file=sys.stderr)
+        return 128 - code
+    return code

@@ -14,6 +14,9 @@ import pandas as pd
 from sparse_feedback.settings import home
 
 LOG_FILE, RESULTS_FILE, STDOUT_FILE = "log.jsonl", "eval_results.json", "train.log"
+STATE_FILE = "run_state.json"  # {"step": steps done, "total": steps planned}, rewritten as each step starts
+# Set in a training process whose parent watches how it ends (the `train` command's own, or the app's job runner)
+WATCHED = "SPARSE_FEEDBACK_TRAIN_WATCHED"
 MODEL_KIND = "reward model"  # the kind of folder a training run writes (see formats.claim_dir)
 
 
@@ -29,6 +32,27 @@ def read_log(output_dir) -> list[dict]:
         except json.JSONDecodeError:
             break
     return rows
+
+
+def write_state(output_dir, step: int, total: int) -> None:
+    """Record where the run is, before a step that may not finish (so a killed run's report names its step)."""
+    path = Path(output_dir) / STATE_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"step": step, "total": total}))
+    tmp.replace(path)
+
+
+def step_label(output_dir) -> str | None:
+    """``"step N/T"``: the step a run was at (steps done / planned), or None before its first step.
+
+    >>> import tempfile; d = tempfile.mkdtemp(); write_state(d, 3, 40); step_label(d)
+    'step 3/40'
+    """
+    try:
+        state = json.loads((Path(output_dir) / STATE_FILE).read_text())
+        return f"step {int(state['step'])}/{int(state['total'])}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
