@@ -159,7 +159,8 @@ def test_a_run_the_system_kills_is_reported_with_its_step(deep_tiny, tmp_path):
     _, stderr = watcher.communicate(timeout=60)
     step = json.loads((out / "run_state.json").read_text())["step"]
     assert watcher.returncode == 128 + signal.SIGKILL
-    assert stderr.strip().splitlines()[-1] == f"error: training killed by the system (out of memory?) at step {step}/400"
+    reason = f"error: training killed by the system (out of memory?) at step {step}/400"
+    assert stderr.strip().splitlines()[-1] == reason
 
 
 @pytest.mark.slow

@@ -16,8 +16,8 @@ import pandas as pd
 from sparse_feedback.errors import disk_error
 from sparse_feedback.jobs import runner
 from sparse_feedback.reward.runs import (  # noqa: F401  the runs' reading, as the Train tab calls it
-    LOG_FILE, MODEL_KIND, RESULTS_FILE, STDOUT_FILE, WATCHED, log_tail, new_run_dir, read_log, runs_dir, trained_models,
-    training_command)
+    LOG_FILE, MODEL_KIND, RESULTS_FILE, STDOUT_FILE, TRAINING_ENV, log_tail, new_run_dir, read_log, runs_dir,
+    trained_models, training_command)
 
 JOB_KIND = "train"
 
@@ -56,7 +56,7 @@ def start_training(store, protocol: str, train_file, model: str = "smollm2-135m"
             "output_dir": str(output_dir), "train_file": str(train_file), "aggregation": aggregation, **options}
     job_id = store.start_job(JOB_KIND, args, log_path=str(output_dir / LOG_FILE))
     try:
-        runner.spawn(store, job_id, cmd, output_dir / STDOUT_FILE, env={"PYTHONUNBUFFERED": "1", WATCHED: "1"},
+        runner.spawn(store, job_id, cmd, output_dir / STDOUT_FILE, env={"PYTHONUNBUFFERED": "1", **TRAINING_ENV},
                      on_exit=_outcome(output_dir))
     except OSError as err:
         store.finish_job(job_id, "failed", f"could not start: {err}")

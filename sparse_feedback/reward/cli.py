@@ -79,11 +79,11 @@ def _watch(config) -> int:
     import sys
 
     from sparse_feedback.errors import exit_reason
-    from sparse_feedback.reward.runs import WATCHED, step_label, training_command
+    from sparse_feedback.reward.runs import TRAINING_ENV, step_label, training_command
 
     options = {k: v for k, v in config.to_dict().items() if k not in ("protocol", "train", "output_dir", "model")}
     argv = training_command(config.protocol, config.train, config.output_dir, config.model, **options)
-    child = subprocess.Popen(argv, env={**os.environ, WATCHED: "1"})
+    child = subprocess.Popen(argv, env={**os.environ, **TRAINING_ENV})
     forward = lambda sig, _: child.send_signal(sig)  # noqa: E731  Stop (SIGTERM) and Ctrl-C reach the trainer
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -92,6 +92,7 @@ def _watch(config) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if code < 0 and -code != signal.SIGINT:
-        print(f"error: training {exit_reason(code, step=step_label(config.output_dir))}", file=sys.stderr)
+        # on a line of its own: the killed run's progress bar never ended its line
+        print(f"\nerror: training {exit_reason(code, step=step_label(config.output_dir))}", file=sys.stderr)
         return 128 - code
     return code

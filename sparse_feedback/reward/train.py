@@ -353,25 +353,28 @@ class Trainer:
         if self.step:
             progress.update(self.step)
         started, examples, tokens, stopped = time.perf_counter(), 0, 0, False
-        while self.step < self.total and not stopped:
-            if main:
-                write_state(self.out, self.step, self.total)
-            loss, n, t, stopped = self.train_step(self.step)
-            self.step += 1
-            examples, tokens = examples + n, tokens + t
-            elapsed = time.perf_counter() - started
-            progress.update(1, loss=f"{loss:.4f}")
-            if self.step % max(1, cfg.logging_steps) == 0 or self.step == self.total:
-                self.log({"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 4), "loss": loss,
-                          "lr": self.scheduler.get_last_lr()[0], "elapsed_s": round(elapsed, 3),
-                          "examples_per_s": round(examples / elapsed, 3),
-                          "tokens_per_s": round(tokens * self.world / elapsed, 1)})
-            epoch_end = self.step % self.steps_per_epoch == 0
-            if self.step < self.total and (epoch_end or (cfg.eval_steps and self.step % cfg.eval_steps == 0)):
-                self.log({"step": self.step, **_flatten("", self.evaluate())})
-            if epoch_end or stopped or self.step == self.total or (cfg.save_steps and self.step % cfg.save_steps == 0):
-                self.save_checkpoint()
-        progress.close()
+        try:  # the bar's line is ended even when a step is refused or fails
+            while self.step < self.total and not stopped:
+                if main:
+                    write_state(self.out, self.step, self.total)
+                loss, n, t, stopped = self.train_step(self.step)
+                self.step += 1
+                examples, tokens = examples + n, tokens + t
+                elapsed = time.perf_counter() - started
+                progress.update(1, loss=f"{loss:.4f}")
+                if self.step % max(1, cfg.logging_steps) == 0 or self.step == self.total:
+                    self.log({"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 4), "loss": loss,
+                              "lr": self.scheduler.get_last_lr()[0], "elapsed_s": round(elapsed, 3),
+                              "examples_per_s": round(examples / elapsed, 3),
+                              "tokens_per_s": round(tokens * self.world / elapsed, 1)})
+                epoch_end = self.step % self.steps_per_epoch == 0
+                if self.step < self.total and (epoch_end or (cfg.eval_steps and self.step % cfg.eval_steps == 0)):
+                    self.log({"step": self.step, **_flatten("", self.evaluate())})
+                periodic = cfg.save_steps and self.step % cfg.save_steps == 0
+                if epoch_end or stopped or self.step == self.total or periodic:
+                    self.save_checkpoint()
+        finally:
+            progress.close()
         if main:
             write_state(self.out, self.step, self.total)
         if stopped:
