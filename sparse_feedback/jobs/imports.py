@@ -186,7 +186,8 @@ def _outcome(store, job_id: int, directory: Path):
 
     def outcome(code: int) -> tuple[str, str]:
         _remove_leftovers(store, job_id, directory)
-        return "failed", f"the import process ended unexpectedly (exit status {code}); nothing was kept"
+        reason = runner.ended(code, directory / "log.txt", runner.where(runner.read_progress(directory)))
+        return "failed", f"the import process ended unexpectedly ({reason}); nothing was kept"
 
     return outcome
 

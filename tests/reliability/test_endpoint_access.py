@@ -17,7 +17,7 @@ from tests.reliability.rawhttp import named_call, queue_call, signed_in
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(180)]
 PROJECT = "proj-7c1e"  # distinctive, so a leak of the name is found by a plain text search
 
-TRAIN = {"train_start", "train_stop", "train_show", "train_list"}  # reward-model jobs
+TRAIN = {"train_start", "train_stop", "train_show", "train_list", "train_full_log"}  # reward-model jobs
 BEST_OF_N = {"best_of_n_start", "best_of_n_stop", "best_of_n_resume", "best_of_n_browse", "best_of_n_show"}  # best-of-n jobs
 ADMIN_ONLY = {"import_preview", "import_create", "import_stop", "export", "llm_run", "admin_load", "admin_save", *TRAIN,
               "train_refresh", *BEST_OF_N, "best_of_n_filter"}
