@@ -85,6 +85,17 @@ def show(store, access, name, job_id, request: gr.Request):
 
 
 @guarded
+def tick(store, access, name, job_id, seen, request: gr.Request):
+    """The timer: the job's view, and the picker's labels again once the job's status has changed (a run that
+    has ended is no longer listed as running)."""
+    view = show(store, access, name, job_id, request)
+    job = store.job(int(job_id)) if job_id else None
+    now = job["status"] if job else None
+    picker = gr.update(choices=job_choices(store), value=str(job_id)) if job and now != seen else gr.update()
+    return (*view, picker, now)
+
+
+@guarded
 def full_log(store, access, name, job_id, request: gr.Request):
     """The chosen job's whole console output (progress bars, load reports, library warnings) as a file."""
     access.require(request, name, "jobs")
@@ -161,8 +172,8 @@ def build(store, shell: Shell):
     refresh.click(lister, [shell.name, job], [job, models], api_name="train_list").then(
         viewer, [shell.name, job], shown, api_visibility="private", api_name="train_refresh")
     log_btn.click(bind(full_log, store, access), [shell.name, job], log_file, api_name="train_full_log")
-    timer = gr.Timer(3.0)
-    timer.tick(admin_only(viewer, len(shown)), [shell.name, job], shown, api_visibility="private",
-               api_name="train_tick", show_progress="hidden")
+    timer, seen = gr.Timer(3.0), gr.State()
+    timer.tick(admin_only(bind(tick, store, access), len(shown) + 2), [shell.name, job, seen], [*shown, job, seen],
+               api_visibility="private", api_name="train_tick", show_progress="hidden")
     shell.project.change(admin_only(lister, 2), [shell.name, job], [job, models], api_visibility="private",
                          api_name="train_on_project")

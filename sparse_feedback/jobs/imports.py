@@ -235,6 +235,12 @@ def import_file(store, path, project: str, kind: str = "auto", overlap: int = 1,
         raise
 
 
+def running(store) -> list[int]:
+    """The imports running now."""
+    jobs = store.jobs(JOB_KIND)
+    return [int(i) for i in jobs.loc[jobs["status"] == "running", "id"]]
+
+
 def stop_import(store, job_id: int) -> str:
     """End a running import: its process removes what it wrote; nothing of the project is kept."""
     return runner.stop_job(store, job_id, JOB_KIND, "import", "stopped by request; nothing was kept")

@@ -4,7 +4,8 @@ jobs table, and its work runs either in its own process (:func:`spawn`) or in th
 Start-up marks jobs whose process is gone as ``interrupted`` (:func:`mark_interrupted`); :func:`stop` ends a
 process (its work checkpoints or keeps what it finished) and :func:`reopen` lets a stopped, failed or
 interrupted job run again on what it left (each job's own work skips what is done). Progress is
-``progress.json`` in the job's directory (:func:`progress_writer`, :func:`status`), logs a file there; :func:`ended` says why a process ended.
+``progress.json`` in the job's directory (:func:`progress_writer`, :func:`status`), logs a file there;
+:func:`ended` says why a process ended.
 This module stays free of torch and pandas so the app imports it cheaply.
 """
 

@@ -24,7 +24,7 @@ ADMIN_ONLY = {"import_preview", "import_create", "import_stop", "export", "llm_r
 # Fired for everyone (a project change, a timer): a no-op for others.
 ADMIN_NOOP = {"export_sources", "admin_on_project", "train_on_project", "train_tick", "best_of_n_status",
               "best_of_n_models", "best_of_n_choices", "export_choices",
-              "best_of_n_on_job"}
+              "best_of_n_on_job", "import_stop_after", "import_stop_state", "import_running"}
 OWN_VIEW = {f"{p}_{e}" for p in ("rate", "rank") for e in ("show", "show_on_name", "on_load", "undo")}
 OWN_HISTORY = {f"{p}_{e}" for p in ("rate", "rank")  # the caller's answers
                for e in ("history", "history_on_open", "history_on_project")}
