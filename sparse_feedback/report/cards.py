@@ -49,12 +49,14 @@ def consistency_figure(ratings: pd.DataFrame, rankings: pd.DataFrame, against: s
 
 def dataset_facts(name: str, frame: pd.DataFrame, *, what: str, protocol: str, aggregation: str,
                   source: str | None = None, judged: pd.DataFrame | None = None, judge_prompt: str | None = None,
-                  consistency_with: dict | None = None, license: str = "other") -> DatasetFacts:
+                  consistency_with: dict | None = None, license: str = "other",
+                  judges: list | None = None) -> DatasetFacts:
     """The card facts of an export. ``judged``: the feedback the export was made from (default ``frame``), which
-    tells the source and judges; ``consistency_with``: the result of :func:`consistency_figure`, or None."""
+    tells the source and judges (unless ``judges`` names them); ``consistency_with``: the result of :func:`consistency_figure`, or None."""
     judged = frame if judged is None else judged
     source = source or infer_source(judged)
-    judges = sorted(map(str, judged["model"].dropna().unique())) if "model" in judged.columns else []
+    if judges is None:
+        judges = sorted(map(str, judged["model"].dropna().unique())) if "model" in judged.columns else []
     if source == "llm" and judge_prompt is None:
         from importlib import resources
 
