@@ -36,3 +36,9 @@ def space_storage_note() -> tuple[str, bool] | None:
     return (f"data home: {where}, not on persistent storage ({SPACE_STORAGE} is not mounted or not used): "
             "annotations are lost when the Space restarts. Turn on persistent storage in the Space's settings, or "
             "back up (`backup`) and push exports to the Hub (Export tab) regularly.", True)
+
+
+def cache_dir() -> Path:
+    """Downloaded model files and other reusable artefacts."""
+    env = os.environ.get("SPARSE_FEEDBACK_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "sparse_feedback"

@@ -6,64 +6,13 @@ Each command runs as a user runs it, in a child process whose ``HF_ENDPOINT`` na
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 import pytest
 
 from sparse_feedback.formats.cards import DATA_PATH, front_matter
-from tests.conftest import run_cli
-from tests.fake_hub import TOKEN, FakeHub
-
-RANKINGS = pd.DataFrame([
-    {"instruction": "Add 2 and 3.", "input": "", "output1": "5", "output2": "6", "feedback": "(a)"},
-    {"instruction": "Add 2 and 3.", "input": "", "output1": "6", "output2": "five", "feedback": "(b)"},
-    {"instruction": "Name a colour.", "input": "", "output1": "red", "output2": "blue", "feedback": "equal"},
-    {"instruction": "Name a colour.", "input": "", "output1": "blue", "output2": "sky", "feedback": "(a)"},
-])
-RATINGS = pd.DataFrame([
-    {"instruction": "Add 2 and 3.", "input": "", "output": "5", "rating": 7},
-    {"instruction": "Add 2 and 3.", "input": "", "output": "6", "rating": 2},
-    {"instruction": "Add 2 and 3.", "input": "", "output": "five", "rating": 6},
-    {"instruction": "Name a colour.", "input": "", "output": "red", "rating": 5},
-    {"instruction": "Name a colour.", "input": "", "output": "blue", "rating": 5},
-    {"instruction": "Name a colour.", "input": "", "output": "sky", "rating": 3},
-])
-
-
-@pytest.fixture
-def fake_hub():
-    with FakeHub() as hub:
-        yield hub
-
-
-@pytest.fixture
-def hub_cli(fake_hub, tmp_path):
-    def run(*args, token=TOKEN):
-        return run_cli(*args, env={**fake_hub.env(token), "HF_HOME": str(tmp_path / "hf-home")}, timeout=300)
-    return run
-
-
-@pytest.fixture
-def feedback_files(tmp_path):
-    rankings, ratings = tmp_path / "rankings.csv", tmp_path / "ratings.csv"
-    RANKINGS.to_csv(rankings, index=False)
-    RATINGS.to_csv(ratings, index=False)
-    return rankings, ratings
-
-
-def parquet_rows(data: bytes) -> list[dict]:
-    return pd.read_parquet(io.BytesIO(data)).to_dict("records")
-
-
-def one_error_line(result) -> str:
-    """The command failed with exit 2 and said why in one line (no traceback), its last."""
-    assert result.returncode == 2, result.stderr[-3000:]
-    assert "Traceback" not in result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and result.stderr.strip().splitlines()[-1] == errors[0], result.stderr[-2000:]
-    return errors[0]
-
+from tests.hub_fixtures import (  # noqa: F401  (fixtures)
+    RANKINGS, RATINGS, fake_hub, feedback_files, hub_cli, one_error_line, paper_layout, parquet_rows,
+)
 
 @pytest.mark.slow
 def test_pushed_pairs_arrive_as_the_export_with_a_card_that_states_protocol_aggregation_and_counts(
@@ -151,16 +100,6 @@ def test_a_push_without_a_token_or_to_a_namespace_it_may_not_write_is_one_line(h
     assert "someone-else/x" in line and "403" in line
 
 
-def _paper_layout(path=None):
-    """The layout the original pipeline writes its feedback in (its CSV column order, header names as its
-    task files spell them), as a dataset on the Hub would carry it."""
-    rankings = pd.DataFrame({"instruction": RANKINGS["instruction"], "input": RANKINGS["input"],
-                             "response1": RANKINGS["output1"], "response2": RANKINGS["output2"],
-                             "feedback": ["(a)", "(b)", "equal", "(a)"]})
-    ratings = RATINGS.rename(columns={"output": "response"})
-    return rankings, ratings
-
-
 PAPER_CARD = """---
 configs:
 - config_name: rankings
@@ -179,7 +118,7 @@ configs:
 def test_a_hub_dataset_reads_as_feedback_wherever_a_table_is_read(hub_cli, fake_hub, tmp_path):
     from sparse_feedback.formats.hub import parquet_bytes
 
-    rankings, ratings = _paper_layout()
+    rankings, ratings = paper_layout()
     fake_hub.add_repo("paper/feedback", files={"README.md": PAPER_CARD.encode(),
                                                "rankings/train-00000-of-00001.parquet": parquet_bytes(rankings),
                                                "ratings/train-00000-of-00001.parquet": parquet_bytes(ratings)})
@@ -194,6 +133,16 @@ def test_a_hub_dataset_reads_as_feedback_wherever_a_table_is_read(hub_cli, fake_
                      "--output", tmp_path / "rated.csv", token=None)
     assert scored.returncode == 0, scored.stderr[-3000:]
     assert pd.read_csv(tmp_path / "rated.csv")["rating"].tolist() == RATINGS["rating"].tolist()
+
+    from sparse_feedback.store import Store
+
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    imported = hub_cli("import", "hf://datasets/paper/feedback/rankings", "--project", "paper", "--db", db,
+                       token=None)
+    assert imported.returncode == 0, imported.stderr[-3000:]
+    store = Store(db)
+    assert sorted(store.items_frame("paper")["instruction"]) == ["Add 2 and 3.", "Name a colour."]
+    store.close()
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ import pytest
 
 from sparse_feedback.formats.cards import front_matter
 from tests.reward_helpers import tiny_model, toy_rankings
-from tests.test_hub_datasets import hub_cli, fake_hub, one_error_line  # noqa: F401  (fixtures)
+from tests.hub_fixtures import fake_hub, hub_cli, one_error_line  # noqa: F401  (fixtures)
 
 GENERATION = [{"instruction": f"write story {i}", "input": "", "responses": ["this answer is good", "this is bad",
                                                                               f"the reply is fine {i}"]}
