@@ -184,6 +184,17 @@ def _handler(hub: FakeHub):
                 return None
             return repo
 
+        def _head(self, kind: str, repo_id: str, revision: str) -> tuple[Repo, Commit] | None:
+            """The repo and its commit at ``revision`` the caller may read, else the error already sent."""
+            repo = self._repo(kind, repo_id)
+            if repo is None:
+                return None
+            head = repo.head(revision)
+            if head is None:
+                self._error(404, f"Invalid rev id: {revision}", "RevisionNotFound")
+                return None
+            return repo, head
+
         # -------------------------------------------------- routing
         def do_HEAD(self):
             self._route("HEAD")
@@ -251,13 +262,10 @@ def _handler(hub: FakeHub):
             self._send(200, {})
 
         def info(self, m, q, body, method):
-            repo = self._repo(m["kind"], m["repo"])
-            if repo is None:
+            found = self._head(m["kind"], m["repo"], m["rev"] or "main")
+            if found is None:
                 return
-            revision = m["rev"] or "main"
-            head = repo.head(revision)
-            if head is None:
-                return self._error(404, f"Invalid rev id: {revision}", "RevisionNotFound")
+            repo, head = found
             self._send(200, {"id": repo.repo_id, "_id": repo.repo_id, "sha": head.oid, "private": repo.private,
                              "gated": "auto" if repo.gated else False, "disabled": False, "downloads": 0, "likes": 0,
                              "tags": [], "author": repo.repo_id.split("/")[0],
@@ -334,23 +342,19 @@ def _handler(hub: FakeHub):
                              "commitOid": commit.oid, "success": True})
 
         def tree(self, m, q, body, method):
-            repo = self._repo(m["kind"], m["repo"])
-            if repo is None:
+            found = self._head(m["kind"], m["repo"], m["rev"])
+            if found is None:
                 return
-            head = repo.head(m["rev"])
-            if head is None:
-                return self._error(404, f"Invalid rev id: {m['rev']}", "RevisionNotFound")
+            head = found[1]
             base = (m["path"] or "").strip("/")
             recursive = q.get("recursive", ["false"])[0] in ("true", "1", "True")
             self._send(200, _listing(hub, head.files, base, recursive))
 
         def paths_info(self, m, q, body, method):
-            repo = self._repo(m["kind"], m["repo"])
-            if repo is None:
+            found = self._head(m["kind"], m["repo"], m["rev"])
+            if found is None:
                 return
-            head = repo.head(m["rev"])
-            if head is None:
-                return self._error(404, f"Invalid rev id: {m['rev']}", "RevisionNotFound")
+            head = found[1]
             form = parse_qs(body.decode()) if body and not body.startswith(b"{") else None
             paths = form.get("paths", []) if form is not None else json.loads(body or b"{}").get("paths", [])
             out = []
@@ -372,12 +376,10 @@ def _handler(hub: FakeHub):
 
         def resolve(self, m, q, body, method):
             kind = {"datasets": "dataset", "spaces": "space"}.get(m["prefix"] or "", "model")
-            repo = self._repo(kind, m["repo"])
-            if repo is None:
+            found = self._head(kind, m["repo"], m["rev"])
+            if found is None:
                 return
-            head = repo.head(m["rev"])
-            if head is None:
-                return self._error(404, f"Invalid rev id: {m['rev']}", "RevisionNotFound")
+            head = found[1]
             path = m["path"]
             if path not in head.files:
                 return self._error(404, f"Entry not found: {path}", "EntryNotFound")

@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     h.set_defaults(func=_push_rm)
 
     s = sub.add_parser("score", help="add a reward column to a rating/ranking task or feedback file")
-    s.add_argument("--model-dir", required=True, help="a directory written by `train`")
+    s.add_argument("--model-dir", required=True, help="a directory written by `train`, or a Hub model repo "
+                   "OWNER/NAME")
     s.add_argument("--input", required=True, help="rating tasks/feedback (→ reward) or ranking tasks/feedback "
                    "(→ reward1, reward2)")
     s.add_argument("--output", required=True, help="output table (.csv, .json, .jsonl, .parquet or a directory)")
