@@ -5,6 +5,7 @@
 (Gradio's defaults otherwise).
 """
 
+import sys
 from pathlib import Path
 
 from sparse_feedback.ui.serving import session_capacity, tune_gradio
@@ -20,11 +21,13 @@ from pages import (  # noqa: E402
 )
 from sparse_feedback.jobs import runner as jobs_runner  # noqa: E402
 from sparse_feedback.jobs import imports as import_jobs  # noqa: E402
-from sparse_feedback.store import Store, configured_accounts  # noqa: E402
+from sparse_feedback.errors import EXIT_BAD_INPUT, UserError  # noqa: E402
+from sparse_feedback.store import Store  # noqa: E402
 from sparse_feedback.store.demo import DEMO_PROJECTS, ensure_demo  # noqa: E402
 from sparse_feedback.ui.access import Access, AccessError  # noqa: E402
 from sparse_feedback.ui.best_of_n_demo import ensure_best_of_n_demo  # noqa: E402
 from sparse_feedback.ui.keyboard import head_script  # noqa: E402
+from sparse_feedback.ui.startup import check_start, trust_proxies  # noqa: E402
 from sparse_feedback.ui.throttle import LoginThrottle  # noqa: E402
 from sparse_feedback.ui.uploads import max_upload_bytes  # noqa: E402
 
@@ -124,6 +127,7 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
 
 
 def launch_kwargs(access: Access) -> dict:
+    trust_proxies()  # uvicorn believes X-Forwarded-For from the named proxies only (read when it starts)
     css = CSS_PATH.read_text("utf-8") if CSS_PATH.exists() else None
     return dict(auth=access.gradio_auth(), auth_message="Sign in to annotate.",
                 # Refusals (gr.Error) are always shown; any other exception's text stays in the server log.
@@ -142,8 +146,8 @@ def launch_kwargs(access: Access) -> dict:
 def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:
     """The store, the users, interrupted jobs marked, the demo loaded if the store is empty (and the Best-of-n
     demo if it has no best-of-n job); then the app."""
+    accounts = check_start()  # every setting read at start, before anything is opened
     store = store or Store()
-    accounts = configured_accounts()
     store.sync_users(accounts)
     jobs_runner.mark_interrupted(store)  # jobs cut off by the last shutdown
     import_jobs.clean_up(store)  # what an import cut off by the last shutdown had half-written
@@ -154,8 +158,13 @@ def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:
 
 
 def main() -> None:
-    app, access = open_app()
-    app.launch(**launch_kwargs(access))
+    try:
+        app, access = open_app()
+        kwargs = launch_kwargs(access)
+    except UserError as err:  # a setting the admin can fix: one line naming it, never a traceback
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+    app.launch(**kwargs)
 
 
 if __name__ == "__main__":
