@@ -16,7 +16,7 @@ import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
 from pages import (  # noqa: E402
-    Shell, admin, agreement, best_of_n, bias, bind, consistency, disagreements, export, imports, llm, rank, rate,
+    Blocks, Shell, admin, agreement, best_of_n, bias, bind, consistency, disagreements, export, imports, llm, rank, rate,
     train, winrates,
 )
 from sparse_feedback.jobs import runner as jobs_runner  # noqa: E402
@@ -76,7 +76,7 @@ def on_load(store, access, capabilities: tuple[str, ...], tab_ids: tuple[str, ..
 
 
 def create_app(store: Store, access: Access) -> gr.Blocks:
-    with gr.Blocks(title="sparse-feedback") as demo:
+    with Blocks(title="sparse-feedback") as demo:
         with gr.Row(equal_height=True):
             gr.Markdown("## sparse-feedback", elem_id="sf-title")
             # No choices until on_load has checked who is here: the page served before sign-in (with its
