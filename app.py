@@ -16,8 +16,8 @@ import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
 from pages import (  # noqa: E402
-    Blocks, Shell, admin, agreement, best_of_n, bias, bind, consistency, disagreements, export, imports, llm, rank, rate,
-    train, winrates,
+    Blocks, Shell, admin, agreement, best_of_n, bias, bind, consistency, disagreements, export, imports, llm, rank,
+    rate, train, winrates,
 )
 from sparse_feedback.jobs import runner as jobs_runner  # noqa: E402
 from sparse_feedback.jobs import imports as import_jobs  # noqa: E402
