@@ -89,11 +89,12 @@ def test_a_failing_database_gives_one_line_with_a_reference_and_logs_the_details
 def test_the_hidden_row_select_checks_access_before_reading_its_event(app):
     url, _, blocks = app
     (index,) = [i for i, fn in blocks.fns.items() if getattr(fn.fn, "__name__", "") == "on_select"]
+    filters = ["", "p", None, None, "", 0, 1, *[c.value for c in blocks.fns[index].inputs[7:]]]  # later: defaults
     alice = signed_in(url, "alice", "alice-pw")
-    result = queue_call(alice, index, ["", "p", None, None, "", 0, 1])
+    result = queue_call(alice, index, filters)
     assert not result["success"] and "only a viewer, a researcher or an admin" in _clean(result["error"])
     root = signed_in(url, "root", "root-pw")
-    result = queue_call(root, index, ["", "p", None, None, "", 0, 1])
+    result = queue_call(root, index, filters)
     assert not result["success"] and "choose a row" in _clean(result["error"])
 
 
