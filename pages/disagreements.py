@@ -35,7 +35,7 @@ def detail(store, project, a, b, search, min_score, number, row):
     return views.detail_html(feedback(store, project), a, b, search or "", min_score or 0, number or 1, row)
 
 
-def build(store, shell=None):
+def build(store, shell=None, tab=None):
     access, name, project = pickers(shell, INTRO)
     with gr.Row():
         a = gr.Dropdown(label="Judgement A", elem_id="disagree-a")
@@ -56,7 +56,7 @@ def build(store, shell=None):
     run = researcher(table, store, access)
     go.click(run, inputs, outputs, api_name="disagreements")
     number.submit(run, inputs, outputs, api_visibility="private")
-    on_open(table, store, access, project, inputs, outputs)
+    on_open(table, store, access, project, inputs, outputs, tab)
     show = researcher(detail, store, access)
 
     def on_select(name, project, a, b, search, min_score, number, evt: gr.EventData, request: gr.Request):

@@ -12,6 +12,8 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
+
 from sparse_feedback import formats
 from sparse_feedback.store import Store, StoreError
 from sparse_feedback.ui.uploads import zip_dir
@@ -62,8 +64,13 @@ def capability(what: str) -> str:
     return "manage" if what == AUDIT else "export"
 
 
-def export_file(store: Store, project: str, what: str, source: str, fmt: str, directory=None) -> tuple[Path, int]:
-    """Write the export to a fresh temporary folder; returns (file, row count). HF datasets come zipped."""
+PREVIEW_ROWS = 5  # rows the Export tab shows before writing
+PREVIEW_CHARS = 120  # a longer text is cut in the preview (the file holds it whole)
+
+
+def export_frame(store: Store, project: str, what: str, source: str, fmt: str) -> tuple[pd.DataFrame, object]:
+    """(the rows the export writes, exactly as written: the seed layout's columns, the seed-json pairs; what the
+    writer takes). The preview and the file both come from here, so they cannot disagree."""
     if not project:
         raise StoreError("choose a project first")
     if what not in WHAT or fmt not in FORMATS:
@@ -74,10 +81,12 @@ def export_file(store: Store, project: str, what: str, source: str, fmt: str, di
             raise StoreError("the audit trail has no seed layout: choose csv, json, jsonl, parquet or hf")
         frame = store.audit_trail(project)
         frame["created_at"] = frame["created_at"].map(lambda t: t.isoformat(sep=" ", timespec="seconds"))
-        source = "all"
     elif what == "trl pairs":
+        if fmt == "seed-json":  # the original's {prompt: {"sentences": [[chosen, rejected], ...]}}
+            seed = formats.rm_pairs_seed_json(store.training_feedback(project, "rankings", kind, who)[0])
+            rows = [(prompt, *pair) for prompt, v in seed.items() for pair in v["sentences"]]
+            return pd.DataFrame(rows, columns=["prompt", "chosen", "rejected"]), seed
         frame = store.rm_pairs(project, kind, who)
-        rankings = store.training_feedback(project, "rankings", kind, who)[0]
     elif what == JUDGED_ORDERS:  # the LLM's raw answers, as asked: the per-pair feedback is "rankings"
         if kind != "llm":
             raise StoreError("one row per judged order exists for LLM rankings only; choose an llm source")
@@ -87,13 +96,35 @@ def export_file(store: Store, project: str, what: str, source: str, fmt: str, di
         if fmt == "seed-json":
             raise StoreError("seed-json is the original's format for TRL pairs only")
         frame = store.feedback(project, what, kind, who)
+    if fmt == "seed":
+        frame = formats.seed_columns(frame)
+    return frame, frame
+
+
+def export_preview(store: Store, project: str, what: str, source: str, fmt: str,
+                   rows: int = PREVIEW_ROWS) -> tuple[str, pd.DataFrame]:
+    """(a line with the row count and layout, the first ``rows`` rows as the export writes them, texts cut)."""
+    frame, _ = export_frame(store, project, what, source, fmt)
+    layout = {"seed": "headerless CSV in the original's column order", "seed-json": "the original's JSON, one pair "
+              "per row here", "hf": "a zipped Hugging Face dataset"}.get(fmt, fmt)
+    line = (f"The export writes **{len(frame):,} row{'' if len(frame) == 1 else 's'}** ({layout})"
+            + (f"; the first {min(rows, len(frame))}:" if len(frame) else "."))
+    shown = frame.head(rows).astype(object).where(frame.head(rows).notna(), "")
+    return line, shown.apply(lambda col: col.map(lambda v: v if len(str(v)) <= PREVIEW_CHARS
+                                                 else str(v)[: PREVIEW_CHARS - 1] + "…"))
+
+
+def export_file(store: Store, project: str, what: str, source: str, fmt: str, directory=None) -> tuple[Path, int]:
+    """Write the export to a fresh temporary folder; returns (file, row count). HF datasets come zipped."""
+    frame, written = export_frame(store, project, what, source, fmt)
+    source = "all" if what == AUDIT else source
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     label = "audit" if what == AUDIT else what.replace(", one row per judged order", "_orders")
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{project}_{label}_{source}_{stamp}")
     out_dir = Path(directory or tempfile.mkdtemp(prefix="sf-export-"))
     path = out_dir / (stem + _EXT[fmt])
     if fmt == "seed-json":
-        formats.write_json(formats.rm_pairs_seed_json(rankings), path)
+        formats.write_json(written, path)
     elif fmt == "hf":
         formats.write_table(frame, path, "hf")
         path = zip_dir(path, out_dir / f"{stem}.zip")
