@@ -19,19 +19,18 @@ def export(store, access, name, project, what, source, fmt, request: gr.Request)
 
 
 @guarded
-    with gr.Row(visible=access.open) as hub_row:  # admins: shown after sign-in
-        repo = gr.Textbox(label="Hub dataset repo (OWNER/NAME)", elem_id="export-hub-repo")
-        private = gr.Checkbox(True, label="Private repo")
-        push_button = gr.Button("Push to Hub", elem_id="export-hub-push")
-    chosen = [shell.name, shell.project, what, source, fmt]
-    button.click(bind(export, store, access), chosen, [message, out], api_name="export")
-    push_button.click(bind(push, store, access), [shell.name, shell.project, what, source, repo, private], message,
-                      api_name="export_push")
-    previewed = bind(preview, store, access)
-    show.click(previewed, chosen, [summary, rows], api_name="export_preview", api_visibility="private")
-    for label, picker in (("what", what), ("source", source), ("format", fmt)):  # preview the changed choice
-        picker.input(previewed, chosen, [summary, rows], api_name=f"export_preview_on_{label}",
-                     api_visibility="private", show_progress="hidden")
+def push(store, access, name, project, what, source, repo_id, private, request: gr.Request,
+         oauth_token: Optional[gr.OAuthToken] = None):
+    """Push one export to a Hub dataset repo (admins): the signed-in user's token, else HF_TOKEN."""
+    access.require(request, name, "manage", project)
+    return exports.push_export(store, project, what, source, repo_id, bool(private), push_token(oauth_token))
+
+
+@guarded
+def preview(store, access, name, project, what, source, fmt, request: gr.Request):
+    """(line with the row count, the first rows) of the export as it would be written."""
+    access.require(request, name, exports.capability(what), project)
+    return exports.export_preview(store, project, what, source, fmt)
 
 
 @guarded
@@ -68,24 +67,19 @@ def build(store, shell: Shell):
                         elem_id="export-preview")
     message = gr.Markdown(elem_id="export-message")
     out = gr.File(label="Download")
-<<<<<<< HEAD
+    with gr.Row(visible=access.open) as hub_row:  # admins: shown after sign-in
+        repo = gr.Textbox(label="Hub dataset repo (OWNER/NAME)", elem_id="export-hub-repo")
+        private = gr.Checkbox(True, label="Private repo")
+        push_button = gr.Button("Push to Hub", elem_id="export-hub-push")
     chosen = [shell.name, shell.project, what, source, fmt]
     button.click(bind(export, store, access), chosen, [message, out], api_name="export")
+    push_button.click(bind(push, store, access), [shell.name, shell.project, what, source, repo, private], message,
+                      api_name="export_push")
     previewed = bind(preview, store, access)
     show.click(previewed, chosen, [summary, rows], api_name="export_preview", api_visibility="private")
     for label, picker in (("what", what), ("source", source), ("format", fmt)):  # preview the changed choice
         picker.input(previewed, chosen, [summary, rows], api_name=f"export_preview_on_{label}",
                      api_visibility="private", show_progress="hidden")
-=======
-    with gr.Row(visible=access.open) as hub_row:  # admins: shown after sign-in
-        repo = gr.Textbox(label="Hub dataset repo (OWNER/NAME)", elem_id="export-hub-repo")
-        private = gr.Checkbox(True, label="Private repo")
-        push_button = gr.Button("Push to Hub", elem_id="export-hub-push")
-    button.click(bind(export, store, access), [shell.name, shell.project, what, source, fmt], [message, out],
-                 api_name="export")
-    push_button.click(bind(push, store, access), [shell.name, shell.project, what, source, repo, private], message,
-                      api_name="export_push")
->>>>>>> main
     shell.project.change(admin_only(bind(source_choices, store, access), 1), [shell.name, shell.project], source,
                          api_visibility="private", api_name="export_sources")
     shell.after_sign_in.append(("export_choices", admin_only(bind(what_choices, store, access), 1), [shell.name],
