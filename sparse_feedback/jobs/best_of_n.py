@@ -100,6 +100,20 @@ def eval_dir(directory: Path, k: int) -> Path:
     return Path(directory) / f"best_of_n_{k}.eval"
 
 
+def evaluated_rm(folder: Path) -> str | None:
+    """The label of the RM whose choices ``folder`` evaluates, when it is a job's ``best_of_n_<k>.eval``."""
+    folder = Path(folder)
+    try:
+        settings = read_settings(folder.parent)
+    except (OSError, ValueError, TypeError, json.JSONDecodeError):  # not a best-of-n job's folder
+        return None
+    for k, rm in enumerate(settings.reward_models, start=1):
+        if eval_dir(folder.parent, k) == folder:  # a shipped job names its RMs relative to its folder
+            found = Path(rm) if (Path(rm) / "reward_config.json").exists() else folder.parent / rm
+            return rm_label(str(found))
+    return None
+
+
 # ------------------------------------------------------------------ starting and stopping
 
 def _spawn(store, job_id: int, directory: Path, api_key: str | None) -> None:
@@ -113,13 +127,14 @@ def _spawn(store, job_id: int, directory: Path, api_key: str | None) -> None:
 
 
 def exit_message(log: Path, code: int) -> str:
-    """Why a job's process ended without recording it: its last ``error:`` line, else its exit code."""
+    """Why a job's process ended without recording it: its own last ``error:`` line, else the signal or exit
+    status with where it was (``generate 3/8``) and the log's last error line (:func:`runner.ended`)."""
     try:
         lines = Path(log).read_text("utf-8", errors="replace").splitlines()
     except OSError:
         lines = []
     said = next((line[len("error: "):] for line in reversed(lines) if line.startswith("error: ")), None)
-    return (said or f"the job's process ended with exit code {code}; its log is {Path(log).name}")[:500]
+    return said[:500] if said else runner.ended(code, log, runner.where(runner.read_progress(Path(log).parent)))
 
 
 def start_job(store, instructions: pd.DataFrame, settings: BestOfNSettings, root: Path | None = None,
