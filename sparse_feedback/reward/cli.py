@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from pathlib import Path
 
 from sparse_feedback.reward.config import PROTOCOLS, add_arguments
 
@@ -60,24 +61,30 @@ def _push_rm(args) -> int:
 
 
 def _train(args) -> int:
-    from sparse_feedback.progress import progress_file
     from sparse_feedback.reward.config import RewardConfig
-    from sparse_feedback.reward.runs import WATCHED
+    from sparse_feedback.reward.runs import RESULTS_FILE, WATCHED
 
     config = RewardConfig.from_args(args, protocol=args.protocol)
     launched = any(k in os.environ for k in ("LOCAL_RANK", "WORLD_SIZE"))  # torchrun/accelerate: the launcher watches
-    if not (os.environ.get(WATCHED) or launched):
-        return _watch(config)
+    if os.environ.get(WATCHED):
+        return _run_training(config)
+    code = _run_training(config) if launched else _watch(config)
+    finished = code == 0 and (Path(config.output_dir) / RESULTS_FILE).exists()  # not stopped part-way
+    if finished and args.push_to_hub and int(os.environ.get("RANK", "0")) == 0:  # from the saved folder
+        _push(config.output_dir, args)
+    return code
+
+
+def _run_training(config) -> int:
+    from sparse_feedback.progress import progress_file
     from sparse_feedback.reward.train import train
 
     # progress.json beside log.jsonl: the run's step and total, read by the app's job view (and its exit reason)
-    results = train(config, progress_file(args.output_dir, "train"))
+    results = train(config, progress_file(config.output_dir, "train"))
     if results.get("stopped") or int(os.environ.get("RANK", "0")) != 0:  # one report per launch
         return 0
     print(json.dumps({k: v for k, v in results.items() if k in ("eval", "cross_protocol", "step")}, indent=1))
-    print(f"saved the reward model to {args.output_dir}")
-    if args.push_to_hub:  # from the saved folder, once training has finished
-        _push(args.output_dir, args)
+    print(f"saved the reward model to {config.output_dir}")
     return 0
 
 

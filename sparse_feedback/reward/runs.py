@@ -47,7 +47,8 @@ def write_state(output_dir, step: int, total: int) -> None:
 
 
 def step_label(output_dir) -> str | None:
-    """``"step N/T"``: the step a run was at (steps done / planned), or None before its first step.
+    """``"step N/T"``: the steps a run had done out of those planned (from its state, written before each step;
+    else its log), or None for a run that logged nothing.
 
     >>> import tempfile; d = tempfile.mkdtemp(); write_state(d, 3, 40); step_label(d)
     'step 3/40'
@@ -56,7 +57,17 @@ def step_label(output_dir) -> str | None:
         state = json.loads((Path(output_dir) / STATE_FILE).read_text())
         return f"step {int(state['step'])}/{int(state['total'])}"
     except (OSError, ValueError, KeyError, TypeError):
-        return None
+        pass
+    from sparse_feedback.progress import PROGRESS_FILE
+
+    steps = [r["step"] for r in read_log(output_dir) if "loss" in r]
+    try:
+        total = json.loads((Path(output_dir) / PROGRESS_FILE).read_text()).get("total")
+    except (OSError, ValueError, AttributeError):
+        total = None
+    if total:
+        return f"step {steps[-1] if steps else 0}/{total}"
+    return f"step {steps[-1]}" if steps else None
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
