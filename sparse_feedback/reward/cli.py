@@ -117,9 +117,17 @@ def _watch(config) -> int:
     from sparse_feedback.errors import exit_reason
     from sparse_feedback.reward.runs import TRAINING_ENV, step_label, training_command
 
+    import sparse_feedback
+    from sparse_feedback.formats import check_output
+    from sparse_feedback.reward.runs import MODEL_KIND
+
+    check_output(config.output_dir, MODEL_KIND)  # refused here, before a process or a model is started
     options = {k: v for k, v in config.to_dict().items() if k not in ("protocol", "train", "output_dir", "model")}
     argv = training_command(config.protocol, config.train, config.output_dir, config.model, **options)
-    child = subprocess.Popen(argv, env={**os.environ, **TRAINING_ENV})
+    # the child imports this very package, wherever the caller's working directory is
+    package_root = str(Path(sparse_feedback.__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+    child = subprocess.Popen(argv, env={**os.environ, **TRAINING_ENV, "PYTHONPATH": path})
     forward = lambda sig, _: child.send_signal(sig)  # noqa: E731  Stop (SIGTERM) and Ctrl-C reach the trainer
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
