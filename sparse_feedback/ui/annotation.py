@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sparse_feedback.store import Store, StoreError, Task
 from sparse_feedback.store.annotate import stored_to_shown
 from sparse_feedback.store.limits import FLAGS
+from sparse_feedback.study import assignment
 from sparse_feedback.ui.access import Identity
 from sparse_feedback.ui.render import quoted, safe_markdown
 
@@ -57,7 +58,7 @@ def show(store: Store, who: Identity, project: str | None, protocol: str, result
     if not project:
         return View(progress="No project yet: an admin can create one in the Import tab.", result=result)
     view = View(guideline=store.guideline(project), progress=_progress_line(store, who, project, protocol), result=result)
-    return _fill(view, store.next_task(project, who.name, protocol), protocol)
+    return _fill(view, assignment.next_task(store, project, who.name, protocol), protocol)
 
 
 def _fill(view: View, task: Task | None, protocol: str) -> View:
@@ -122,8 +123,8 @@ def answer(store: Store, who: Identity, project: str, protocol: str, ticket: dic
     if (view := _nothing_on_screen(store, who, project, protocol, ticket)) is not None:
         return view
     assignment_id, submit_id = _ticket_ids(ticket)
-    sub, task = store.submit_and_next(project, who.name, protocol, assignment_id, choice, submit_id=submit_id,
-                                      comment=comment, flags=flags)
+    sub, task = assignment.submit_and_next(store, project, who.name, protocol, assignment_id, choice,
+                                           submit_id=submit_id, comment=comment, flags=flags)
     view = View(guideline=store.guideline(project), progress=_progress_line(store, who, project, protocol),
                 result="Previous item — " + comparison(store, sub))
     return _fill(view, task, protocol)
