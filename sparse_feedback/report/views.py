@@ -14,11 +14,16 @@ import pandas as pd
 from sparse_feedback.analysis.agreement import agreement_summary, annotator_table, label_matrix, pairwise_kappas
 from sparse_feedback.analysis.bias import length_bias_table, position_bias
 from sparse_feedback.analysis.candidates import describe_flips, protocol_rank_flips, win_rate_by_length, win_rate_table
+from sparse_feedback.analysis.crossed import BOOTSTRAP as CROSSED_BOOTSTRAP
+from sparse_feedback.analysis.crossed import crossed_table, describe_inversion, inversion_pairs
 from sparse_feedback.analysis.disagreement import disagreements, pair_details
+from sparse_feedback.analysis.leaderboard import BOOTSTRAP as LEADERBOARD_BOOTSTRAP
+from sparse_feedback.analysis.leaderboard import comparisons_from_runs, describe_orderings, leaderboard, mean_ratings
 from sparse_feedback.analysis.sources import (
     Feedback, consistency_between, consistency_grid, group_sources, source_rankings,
 )
 from sparse_feedback.report import figures
+from sparse_feedback.report.tables import header, readable, with_bounds, with_interval
 
 PAGE_SIZE = 25
 SEP = " · "
@@ -142,3 +147,50 @@ def winrate_view(runs: dict[str, pd.DataFrame], number: int = 1):
     rows, info = page(long, number)
     return (flag, figures.winrate_figure(table), figures.winrate_figure(table, "lc_win_rate", "lc_ci95"), table,
             win_rate_by_length(runs), rows, info)
+
+
+# ---------------------------------------------------------------- the crossed table and the leaderboard
+
+def crossed_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """The crossed table as a person reads it: one ``win-rate ± 95 % (n=…)`` cell per run and protocol.
+
+    >>> t = pd.DataFrame([{"row": "ratings RM", "reranked_with": "ratings RM", "ratings_win_rate": 58.3333,
+    ...                    "ratings_ci95": 20.305, "ratings_n": 12, "rankings_win_rate": 54.1667,
+    ...                    "rankings_ci95": 18.9136, "rankings_n": 12}])
+    >>> crossed_cells(t).to_dict("records")
+    [{'Run': 'ratings RM', 'Reranked with': 'ratings RM', 'Ratings evaluation': '58.3 ± 20.3 (n=12)', \
+'Rankings evaluation': '54.2 ± 18.9 (n=12)'}]
+    """
+    out = pd.DataFrame({header("row"): table["row"], header("reranked_with"): table["reranked_with"]})
+    for protocol in ("ratings", "rankings"):
+        out[f"{protocol.capitalize()} evaluation"] = [
+            f"{with_interval(v, c)} (n={n})" for v, c, n in
+            zip(table[f"{protocol}_win_rate"], table[f"{protocol}_ci95"], table[f"{protocol}_n"])]
+    return out
+
+
+def pair_rows(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The inversion pairs readable: the difference of differences with its bootstrap interval in one cell."""
+    shown = pairs.assign(dod=[with_bounds(v, lo, hi, 1) for v, lo, hi in
+                              zip(pairs["dod"], pairs["dod_low"], pairs["dod_high"])],
+                         inverted=pairs["inverted"].map({True: "yes", False: "no"}))
+    return readable(shown, drop=("dod_low", "dod_high"), decimals=1)
+
+
+def crossed_view(runs: dict[str, pd.DataFrame], n_boot: int = CROSSED_BOOTSTRAP):
+    """(inversion sentence, crossed table, pair table) — readable, as the tab and the report show them."""
+    pairs = inversion_pairs(runs, n_boot)
+    return describe_inversion(pairs), crossed_cells(crossed_table(runs)), pair_rows(pairs)
+
+
+def leaderboard_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The leaderboard readable: the Bradley–Terry score with its bootstrap interval, the mean rating ± 95 %."""
+    shown = table.assign(bt_score=[with_bounds(v, lo, hi) for v, lo, hi in
+                                   zip(table["bt_score"], table["bt_low"], table["bt_high"])])
+    return readable(shown, intervals={"ratings_mean": "ratings_ci95"}, drop=("bt_low", "bt_high"))
+
+
+def leaderboard_view(runs: dict[str, pd.DataFrame], versus=(), n_boot: int = LEADERBOARD_BOOTSTRAP):
+    """(orderings sentence, both-orderings figure, readable leaderboard) of the runs against their reference."""
+    table = leaderboard(comparisons_from_runs(runs, versus), mean_ratings(runs), n_boot=n_boot)
+    return describe_orderings(table), figures.leaderboard_figure(table), leaderboard_rows(table)
