@@ -38,7 +38,8 @@ def logistic_regression_fit(comparisons: pd.DataFrame, ridge: float) -> dict:
     free = [m for m in pd.unique(comparisons[["model_a", "model_b"]].to_numpy().ravel()) if m != REFERENCE]
     X = np.zeros((len(comparisons), len(free)))
     for col, model in enumerate(free):
-        X[:, col] = (comparisons["model_a"] == model).to_numpy(float) - (comparisons["model_b"] == model).to_numpy(float)
+        X[:, col] = ((comparisons["model_a"] == model).to_numpy(float)
+                     - (comparisons["model_b"] == model).to_numpy(float))
     y = comparisons["feedback"].map({"(a)": 1.0, "(b)": 0.0, "equal": 0.5}).to_numpy()
     design, target, weight = np.r_[X, X], np.r_[np.ones(len(y)), np.zeros(len(y))], np.r_[y, 1 - y]
 

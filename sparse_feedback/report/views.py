@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import math
 
+import numpy as np
 import pandas as pd
 
 from sparse_feedback.analysis.agreement import agreement_summary, annotator_table, label_matrix, pairwise_kappas
@@ -16,11 +17,11 @@ from sparse_feedback.analysis.bias import length_bias_table, position_bias
 from sparse_feedback.analysis.candidates import describe_flips, protocol_rank_flips, win_rate_by_length, win_rate_table
 from sparse_feedback.analysis.crossed import BOOTSTRAP as CROSSED_BOOTSTRAP
 from sparse_feedback.analysis.crossed import crossed_table, describe_inversion, inversion_pairs
-from sparse_feedback.analysis.disagreement import disagreements, pair_details
+from sparse_feedback.analysis.disagreement import disagreements, order_disagreements, pair_details
 from sparse_feedback.analysis.leaderboard import BOOTSTRAP as LEADERBOARD_BOOTSTRAP
 from sparse_feedback.analysis.leaderboard import comparisons_from_runs, describe_orderings, leaderboard, mean_ratings
 from sparse_feedback.analysis.sources import (
-    Feedback, consistency_between, consistency_grid, group_sources, source_rankings,
+    LLM, MAJORITY, Feedback, consistency_between, consistency_grid, group_sources, pair_key, source_rankings,
 )
 from sparse_feedback.report import figures
 from sparse_feedback.report.tables import header, readable, with_bounds, with_interval
@@ -71,9 +72,45 @@ def parse_judgement(choice: str) -> tuple[str, str]:
     return protocol, source
 
 
-def filtered_disagreements(feedback: Feedback, a: str, b: str, search: str = "", min_score: float = 0.0):
-    """Disagreements of two judgements, filtered by text (instruction or either response) and minimum size."""
-    found = disagreements(feedback, parse_judgement(a), parse_judgement(b))
+AS_PICKED, LLM_ORDERS, RATINGS_VS_RANKINGS, HUMAN_VS_LLM = (
+    "judgement A vs B", "LLM orders disagree", "ratings vs rankings", "human vs LLM")
+KINDS = (AS_PICKED, LLM_ORDERS, RATINGS_VS_RANKINGS, HUMAN_VS_LLM)
+ORDER_NAMES = ("first order (as shown)", "second order (swapped)")
+
+
+def resolve_kind(feedback: Feedback, kind: str, a: str, b: str) -> tuple[str, str]:
+    """The two judgements a kind of disagreement compares, keeping what the pickers say where it fits: ratings
+    vs rankings of A's source; the majority of humans vs an LLM (B's if it is one) in A's protocol; or, for the
+    LLM's two orders, that LLM's rankings (A's or B's if an LLM, else the first)."""
+    (pa, sa), (_, sb) = parse_judgement(a or ""), parse_judgement(b or "")
+    llms = feedback.llm_names()
+    if kind == RATINGS_VS_RANKINGS:
+        return f"ratings{SEP}{sa or LLM}", f"rankings{SEP}{sa or LLM}"
+    if kind in (HUMAN_VS_LLM, LLM_ORDERS) and not llms:
+        raise LookupError("this project has no LLM judgements yet")
+    if kind == HUMAN_VS_LLM:
+        if MAJORITY not in feedback.source_names():
+            raise LookupError("this project has no human feedback yet: nothing to compare with the LLM")
+        return f"{pa or 'rankings'}{SEP}{MAJORITY}", f"{pa or 'rankings'}{SEP}{sb if sb in llms else llms[0]}"
+    if kind == LLM_ORDERS:
+        llm = sa if sa in llms else sb if sb in llms else llms[0]
+        return f"rankings{SEP}{llm}", f"rankings{SEP}{llm}"
+    return a, b
+
+
+def pair_keys(pairs: pd.DataFrame) -> np.ndarray:
+    """Keys of the unordered pairs of a ranking frame (e.g. the adjudicated ones, to leave them out)."""
+    return pair_key(pairs)[0] if len(pairs) else np.array([], dtype=np.uint64)
+
+
+def filtered_disagreements(feedback: Feedback, a: str, b: str, search: str = "", min_score: float = 0.0,
+                           kind: str = AS_PICKED, exclude=None):
+    """Disagreements of two judgements (or, for ``LLM orders disagree``, of an LLM's two orders), filtered by
+    text (instruction or either response), minimum size and pair keys to leave out (``exclude``)."""
+    found = (order_disagreements(feedback, parse_judgement(a)[1]) if kind == LLM_ORDERS
+             else disagreements(feedback, parse_judgement(a), parse_judgement(b)))
+    if exclude is not None and len(exclude):
+        found = found[~np.isin(found["pair"].to_numpy(), np.asarray(exclude))]
     if search:
         hay = found["instruction"] + "\n" + found["output1"] + "\n" + found["output2"]
         found = found[hay.str.contains(search, case=False, regex=False)]
@@ -84,11 +121,17 @@ def clip(text: str, n: int = 120) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def judgement_names(a: str, b: str, kind: str = AS_PICKED) -> tuple[str, str]:
+    """What the two label columns are called: the judgements, or an LLM's two orders."""
+    return ORDER_NAMES if kind == LLM_ORDERS else (a, b)
+
+
 def disagreement_page(feedback: Feedback, a: str, b: str, search: str = "", min_score: float = 0.0,
-                      number: int = 1) -> tuple[pd.DataFrame, str]:
+                      number: int = 1, kind: str = AS_PICKED, exclude=None) -> tuple[pd.DataFrame, str]:
     """One page of the explorer's table (largest disagreement first) and its page line."""
-    rows, info = page(filtered_disagreements(feedback, a, b, search, min_score), number)
-    table = pd.DataFrame({"size": rows["score"].round(3), a: rows["label_a"], b: rows["label_b"],
+    rows, info = page(filtered_disagreements(feedback, a, b, search, min_score, kind, exclude), number)
+    name_a, name_b = judgement_names(a, b, kind)
+    table = pd.DataFrame({"size": rows["score"].round(3), name_a: rows["label_a"], name_b: rows["label_b"],
                           "instruction": rows["instruction"].map(clip), "output1": rows["output1"].map(clip),
                           "output2": rows["output2"].map(clip)})
     return table, info
@@ -98,12 +141,20 @@ def _frame_html(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, escape=True, na_rep="–", border=0, float_format=lambda v: f"{v:g}")
 
 
-def detail_html(feedback: Feedback, a: str, b: str, search: str, min_score: float, number: int, row: int) -> str:
+def selected_pair(feedback: Feedback, a: str, b: str, search: str, min_score: float, number: int, row: int,
+                  kind: str = AS_PICKED, exclude=None) -> pd.Series | None:
+    """Row ``row`` of page ``number`` of the explorer (every column of :func:`disagreements`), or None."""
+    rows, _ = page(filtered_disagreements(feedback, a, b, search, min_score, kind, exclude), number)
+    return rows.iloc[row] if 0 <= row < len(rows) else None
+
+
+def detail_html(feedback: Feedback, a: str, b: str, search: str, min_score: float, number: int, row: int,
+                kind: str = AS_PICKED, exclude=None) -> str:
     """The selected pair: instruction, both responses side by side, every rating and ranking (escaped HTML)."""
-    rows, _ = page(filtered_disagreements(feedback, a, b, search, min_score), number)
-    if not 0 <= row < len(rows):
+    r = selected_pair(feedback, a, b, search, min_score, number, row, kind, exclude)
+    if r is None:
         return "<p>Select a row.</p>"
-    r = rows.iloc[row]
+    a, b = judgement_names(a, b, kind)
     d = pair_details(feedback, r["instruction"], r["input"], r["output1"], r["output2"])
     esc = lambda s: html.escape(str(s)).replace("\n", "<br>")  # noqa: E731
     side = "".join(f"<div style='flex:1;border:1px solid #ccc;padding:.5rem'><b>{name}</b><br>{esc(d[name])}</div>"

@@ -138,7 +138,25 @@ jobs = Table(
     Column("finished_at", DateTime),
 )
 
-# v6: human studies. The policy (gold rate, paired design, quotas, quality) lives in sparse_feedback.study; these
+# v6: a researcher's or admin's final label for a pair where sources disagree. Never an edit of anyone's answer:
+# a new row per decision, ``revises`` the decision it replaces (the old one stays, for the audit trail).
+adjudications = Table(
+    "adjudications", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("protocol", String(10), nullable=False),  # 'rankings': a pair task's label
+    Column("task_id", Integer, nullable=False),
+    Column("value", String(10), nullable=False),  # '(a)' / '(b)' / 'equal' in the task's stored terms
+    Column("accepted", String(200), nullable=False),  # the source whose label was accepted, or 'entered'
+    Column("disagreement", String(200), nullable=False, default=""),  # which judgements disagreed
+    Column("reason", Text, nullable=False),
+    Column("adjudicator", String(200), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("revises", Integer),  # adjudications.id of the decision this one replaces
+)
+
+
+# v7: human studies. The policy (gold rate, paired design, quotas, quality) lives in sparse_feedback.study; these
 # tables only hold what it decides and what an admin set.
 study_settings = Table(
     "study_settings", metadata,
@@ -261,14 +279,21 @@ def _v5_task_items(conn) -> None:
         conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_{table}_item ON {table} (item_id)")
 
 
-def _v6_studies(conn) -> None:
+def _v6_adjudications(conn) -> None:
+    """Adjudicated labels of disagreements, a source of their own (``adjudicated``) beside humans and LLMs."""
+    metadata.create_all(conn, tables=[adjudications])
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_adjudication_task ON adjudications "
+                         "(project_id, protocol, task_id)")
+
+
+def _v7_studies(conn) -> None:
     """Human studies: gold tasks, exclusions and their log, paired-design orders, study links and participants."""
     metadata.create_all(conn, tables=STUDY_TABLES)
 
 
 # Append only: a migration, once released, never changes.
 MIGRATIONS: list[Callable] = [_v1_initial, _v2_indexes, _v3_queue_counts, _v4_answer_versions, _v5_task_items,
-                              _v6_studies]
+                              _v6_adjudications, _v7_studies]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
