@@ -3,7 +3,7 @@
 import gradio as gr
 
 from pages.research import feedback, on_open, pickers, researcher
-from sparse_feedback.ui import dashboards
+from sparse_feedback.ui import dashboards, studies
 
 INTRO = ("How often do the preferences a source's **ratings** imply match a source's **rankings** "
          "on the same pairs? Rows: implied by ratings; columns: given by rankings. Sources: the LLM, "
@@ -14,9 +14,11 @@ INTRO = ("How often do the preferences a source's **ratings** imply match a sour
 def show(store, project, rating_source=None, ranking_source=None):
     """(ratings picker, rankings picker, headline, heatmap, grid figure, grid table) for the chosen sources;
     a source not offered by the project falls back to the LLM."""
-    names, rating_source, ranking_source, *rest = dashboards.consistency(feedback(store, project), rating_source,
-                                                                         ranking_source)
-    return (gr.update(choices=names, value=rating_source), gr.update(choices=names, value=ranking_source), *rest)
+    names, rating_source, ranking_source, headline, *rest = dashboards.consistency(feedback(store, project),
+                                                                                   rating_source, ranking_source)
+    headline = f"{headline}\n\n_{studies.used_note(store, project)}_"
+    return (gr.update(choices=names, value=rating_source), gr.update(choices=names, value=ranking_source), headline,
+            *rest)
 
 
 def build(store, shell=None):

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pages import consistency as consistency_page
 from sparse_feedback.analysis.sources import ALL_HUMANS, consistency_between, frames_from_store
 from sparse_feedback.cli import main
 from sparse_feedback.store import Store, StoreError
@@ -230,7 +231,8 @@ def test_excluding_changes_export_rows_and_consistency_and_including_restores_bo
     def figures():
         bundle = frames_from_store(store, "s")
         result = consistency_between(bundle, ALL_HUMANS, ALL_HUMANS)[0]
-        return len(store.human_ratings("s")), len(store.human_rankings("s")), result.consistency, result.n_pairs
+        headline = consistency_page.show(store, "s", ALL_HUMANS, ALL_HUMANS)[2]
+        return len(store.human_ratings("s")), len(store.human_rankings("s")), result.consistency, result.n_pairs, headline
 
     before = figures()
     assert exclusion.exclude(store, "s", "boss", ["flat"], "planted straight-liner") == ["flat"]
@@ -239,6 +241,8 @@ def test_excluding_changes_export_rows_and_consistency_and_including_restores_bo
     theirs = answers[(answers["annotator"] == "flat") & answers["gold"].isna()]["protocol"].value_counts()
     assert theirs["ratings"] == 20 and theirs["rankings"] == 10  # 16 items, 6 of them gold
     assert during[:2] == (before[0] - 20, before[1] - 10) and during[2] != before[2]
+    assert "of 6 annotators" in before[4] and "of 5 annotators (1 excluded)" in during[4]
+    assert f"{during[2]:.2f} %" in during[4]  # the dashboard shows the new figure
     assert "flat" not in store.sources("s")["annotators"]
     assert exclusion.annotators_used(store, "s") == "human answers of 5 annotators (1 excluded)"
     assert len(store.study_answers("s")) == len(answers)  # kept, never deleted
@@ -319,3 +323,32 @@ def test_set_gold_refuses_a_task_of_another_project(db_url):
     with pytest.raises(StoreError, match="no ratings task"):
         store.set_gold("p", "boss", [("ratings", 5, "3")])
     assert store.gold_tasks("p").empty
+
+
+def test_a_study_link_lets_one_participant_in_continues_them_and_stops_at_the_quota(db_url):
+    from sparse_feedback.study import links
+
+    store = Store(db_url)
+    store.create_project_from_generation(small_generation(10, 2), "p", overlap=2)
+    made = links.create_link(store, "p", "boss", 3, "CODE1", "https://example.org/done")
+    params = {"study": made.token, "PROLIFIC_PID": "abc", "STUDY_ID": "s1", "SESSION_ID": "x"}
+    first = links.enter(store, params)
+    assert first.project == "p" and "abc" not in first.annotator
+    for wrong in ({**params, "study": "nope"}, {"PROLIFIC_PID": "abc"}, {**params, "PROLIFIC_PID": ""},
+                  {"study": made.token}):
+        with pytest.raises(links.StudyRefusal, match="not valid"):
+            links.enter(store, wrong)
+    assert store.study_links("p")["participants"].tolist() == [1]
+    served = _answer_all(store, "p", first.annotator, "ratings")
+    assert len(served) == 3  # the quota, then nothing more
+    assert links.enter(store, {**params, "SESSION_ID": "y"}) == first  # the same participant id continues
+    assert assignment.next_task(store, "p", first.annotator, "rankings") is None
+    done = links.completion(store, first.annotator)
+    assert done["completion_code"] == "CODE1" and done["redirect_url"] == "https://example.org/done"
+    assert store.study_links("p")["completed"].tolist() == [1]
+    other = links.enter(store, {"study": made.token, "participant": "zz"})
+    assert other.annotator != first.annotator and links.completion(store, other.annotator) is None
+    store.revoke_study_link("p", "boss", made.link_id)
+    with pytest.raises(links.StudyRefusal):
+        links.enter(store, params)
+    assert store.study_log("p")["action"].tolist() == ["study link", "revoke link"]
