@@ -19,6 +19,7 @@ from pages import (  # noqa: E402
     train, winrates,
 )
 from sparse_feedback.jobs import runner as jobs_runner  # noqa: E402
+from sparse_feedback.settings import space_storage_note  # noqa: E402
 from sparse_feedback.jobs import imports as import_jobs  # noqa: E402
 from sparse_feedback.store import Store, configured_accounts  # noqa: E402
 from sparse_feedback.store.demo import DEMO_PROJECTS, ensure_demo  # noqa: E402
@@ -101,6 +102,9 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
             if access.oauth:  # on a Space with hf_oauth: Gradio serves /login/huggingface for this button
                 gr.LoginButton(scale=0, elem_id="hf-login")
         whoami = gr.Markdown(elem_id="whoami")
+        storage = space_storage_note()
+        if storage and storage[1]:  # a Space without persistent storage: say so on every page
+            gr.Markdown(f"**Warning**: {storage[0]}", elem_id="space-storage")
         shell = Shell(access, project, name, [])
         with gr.Tabs() as all_tabs:
             # Every tab starts hidden and on_load shows the caller's: Gradio cannot hide again a tab that was
@@ -161,6 +165,9 @@ def launch_kwargs(access: Access) -> dict:
 def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:
     """The store, the users, interrupted jobs marked, the demo loaded if the store is empty (and the Best-of-n
     demo if it has no best-of-n job); then the app."""
+    storage = space_storage_note()
+    if storage:
+        print(f"sparse-feedback: {storage[0]}", flush=True)  # the Space's log says where the data lives
     store = store or Store()
     accounts = configured_accounts()
     store.sync_users(accounts)

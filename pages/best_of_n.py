@@ -11,6 +11,7 @@ import gradio as gr
 from pages import Shell, admin_only, bind, guarded, stop_handler
 from sparse_feedback import formats
 from sparse_feedback.device import DEVICES, auto_note
+from sparse_feedback.reward.hub import hub_model_dir
 from sparse_feedback.store import StoreError
 from sparse_feedback.ui import best_of_n as bon
 
@@ -62,7 +63,8 @@ def start(store, access, name, project, source, limit, policy, n, max_new_tokens
     access.require(request, name, "jobs", project if source != DEMO else None)
     base_url = (judge_base_url or "").strip() or None
     settings = bon.BestOfNSettings(policy=(policy or "").strip(), n=int(n), max_new_tokens=int(max_new_tokens),
-                                   reward_models=[r.strip() for r in (rm1, rm2) if r and r.strip()],
+                                   reward_models=[str(hub_model_dir(r.strip())) for r in (rm1, rm2)
+                                                  if r and r.strip()],  # a Hub repo OWNER/NAME: downloaded
                                    reference=(reference or "").strip() or None,
                                    judge_model=(judge_model or "").strip() or None, judge_base_url=base_url,
                                    judge_backend="openai" if base_url else "transformers", device=device or "auto")
@@ -154,7 +156,8 @@ def build(store, shell: Shell):
             max_new_tokens = gr.Slider(16, 512, value=128, step=16, label="max new tokens")
         with gr.Row():
             # Choices (paths under the data home) and jobs are filled after sign-in, for admins only.
-            rm1 = gr.Dropdown([], value=None, allow_custom_value=True, label="Reward model 1")
+            rm1 = gr.Dropdown([], value=None, allow_custom_value=True, label="Reward model 1",
+                              info="a trained folder, or a Hub model repo OWNER/NAME (downloaded once)")
             rm2 = gr.Dropdown([], value=None, allow_custom_value=True, label="Reward model 2 (optional)")
             reference = gr.Textbox(label="Reference outputs file (optional; default: the policy's greedy output)")
         with gr.Row():  # the key is kept in this session's textbox only: the job gets it through its environment

@@ -3,7 +3,7 @@ adjudication by a researcher or an admin."""
 
 import gradio as gr
 
-from pages import bind, guarded
+from pages import admin_only, bind, guarded
 from pages.research import feedback, on_open, pickers, researcher
 from sparse_feedback.analysis.sources import LLM
 from sparse_feedback.report import views
@@ -64,6 +64,13 @@ def adjudicate(store, project, adjudicator, a, b, search, min_score, number, row
     return message, page, None, "<p>Select the next row.</p>"
 
 
+@guarded
+def may_adjudicate(access, name, request: gr.Request):
+    """After sign-in: the adjudication form for researchers and admins (in open local mode, for everyone)."""
+    shown = (access.open and access.local) or access.identify(request, name).can("adjudicate")
+    return gr.update(visible=shown)
+
+
 @guarded(also=(LookupError,))
 def decide_as(store, access, name, project, a, b, search, min_score, number, kind, unadjudicated, row, decision,
               label, reason, request: gr.Request = None):
@@ -94,8 +101,8 @@ def build(store, shell=None):
                         column_widths=["6%", "10%", "10%", "24%", "25%", "25%"])
     pair = gr.HTML(elem_id="disagree-detail")
     selected = gr.Number(None, visible=False)
-    with gr.Group(visible=True):
-        gr.Markdown("**Adjudicate the selected pair** (researchers and admins)")
+    with gr.Group(visible=shell is None, elem_id="disagree-adjudication") as form:
+        gr.Markdown("**Adjudicate the selected pair**")
         with gr.Row():
             decision = gr.Radio(list(adjudication.DECISIONS), value=adjudication.ACCEPT_A, label="Decision")
             label = gr.Radio(list(adjudication.LABEL_CHOICES), label="Label to enter")
@@ -123,6 +130,9 @@ def build(store, shell=None):
 
     rows.select(on_select, inputs, [pair, selected], api_visibility="private")
 
+    if shell is not None:
+        shell.after_sign_in.append(("adjudication_form", admin_only(bind(may_adjudicate, access), 1), [shell.name],
+                                    [form]))
     decide.click(bind(decide_as, store, access), [*inputs, selected, decision, label, reason], [decided, rows, selected, pair],
                  api_name="adjudicate")
     return run, outputs

@@ -9,6 +9,7 @@ from sparse_feedback.errors import InputError
 from sparse_feedback.jobs import imports as import_jobs
 from sparse_feedback.store import importing
 from sparse_feedback.store.limits import check_name
+from sparse_feedback.ui.uploads import fetch_hub_upload
 
 
 @guarded
@@ -46,6 +47,18 @@ def create(store, access, name, upload, kind, project_name, overlap, source_mode
 
 
 @guarded
+def fetch(store, access, name, address, request: gr.Request):
+    """A Hub dataset split (``hf://datasets/...``) fetched into a parquet file that Preview and Create then read
+    as an upload; returns (message, the file)."""
+    access.admin(request, name)
+    try:
+        path = fetch_hub_upload(address)
+    except InputError as err:
+        return f"**Error:** {err}", gr.update()
+    return f"Fetched `{str(address).strip()}` as `{path.name}`: Preview it, then create the project.", str(path)
+
+
+@guarded
 def stop(store, access, name, request: gr.Request):
     """Stop the imports that are running (each removes what it wrote); returns a message."""
     access.admin(request, name)
@@ -68,6 +81,10 @@ def build(store, shell: Shell):
     with gr.Row():
         upload = gr.File(label="File", type="filepath")
         kind = gr.Dropdown(list(importing.UPLOAD_KINDS), value="auto", label="Kind")
+    with gr.Row():
+        address = gr.Textbox(label="Or a Hub dataset: hf://datasets/OWNER/NAME[/CONFIG][@REVISION][:SPLIT]",
+                             elem_id="import-hub-address", scale=3)
+        fetch_btn = gr.Button("Fetch from the Hub", elem_id="import-hub-fetch", scale=1)
     preview_btn = gr.Button("Preview")
     message = gr.Markdown(elem_id="import-message")
     table = gr.Dataframe(headers=["instruction", "input", "responses"], label="Preview", interactive=False, wrap=True)
@@ -83,3 +100,4 @@ def build(store, shell: Shell):
     create_btn.click(bind(create, store, access), [shell.name, upload, kind, project_name, overlap, source_model],
                      [message, shell.project], api_name="import_create")
     stop_btn.click(bind(stop, store, access), [shell.name], [message], api_name="import_stop")
+    fetch_btn.click(bind(fetch, store, access), [shell.name, address], [message, upload], api_name="import_fetch")

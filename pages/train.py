@@ -4,6 +4,8 @@ The job is a subprocess recorded in the store's jobs table, so it survives a pag
 and the log tail are read back from its output directory every few seconds.
 """
 
+from typing import Optional
+
 import gradio as gr
 import plotly.graph_objects as go
 
@@ -11,6 +13,7 @@ from pages import Shell, admin_only, bind, guarded, stop_handler
 from sparse_feedback.device import DEVICES, DTYPES, auto_note, describe
 from sparse_feedback.jobs import training
 from sparse_feedback.report.tables import reward_models_table
+from sparse_feedback.ui.hub import push_token, push_trained_model
 
 METRICS = ("eval_accuracy", "eval_implied_pairs_accuracy", "eval_spearman", "eval_mse")
 
@@ -91,6 +94,18 @@ def listing(store, access, name, job_id=None, request: gr.Request = None):
     return gr.update(choices=choices, value=keep), reward_models_table(training.trained_models())
 
 
+@guarded
+def push(store, access, name, model_dir, repo_id, private, request: gr.Request,
+         oauth_token: Optional[gr.OAuthToken] = None):
+    """Push a trained model of the table to a Hub model repo with its card (the signed-in user's token, else
+    HF_TOKEN); a model trained by a job of this app states that job's aggregation."""
+    access.require(request, name, "manage")
+    jobs = training.training_jobs(store)
+    aggregation = next((j.args.get("aggregation") for j in jobs.itertuples()
+                        if str(j.args.get("output_dir")) == str(model_dir).strip()), None)
+    return push_trained_model(model_dir, repo_id, bool(private), push_token(oauth_token), aggregation)
+
+
 def build(store, shell: Shell):
     access = shell.access
     gr.Markdown("Train a reward model on this project's feedback. The run continues in the background; "
@@ -129,6 +144,13 @@ def build(store, shell: Shell):
                 "of the workflow, not evidence about the protocols.")
     models = gr.Dataframe(label="Trained reward models", interactive=False, wrap=True, elem_id="train-models",
                           column_widths=["13%", "7%", "9%", "5%", "6%", "7%", "6%", "8%", "17%", "5%", "8%", "9%"])
+    with gr.Row():
+        push_dir = gr.Textbox(label="Model folder (its model_dir in the table)", elem_id="train-hub-dir")
+        push_repo = gr.Textbox(label="Hub model repo (OWNER/NAME)", elem_id="train-hub-repo")
+        push_private = gr.Checkbox(True, label="Private repo")
+        push_btn = gr.Button("Push to Hub", elem_id="train-hub-push")
+    push_btn.click(bind(push, store, access), [shell.name, push_dir, push_repo, push_private], message,
+                   api_name="train_push")
 
     start_btn.click(bind(start, store, access), [shell.name, shell.project, source, protocol, model, epochs,
                                                  batch_size, lr, max_length, lora_r, full, every, device_choice,

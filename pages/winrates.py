@@ -86,10 +86,9 @@ def build(store, shell=None):
                          interactive=False, wrap=True, elem_id="crossed-pairs")
     gr.Markdown("### Leaderboard across policies")
     orderings = gr.Markdown(elem_id="leaderboard-flag")
-    with gr.Row():
-        board_plot = gr.Plot(label="Both orderings", elem_id="leaderboard-plot", scale=2)
-        board = gr.Dataframe(label="Bradley–Terry (ties half a win; reference = 0) and mean rating",
-                             interactive=False, wrap=True, elem_id="leaderboard-table", scale=3)
+    board = gr.Dataframe(label="Bradley–Terry score (ties half a win; reference = 0; bootstrap 95 %) and the "
+                               "mean rating (± 95 %)", interactive=False, wrap=True, elem_id="leaderboard-table")
+    board_plot = gr.Plot(label="Both orderings", elem_id="leaderboard-plot")
     table = gr.Dataframe(label="Win-rates (± 95 % interval)", interactive=False, wrap=True)
     by_length = gr.Dataframe(label="Win-rate by length gap", interactive=False)
     info = gr.Markdown()

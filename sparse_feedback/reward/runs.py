@@ -91,7 +91,7 @@ def trained_models(root=None) -> pd.DataFrame:
     for results_path in sorted(Path(root or runs_dir()).glob(f"*/{RESULTS_FILE}")):
         r = json.loads(results_path.read_text())
         ev, cross = r.get("eval") or {}, next(iter((r.get("cross_protocol") or {}).values()), {})
-        pairs = ev if "accuracy" in ev else (ev.get("implied_pairs") or {})
+        pairs = held_out_pairs(r)
         rows.append({"model_dir": str(results_path.parent), "protocol": r.get("protocol"), "base": r.get("model"),
                      "steps": r.get("step"), "n_train": r.get("n_train"), "accuracy": pairs.get("accuracy"),
                      "held_out_pairs": pairs.get("n_pairs"), **_accuracy_note(pairs, r.get("step")),
@@ -100,6 +100,16 @@ def trained_models(root=None) -> pd.DataFrame:
     columns = ["model_dir", "protocol", "base", "steps", "n_train", "accuracy", "held_out_pairs", "accuracy_95ci",
                "note", "mse", "spearman", "cross_accuracy"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def held_out_pairs(results: dict) -> dict:
+    """The held-out pairwise accuracy of a run's results: a rankings RM's own pairs, a ratings RM's implied pairs.
+
+    >>> held_out_pairs({"eval": {"mse": 0.1, "implied_pairs": {"accuracy": 0.5, "n_pairs": 4}}})
+    {'accuracy': 0.5, 'n_pairs': 4}
+    """
+    ev = results.get("eval") or {}
+    return ev if "accuracy" in ev else (ev.get("implied_pairs") or {})
 
 
 def _accuracy_note(pairs: dict, steps) -> dict:

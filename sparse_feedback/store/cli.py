@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("import", help="make a project of a file (generation, rating/ranking tasks or feedback), "
                                       "written by a background import job as the app's Import tab does")
-    p.add_argument("file", help="CSV (with or without header), JSON, JSONL, parquet, or a zipped dataset folder")
+    p.add_argument("file", help="CSV (with or without header), JSON, JSONL, parquet, a zipped dataset folder, or a "
+                                "Hub dataset hf://datasets/OWNER/NAME[/CONFIG][@REVISION][:SPLIT]")
     p.add_argument("--project", required=True, help="the new project's name")
     p.add_argument("--kind", default="auto", help="auto (from the columns), generation, rating feedback, "
                                                   "ranking feedback, rating tasks or ranking tasks")
@@ -39,21 +40,28 @@ def _backup(args) -> int:
 def _import(args) -> int:
     if args.gold:
         return _import_gold(args)
+    import tempfile
+
     from tqdm import tqdm
 
     from sparse_feedback.errors import EXIT_BAD_INPUT
+    from sparse_feedback.formats.hub import fetch_table, is_hub
     from sparse_feedback.jobs.imports import import_file
     from sparse_feedback.store import Store
 
-    store = Store(args.db)
-    with tqdm(unit=" items", desc="import") as bar:
-        def progress(done: int, total: int, stage: str) -> None:
-            bar.set_description(stage)
-            bar.total = total
-            bar.update(done - bar.n)
+    with tempfile.TemporaryDirectory(prefix="sf-hub-") as fetched:
+        # a Hub split is fetched into a local parquet file first: the import job reads a file
+        path, name = (fetch_table(args.file, fetched), args.file) if is_hub(args.file) else (args.file, None)
+        store = Store(args.db)
+        with tqdm(unit=" items", desc="import") as bar:
+            def progress(done: int, total: int, stage: str) -> None:
+                bar.set_description(stage)
+                bar.total = total
+                bar.update(done - bar.n)
 
-        job = import_file(store, args.file, args.project, args.kind, args.overlap, args.source, progress=progress)
-    store.close()
+            job = import_file(store, path, args.project, args.kind, args.overlap, args.source, name=name,
+                              progress=progress)
+        store.close()
     if job["status"] != "done":
         print(f"error: {job['message']}", file=sys.stderr)
         return EXIT_BAD_INPUT
