@@ -81,13 +81,19 @@ def _copy(planted, tmp_path) -> str:
     return f"sqlite:///{tmp_path / 's.db'}"
 
 
-def test_gold_tasks_come_one_in_every_n_served_and_never_count_as_data(db_url):
-    store = Store(db_url)
-    store.create_project_from_generation(small_generation(30, 2), "p", overlap=2)
-    store.set_study_settings("p", "admin", gold_every=4)
+def _gold_project(url, n_items, overlap, gold_every, n_gold):
+    """Project ``p`` of ``n_items`` items of two responses, its first ``n_gold`` rating tasks gold."""
+    store = Store(url)
+    store.create_project_from_generation(small_generation(n_items, 2), "p", overlap=overlap)
+    store.set_study_settings("p", "admin", gold_every=gold_every)
     with store.db.read() as conn:
-        first = conn.execute(rating_tasks.select().order_by(rating_tasks.c.id).limit(6)).all()
+        first = conn.execute(rating_tasks.select().order_by(rating_tasks.c.id).limit(n_gold)).all()
     store.set_gold("p", "admin", [("ratings", t.id, "5") for t in first])
+    return store
+
+
+def test_gold_tasks_come_one_in_every_n_served_and_never_count_as_data(db_url):
+    store = _gold_project(db_url, 30, overlap=2, gold_every=4, n_gold=6)
     gold = _gold_ids(store, "p", "ratings")
     task = assignment.next_task(store, "p", "ann", "ratings")
     served = []
@@ -104,12 +110,7 @@ def test_gold_tasks_come_one_in_every_n_served_and_never_count_as_data(db_url):
 
 
 def test_gold_is_only_mixed_in_while_the_regular_queue_lasts(db_url):
-    store = Store(db_url)
-    store.create_project_from_generation(small_generation(3, 2), "p", overlap=1)
-    store.set_study_settings("p", "admin", gold_every=2)
-    with store.db.read() as conn:
-        first = conn.execute(rating_tasks.select().order_by(rating_tasks.c.id).limit(2)).all()
-    store.set_gold("p", "admin", [("ratings", t.id, "5") for t in first])
+    store = _gold_project(db_url, 3, overlap=1, gold_every=2, n_gold=2)
     served = _answer_all(store, "p", "ann", "ratings")
     assert len(served) == 4 + 2 and set(served[-1:]) - _gold_ids(store, "p", "ratings")  # ends on a regular task
 
@@ -232,7 +233,8 @@ def test_excluding_changes_export_rows_and_consistency_and_including_restores_bo
         bundle = frames_from_store(store, "s")
         result = consistency_between(bundle, ALL_HUMANS, ALL_HUMANS)[0]
         headline = consistency_page.show(store, "s", ALL_HUMANS, ALL_HUMANS)[2]
-        return len(store.human_ratings("s")), len(store.human_rankings("s")), result.consistency, result.n_pairs, headline
+        rows = len(store.human_ratings("s")), len(store.human_rankings("s"))
+        return (*rows, result.consistency, result.n_pairs, headline)
 
     before = figures()
     assert exclusion.exclude(store, "s", "boss", ["flat"], "planted straight-liner") == ["flat"]

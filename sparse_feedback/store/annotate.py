@@ -5,7 +5,8 @@ constraint, not just a query); the next task is always one with the fewest activ
 queues stay balanced. Which task is next can be chosen by the caller (``choose``: the study policy of
 :mod:`sparse_feedback.study.assignment`); the store only offers :func:`candidates` and records the
 choice. Tasks of gold items are never in the regular pool (a study serves them as gold). Rankings are
-shown in a random left/right order, recorded, and answers are stored in the un-randomised ``(a)``/``(b)``/``equal`` terms of the pair task.
+shown in a random left/right order, recorded, and answers are stored in the un-randomised
+``(a)``/``(b)``/``equal`` terms of the pair task.
 """
 
 from __future__ import annotations

@@ -160,12 +160,15 @@ class StudiesMixin:
 
     def study_log(self, project: str) -> pd.DataFrame:
         """Every study change on the project: ``created_at, actor, action, target, detail``, oldest first."""
+        return self._rows(project, study_log, ["created_at", "actor", "action", "target", "detail"])
+
+    def _rows(self, project: str, table, columns: list[str]) -> pd.DataFrame:
+        """``columns`` of the project's rows of ``table``, in the order written."""
         with self.db.read() as conn:
             pid = self._project_row(conn, project).id
-            rows = conn.execute(select(study_log.c.created_at, study_log.c.actor, study_log.c.action,
-                                       study_log.c.target, study_log.c.detail)
-                                .where(study_log.c.project_id == pid).order_by(study_log.c.id)).all()
-        return pd.DataFrame([tuple(r) for r in rows], columns=["created_at", "actor", "action", "target", "detail"])
+            rows = conn.execute(select(*(table.c[c] for c in columns)).where(table.c.project_id == pid)
+                                .order_by(table.c.id)).all()
+        return pd.DataFrame([tuple(r) for r in rows], columns=columns)
 
     # ------------------------------------------------------------ everything a study's quality figures read
     def study_answers(self, project: str) -> pd.DataFrame:
@@ -196,13 +199,7 @@ class StudiesMixin:
 
     def llm_values(self, project: str) -> pd.DataFrame:
         """The LLM judge's answers per task: ``protocol, task_id, source_model, reversed, value`` (stored terms)."""
-        with self.db.read() as conn:
-            pid = self._project_row(conn, project).id
-            rows = conn.execute(select(llm_feedback.c.protocol, llm_feedback.c.task_id, llm_feedback.c.source_model,
-                                       llm_feedback.c.reversed, llm_feedback.c.value)
-                                .where(llm_feedback.c.project_id == pid).order_by(llm_feedback.c.id)).all()
-        return pd.DataFrame([tuple(r) for r in rows], columns=["protocol", "task_id", "source_model", "reversed",
-                                                               "value"])
+        return self._rows(project, llm_feedback, ["protocol", "task_id", "source_model", "reversed", "value"])
 
     # ------------------------------------------------------------ study links and participants
     def add_study_link(self, project: str, actor: str, token_hash: str, quota: int, completion_code: str,

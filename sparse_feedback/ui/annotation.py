@@ -61,7 +61,8 @@ def _completed(store: Store, who: Identity, view: View) -> View | None:
     done = links.completion(store, who.name) if who.study else None
     if done is None:
         return None
-    view.instruction = (f"**Thank you: the study is complete.** Your completion code is **{safe_markdown(done['completion_code'])}**"
+    code = safe_markdown(done["completion_code"])
+    view.instruction = (f"**Thank you: the study is complete.** Your completion code is **{code}**"
                         + (f"\n\n[{COMPLETION_LINK}]({done['redirect_url']})" if done["redirect_url"] else ""))
     view.input = view.response = view.left = view.right = ""
     view.ticket = {}

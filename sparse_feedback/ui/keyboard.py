@@ -61,7 +61,8 @@ _SCRIPT = """<script>
   });
   let leaving = false;
   setInterval(() => {
-    const link = [...document.querySelectorAll(".sf-task a")].find((a) => shown(a) && a.textContent.trim() === %(done)s);
+    const link = [...document.querySelectorAll(".sf-task a")]
+      .find((a) => shown(a) && a.textContent.trim() === %(done)s);
     if (link && !leaving) { leaving = true; setTimeout(() => { window.location.href = link.href; }, 3000); }
   }, 1000);
 })();
