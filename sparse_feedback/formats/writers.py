@@ -48,6 +48,11 @@ def check_output(path, kind: str | None = None) -> Path:
                              "refusing to touch it: name a new or empty folder")
     elif path.exists() and kind is not None:
         raise InputError(path, f"is a file; refusing to replace it with a {kind} folder")
+    parent = next(p for p in path.absolute().parents if p.exists())  # the folder it will be made in
+    if not parent.is_dir():
+        raise InputError(path, f"cannot be written: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(path, f"cannot be written: {parent} is not writable")
     return path
 
 

@@ -60,10 +60,12 @@ def _push_rm(args) -> int:
 
 
 def _train(args) -> int:
+    from sparse_feedback.progress import progress_file
     from sparse_feedback.reward.config import RewardConfig
     from sparse_feedback.reward.train import train
 
-    results = train(RewardConfig.from_args(args, protocol=args.protocol))
+    # progress.json beside log.jsonl: the run's step and total, read by the app's job view (and its exit reason)
+    results = train(RewardConfig.from_args(args, protocol=args.protocol), progress_file(args.output_dir, "train"))
     if results.get("stopped") or int(os.environ.get("RANK", "0")) != 0:  # one report per launch
         return 0
     print(json.dumps({k: v for k, v in results.items() if k in ("eval", "cross_protocol", "step")}, indent=1))

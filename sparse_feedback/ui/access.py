@@ -25,6 +25,7 @@ from sparse_feedback.errors import InputError
 from sparse_feedback.store import Account, check_password
 from sparse_feedback.store.limits import check_name
 from sparse_feedback.study import links
+from sparse_feedback.ui.startup import flag, on_space
 
 ADMIN, RESEARCHER, ANNOTATOR, VIEWER = "admin", "researcher", "annotator", "viewer"
 # What each role may do: manage (projects, users, imports, LLM runs), export, jobs (start/stop Train and
@@ -93,7 +94,19 @@ def query_params(request) -> dict:
 
 
 def _names(variable: str) -> tuple[str, ...]:
-    return tuple(a.strip() for a in os.environ.get(variable, "").split(",") if a.strip())
+    """A comma-separated list of names; a bad one is refused naming the variable and the entry."""
+    names = tuple(a.strip() for a in os.environ.get(variable, "").split(",") if a.strip())
+    for n, name in enumerate(names):
+        try:
+            check_name("a name", name)
+        except ValueError as err:
+            raise InputError(variable, str(err), where=f"entry {n + 1}") from None
+    return names
+
+
+def role_lists() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The Hugging Face users given admin and researcher roles (``$SPARSE_FEEDBACK_ADMINS`` / ``_RESEARCHERS``)."""
+    return _names("SPARSE_FEEDBACK_ADMINS"), _names("SPARSE_FEEDBACK_RESEARCHERS")
 
 
 def sandbox_name(project: str) -> str:
@@ -117,17 +130,16 @@ class Access:
     @classmethod
     def from_env(cls, store, accounts: list[Account], public_projects: tuple[str, ...] = ()) -> "Access":
         # Spaces set SYSTEM=spaces and, with ``hf_oauth: true``, the OAUTH_* variables (as Gradio checks).
-        on_space = os.environ.get("SYSTEM") == "spaces" and bool(os.environ.get("SPACE_ID"))
-        oauth = not accounts and on_space and bool(os.environ.get("OAUTH_CLIENT_ID"))
-        public = os.environ.get("SPARSE_FEEDBACK_PUBLIC", "").strip().lower() in ("1", "true", "yes")
+        space = on_space()
+        oauth = not accounts and space and bool(os.environ.get("OAUTH_CLIENT_ID"))
+        public = flag("SPARSE_FEEDBACK_PUBLIC")
         if public and accounts:
             raise InputError("SPARSE_FEEDBACK_PUBLIC", "a public demo cannot use password accounts (Gradio's login "
                              "page would hide it from visitors): use Hugging Face sign-in, or unset it")
         listed = _names("SPARSE_FEEDBACK_PUBLIC_PROJECTS")
         server = os.environ.get("GRADIO_SERVER_NAME", "").strip()
-        local = os.environ.get("SPARSE_FEEDBACK_LOCAL") == "1" or (server in LOOPBACK and not on_space)
-        return cls(store, accounts, oauth, _names("SPARSE_FEEDBACK_ADMINS"), _names("SPARSE_FEEDBACK_RESEARCHERS"),
-                   public, listed or tuple(public_projects), local)
+        local = flag("SPARSE_FEEDBACK_LOCAL") or (server in LOOPBACK and not space)
+        return cls(store, accounts, oauth, *role_lists(), public, listed or tuple(public_projects), local)
 
     @property
     def open(self) -> bool:

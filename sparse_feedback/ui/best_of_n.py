@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sparse_feedback import formats
 from sparse_feedback.jobs.best_of_n import (  # noqa: F401  the job's controls, as the tab calls them
-    JOB_KIND, MAX_N, BestOfNSettings, describe_status, eval_dir, evaluated_rm, evaluations, job_dir, job_status,
-    jobs_root, read_settings, resume_job, rm_label, start_job, stop_job, wait_job)
+    JOB_KIND, MAX_N, RESUMABLE, BestOfNSettings, describe_status, eval_dir, evaluated_rm, evaluations, job_dir,
+    job_status, jobs_root, read_settings, resume_job, rm_label, start_job, stop_job, wait_job)
 from sparse_feedback.settings import home
 from sparse_feedback.store import StoreError
 
@@ -25,6 +25,20 @@ def find_reward_models(root: Path | None = None, limit: int = 50) -> list[str]:
     found = sorted({str(p.parent) for p in root.glob("**/reward_config.json")
                     if "checkpoints" not in p.parts})
     return found[:limit]
+
+
+def job_to_show(jobs) -> int | None:
+    """The job the picker opens on (a reload included): the newest running one, else the newest finished one.
+
+    >>> import pandas as pd
+    >>> job_to_show(pd.DataFrame({"id": [5, 4, 3], "status": ["failed", "running", "done"]}))
+    4
+    """
+    for wanted in ("running", "done"):
+        ids = sorted((int(j.id) for j in jobs.itertuples() if j.status == wanted), reverse=True)
+        if ids:
+            return ids[0]
+    return None
 
 
 def run_label(root: Path, run: str) -> str:
