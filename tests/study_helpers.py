@@ -65,10 +65,17 @@ def task_truth(store, project: str, truth: dict):
 
 def run_study(store, project: str, truth: dict, names=tuple(KINDS), seed: int = 1) -> Planted:
     """Every planted annotator works through both their queues (paired design: their first protocol first)."""
+    state = random.getstate()
+    random.seed(seed)  # the store's left/right draws and the paired design's order draws: one fixed study
+    try:
+        return _run(store, project, truth, names, random.Random(seed))
+    finally:
+        random.setstate(state)  # later tests draw as if this study had not run
+
+
+def _run(store, project: str, truth: dict, names, rng: random.Random) -> Planted:
     from sparse_feedback.store.annotate import shown_to_stored
 
-    random.seed(seed)  # the store's left/right draws and the paired design's order draws: one fixed study
-    rng = random.Random(seed)
     ratings_q, pairs_q = task_truth(store, project, truth)
     planted = Planted()
     for who in names:
