@@ -50,8 +50,10 @@ def _row(row):
 
 def detail(store, project, a, b, search, min_score, number, row, kind=views.AS_PICKED, unadjudicated=False):
     """The pair in row ``row`` of the page: both responses side by side with every rating, ranking and raw answer."""
-    return views.detail_html(feedback(store, project), a, b, search or "", min_score or 0, number or 1, _row(row),
-                             kind, _exclude(store, project, unadjudicated))
+    bundle, exclude = feedback(store, project), _exclude(store, project, unadjudicated)
+    pair = views.selected_pair(bundle, a, b, search or "", min_score or 0, number or 1, _row(row), kind, exclude)
+    return (adjudication.decision_html(store, project, pair)
+            + views.detail_html(bundle, a, b, search or "", min_score or 0, number or 1, _row(row), kind, exclude))
 
 
 def adjudicate(store, project, adjudicator, a, b, search, min_score, number, row, kind, unadjudicated, decision,
@@ -86,8 +88,9 @@ def build(store, shell=None):
     with gr.Row():
         kind = gr.Dropdown(list(views.KINDS), value=views.AS_PICKED, label="Kind of disagreement",
                            elem_id="disagree-kind")
-        a = gr.Dropdown(label="Judgement A", elem_id="disagree-a")
-        b = gr.Dropdown(label="Judgement B", elem_id="disagree-b")
+        # Custom values: an API caller names the judgements itself (the handlers check them against the project's).
+        a = gr.Dropdown(label="Judgement A", elem_id="disagree-a", allow_custom_value=True)
+        b = gr.Dropdown(label="Judgement B", elem_id="disagree-b", allow_custom_value=True)
     with gr.Row():
         search = gr.Textbox(label="Contains text", scale=2)
         min_score = gr.Number(0, label="Minimum size", minimum=0, maximum=2)
