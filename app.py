@@ -28,6 +28,7 @@ from sparse_feedback.store.demo import DEMO_PROJECTS, ensure_demo  # noqa: E402
 from sparse_feedback.ui.access import Access, AccessError  # noqa: E402
 from sparse_feedback.ui.best_of_n_demo import ensure_best_of_n_demo  # noqa: E402
 from sparse_feedback.ui.keyboard import head_script  # noqa: E402
+from sparse_feedback.ui.refusals import PlainValidationErrors  # noqa: E402
 from sparse_feedback.ui.signed_out import SignedOutPage  # noqa: E402
 from sparse_feedback.ui.startup import check_start, trust_proxies  # noqa: E402
 from sparse_feedback.ui.throttle import LoginThrottle  # noqa: E402
@@ -109,7 +110,7 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
             research = []
             for title, page in RESEARCH_TABS:  # dashboards: viewers, researchers, admins
                 with gr.Tab(title, id=title.lower(), visible=False) as tab:
-                    page.build(store, shell)
+                    page.build(store, shell, tab)  # each refreshes on open
                 research.append(tab)
             with gr.Tab("Train", id="train", visible=False) as t_train:
                 train.build(store, shell)
@@ -145,8 +146,10 @@ def launch_kwargs(access: Access) -> dict:
                 # what the client sends, so only the most recently active sessions are kept.
                 state_session_capacity=session_capacity(),
                 # Exponential back-off with 429 + Retry-After after 5 failed sign-ins per user and per address.
-                # The sign-in page describes no endpoint (Gradio embeds the whole API description in it).
-                app_kwargs={"middleware": [Middleware(LoginThrottle), Middleware(SignedOutPage)]})
+                # The sign-in page describes no endpoint (Gradio embeds the whole API description in it), and an
+                # unreadable request body gets the project's sentence, not pydantic's text.
+                app_kwargs={"middleware": [Middleware(LoginThrottle), Middleware(SignedOutPage),
+                                           Middleware(PlainValidationErrors)]})
 
 
 def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:

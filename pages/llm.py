@@ -5,7 +5,6 @@ import gradio as gr
 from pages import Shell, bind, guarded
 from sparse_feedback.device import DEVICES, auto_note
 from sparse_feedback.jobs.llm import run_llm_judge
-from sparse_feedback.store import StoreError
 
 
 BATCH = "Batch (about half the price, up to 24 h)"
@@ -20,12 +19,9 @@ def run(store, access, name, project, protocol, base_url, model, api_key, mode, 
     if not project:
         return "Choose a project first.", gr.update()
     callback = lambda done, total, desc: progress((done, total), desc=desc, unit="tasks")  # noqa: E731
-    try:
-        summary = run_llm_judge(store, project, protocol, (base_url or "").strip(), (model or "").strip(),
-                                (api_key or "").strip() or None, callback, batch=mode == BATCH,
-                                device=device or "auto")
-    except StoreError as err:  # the run started and failed: why, where the summary would be (the key box emptied)
-        return f"**Failed:** {err}", ""
+    summary = run_llm_judge(store, project, protocol, (base_url or "").strip(), (model or "").strip(),
+                            (api_key or "").strip() or None, callback, batch=mode == BATCH,
+                            device=device or "auto")
     # The key box is emptied once the run is over, so the key stays no longer than the call needed it.
     return "Done: " + summary, ""
 

@@ -33,6 +33,20 @@ def fake_hub():
 
 
 @pytest.fixture
+def hub_in_process(monkeypatch):
+    """The fake Hub for calls made in this process: ``huggingface_hub`` read ``HF_ENDPOINT`` at import, so its
+    constants are set here (and Xet off, as the fake speaks plain LFS only)."""
+    from huggingface_hub import constants
+
+    with FakeHub() as hub:
+        monkeypatch.setattr(constants, "ENDPOINT", hub.url)
+        monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+        monkeypatch.setenv("HF_TOKEN", TOKEN)
+        yield hub
+
+
+@pytest.fixture
 def hub_cli(fake_hub, tmp_path):
     def run(*args, token=TOKEN):
         return run_cli(*args, env={**fake_hub.env(token), "HF_HOME": str(tmp_path / "hf-home")}, timeout=300)

@@ -68,3 +68,20 @@ def test_python_app_py_with_a_bad_users_entry_prints_one_line_and_exits_2(tmp_pa
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert lines == ["error: SPARSE_FEEDBACK_USERS: entry 2: expected name:password[:role[:projects]], found 'bob'..."]
     assert "alice-pw" not in done.stderr + done.stdout
+
+
+def test_forwarded_addresses_are_believed_from_no_one_by_default_and_from_the_spaces_proxy_on_a_space(monkeypatch):
+    from sparse_feedback.ui.startup import trust_proxies
+
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "127.0.0.1")  # restored after the test
+    for key in ("SPARSE_FEEDBACK_TRUSTED_PROXIES", "SYSTEM", "SPACE_ID"):
+        monkeypatch.delenv(key, raising=False)
+    trust_proxies()
+    assert os.environ["FORWARDED_ALLOW_IPS"] == ""  # not even loopback (uvicorn's own default)
+    monkeypatch.setenv("SYSTEM", "spaces")
+    monkeypatch.setenv("SPACE_ID", "someone/sparse-feedback")
+    trust_proxies()
+    assert os.environ["FORWARDED_ALLOW_IPS"] == "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
+    monkeypatch.setenv("SPARSE_FEEDBACK_TRUSTED_PROXIES", "10.1.2.3")  # the admin's list wins
+    trust_proxies()
+    assert os.environ["FORWARDED_ALLOW_IPS"] == "10.1.2.3"

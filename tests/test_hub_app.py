@@ -13,21 +13,7 @@ from gradio_client import Client
 from sparse_feedback import formats, settings
 from sparse_feedback.formats.cards import DATA_PATH, front_matter
 from tests.appserver import running_app, small_generation
-from tests.fake_hub import TOKEN, FakeHub
-
-
-@pytest.fixture
-def hub_in_process(monkeypatch):
-    """The fake Hub for calls made in this process: ``huggingface_hub`` read ``HF_ENDPOINT`` at import, so its
-    constants are set here (and Xet off, as the fake speaks plain LFS only)."""
-    from huggingface_hub import constants
-
-    with FakeHub() as hub:
-        monkeypatch.setattr(constants, "ENDPOINT", hub.url)
-        monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
-        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-        monkeypatch.setenv("HF_TOKEN", TOKEN)
-        yield hub
+from tests.hub_fixtures import hub_in_process  # noqa: F401  (a fixture)
 
 
 def _setup(store):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from sparse_feedback.ui.responses import header, rewrite_response
+
 API_INFO = re.compile(rb"(<script>window\.gradio_api_info = ).*?(;</script>)", re.S)  # the JSON escapes every <
 NO_ENDPOINTS = b'{"named_endpoints":{},"unnamed_endpoints":{}}'
 SIGN_IN_PAGE = b'window.gradio_config = {"auth_required":true'
@@ -35,23 +37,5 @@ class SignedOutPage:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] != "GET" or "/gradio_api/" in scope["path"]:
             return await self.app(scope, receive, send)
-        held: dict = {}
-
-        async def rewrite(message):
-            if message["type"] == "http.response.start":
-                headers = dict(message.get("headers") or [])
-                if not headers.get(b"content-type", b"").startswith(b"text/html"):
-                    return await send(message)
-                held["start"], held["body"] = message, b""
-                return None
-            if "start" not in held or message["type"] != "http.response.body":
-                return await send(message)
-            held["body"] += message.get("body", b"")
-            if message.get("more_body"):
-                return None
-            body, start = describe_nothing(held["body"]), held["start"]
-            headers = [(k, v) for k, v in start.get("headers") or [] if k != b"content-length"]
-            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
-
-        await self.app(scope, receive, rewrite)
+        await rewrite_response(self.app, scope, receive, send,
+                               lambda start: header(start, b"content-type").startswith(b"text/html"), describe_nothing)

@@ -171,9 +171,10 @@ def test_the_llm_tab_says_why_a_run_failed(browser, app):
         page.get_by_label("Base URL (empty: run the model on this machine)").fill(server.base_url)
         page.get_by_label("Model", exact=True).fill("fake-judge")
         page.get_by_role("button", name="Run judge").click()
-        message = page.locator("#llm-message")
-        expect(message).to_contain_text("Failed", timeout=60_000)
-        text = message.inner_text()
-    assert "every one of the 12 tasks failed" in text and "unparsable answer" in text and "Done" not in text, text
+        toast = page.locator(".toast-body").filter(has_text="the judge run failed")
+        expect(toast).to_be_visible(timeout=60_000)
+        text = toast.inner_text()
+    assert "every one of the 12 tasks failed" in text and "unparsable answer" in text, text
+    assert "Done" not in page.locator("#llm-message").inner_text()
     assert store.jobs("judge")["status"].tolist()[0] == "failed"
     page.close()

@@ -137,3 +137,20 @@ def test_a_malformed_value_is_refused_in_the_projects_words_not_gradios(app):
         assert not result["success"], what
         assert _clean(result["error"]) == MALFORMED_VALUE, (what, result["error"])
     assert named_call(alice, "rate_submit", ["p", "", ticket, "5", "", []])["success"]  # a valid one still works
+
+
+def test_an_unreadable_request_body_is_refused_in_the_projects_words_not_pydantics(app):
+    url, _, _ = app
+    root = signed_in(url, "root", "root-pw")
+    answers = {
+        "queue": root.post("/gradio_api/queue/join", json={"data": "x", "fn_index": "abc", "session_hash": 5}),
+        "call": root.post("/gradio_api/call/rate_submit", json={"data": 5}),
+        "sign-in": httpx.post(url + "login", json={"username": "json-nobody", "password": "x"}, timeout=30),
+    }
+    for route, r in answers.items():
+        assert r.status_code == 422, route
+        detail = r.json()["detail"]
+        assert isinstance(detail, str) and detail.startswith("the request is malformed ("), (route, detail)
+        assert not any(word in r.text for word in ("Input should", "_type", "int_parsing", "missing", "msg")), r.text
+    assert "data" in answers["call"].json()["detail"]
+    assert "fn_index" in answers["queue"].json()["detail"]
