@@ -110,7 +110,7 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
             research = []
             for title, page in RESEARCH_TABS:  # dashboards: viewers, researchers, admins
                 with gr.Tab(title, id=title.lower(), visible=False) as tab:
-                    page.build(store, shell)
+                    page.build(store, shell, tab)  # each refreshes on open
                 research.append(tab)
             with gr.Tab("Train", id="train", visible=False) as t_train:
                 train.build(store, shell)

@@ -83,7 +83,7 @@ def decide_as(store, access, name, project, a, b, search, min_score, number, kin
                       unadjudicated, decision, label, reason)
 
 
-def build(store, shell=None):
+def build(store, shell=None, tab=None):
     access, name, project = pickers(shell, INTRO)
     with gr.Row():
         kind = gr.Dropdown(list(views.KINDS), value=views.AS_PICKED, label="Kind of disagreement",
@@ -119,7 +119,7 @@ def build(store, shell=None):
     number.submit(run, inputs, outputs, api_visibility="private")
     kind.change(run, inputs, outputs, api_visibility="private")
     unadjudicated.change(run, inputs, outputs, api_visibility="private")
-    on_open(table, store, access, project, inputs, outputs)
+    on_open(table, store, access, project, inputs, outputs, tab)
     show = researcher(detail, store, access)
 
     def on_select(name, project, a, b, search, min_score, number, kind, unadjudicated, evt: gr.EventData,

@@ -27,6 +27,13 @@ def push(store, access, name, project, what, source, repo_id, private, request: 
 
 
 @guarded
+def preview(store, access, name, project, what, source, fmt, request: gr.Request):
+    """(line with the row count, the first rows) of the export as it would be written."""
+    access.require(request, name, exports.capability(what), project)
+    return exports.export_preview(store, project, what, source, fmt)
+
+
+@guarded
 def source_choices(store, access, name, project, request: gr.Request):
     access.require(request, name, "export", project)
     return gr.update(choices=exports.source_choices(store, project) if project else ["human", "llm"], value="human")
@@ -52,17 +59,27 @@ def build(store, shell: Shell):
         what = gr.Dropdown(exports.what_choices(access.open), value="ratings", label="What")
         source = gr.Dropdown(["human", "llm"], value="human", label="Source", allow_custom_value=False)
         fmt = gr.Dropdown(list(exports.FORMATS), value="csv", label="Format")
-    button = gr.Button("Export", variant="primary")
+    with gr.Row():
+        show = gr.Button("Preview", elem_id="export-preview-button")
+        button = gr.Button("Export", variant="primary")
+    summary = gr.Markdown(elem_id="export-preview-line")
+    rows = gr.Dataframe(label="Preview: the first rows as written", interactive=False, wrap=True,
+                        elem_id="export-preview")
     message = gr.Markdown(elem_id="export-message")
     out = gr.File(label="Download")
     with gr.Row(visible=access.open) as hub_row:  # admins: shown after sign-in
         repo = gr.Textbox(label="Hub dataset repo (OWNER/NAME)", elem_id="export-hub-repo")
         private = gr.Checkbox(True, label="Private repo")
         push_button = gr.Button("Push to Hub", elem_id="export-hub-push")
-    button.click(bind(export, store, access), [shell.name, shell.project, what, source, fmt], [message, out],
-                 api_name="export")
+    chosen = [shell.name, shell.project, what, source, fmt]
+    button.click(bind(export, store, access), chosen, [message, out], api_name="export")
     push_button.click(bind(push, store, access), [shell.name, shell.project, what, source, repo, private], message,
                       api_name="export_push")
+    previewed = bind(preview, store, access)
+    show.click(previewed, chosen, [summary, rows], api_name="export_preview", api_visibility="private")
+    for label, picker in (("what", what), ("source", source), ("format", fmt)):  # preview the changed choice
+        picker.input(previewed, chosen, [summary, rows], api_name=f"export_preview_on_{label}",
+                     api_visibility="private", show_progress="hidden")
     shell.project.change(admin_only(bind(source_choices, store, access), 1), [shell.name, shell.project], source,
                          api_visibility="private", api_name="export_sources")
     shell.after_sign_in.append(("export_choices", admin_only(bind(what_choices, store, access), 1), [shell.name],

@@ -61,7 +61,7 @@ def default(store, project):
     return (gr.update(choices=found, value=runs), *show(store, project, None, [], [], 1, runs))
 
 
-def build(store, shell=None):
+def build(store, shell=None, tab=None):
     access, name, project = pickers(shell, INTRO)
     with gr.Row():
         evaluated = gr.Dropdown([], multiselect=True, label="Evaluated runs (under the data home)", scale=8)
@@ -101,6 +101,9 @@ def build(store, shell=None):
     run = researcher(show, store, access)
     go.click(run, [name, project, reference, candidates, feedback_files, number, evaluated], outputs,
              api_name="winrates")
-    refresh.click(researcher(_choices, store, access), [name, project], evaluated, api_name="winrate_runs")
+    runs = researcher(_choices, store, access)
+    refresh.click(runs, [name, project], evaluated, api_name="winrate_runs")
+    if tab is not None:  # a job evaluated since the last visit is offered at once (the comparison shown stays)
+        tab.select(researcher(_choices, store, access, quiet=1), [name, project], evaluated, api_visibility="private")
     on_open(default, store, access, project, [name, project], [evaluated, *outputs])
     return run, outputs

@@ -49,6 +49,18 @@ class Identity:
     role: str
     projects: tuple[str, ...] = ()  # the projects given to a researcher or viewer; empty: all
     sandbox: bool = False  # a public-demo visitor: annotations go to a sandbox copy of the project
+    typed: bool = False  # named themselves in open mode (no sign-in): they came to annotate
+
+    @property
+    def takes_tasks(self) -> bool:
+        """Whether opening Rate or Rank hands them a task unasked: annotators, public visitors (in their
+        sandbox) and a name typed in open mode. Admins and researchers only once they ask, so a look at the tab
+        holds no task from the annotators.
+
+        >>> Identity("a", "annotator").takes_tasks, Identity("r", "researcher").takes_tasks
+        (True, False)
+        """
+        return self.role == ANNOTATOR or self.sandbox or self.typed
 
     @property
     def is_admin(self) -> bool:
@@ -144,7 +156,7 @@ class Access:
         if self.open:
             if not isinstance(typed_name, str) or not typed_name.strip():
                 raise AccessError("type your name at the top first")
-            return Identity(check_name("your name", typed_name), ADMIN if self.local else ANNOTATOR)
+            return Identity(check_name("your name", typed_name), ADMIN if self.local else ANNOTATOR, typed=True)
         name = getattr(request, "username", None) if request is not None else None
         if not name and self.oauth and request is not None:
             name = _oauth_username(request)
@@ -176,10 +188,13 @@ class Access:
         return self.require(request, typed_name, "manage")
 
     def visible_projects(self, who: Identity | None) -> list[str]:
-        """Project names this caller may pick (sandbox copies are never listed: visitors pick the original)."""
+        """Project names this caller may pick (sandbox copies are never listed: visitors pick the original). A
+        public visitor gets them in the order of ``public_projects``, so the demo opens on the first."""
         names = [p.name for p in self.store.projects()]
         if who is not None and (who.sandbox or who.role in (RESEARCHER, VIEWER)):
             names = [n for n in names if who.allows(n) and not (who.sandbox and n.endswith(SANDBOX_SUFFIX))]
+        if who is not None and who.sandbox:
+            names.sort(key=lambda n: self.public_projects.index(n) if n in self.public_projects else len(names))
         return names
 
     def annotation_project(self, who: Identity, project: str | None) -> str | None:

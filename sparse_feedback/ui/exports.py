@@ -12,6 +12,8 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
+
 from sparse_feedback import formats
 from sparse_feedback.store import ADJUDICATED, Store, StoreError
 from sparse_feedback.ui.uploads import zip_dir
@@ -88,8 +90,9 @@ def export_frame(store: Store, project: str, what: str, source: str):
     return frame, how, rankings
 
 
-def export_file(store: Store, project: str, what: str, source: str, fmt: str, directory=None) -> tuple[Path, int]:
-    """Write the export to a fresh temporary folder; returns (file, row count). HF datasets come zipped."""
+def as_written(store: Store, project: str, what: str, source: str, fmt: str) -> tuple[pd.DataFrame, str, object]:
+    """(the rows the export writes, exactly as written: the seed layout's columns, the seed-json pairs one a row;
+    how they were made; what the writer takes). The preview and the file both come from here, so they agree."""
     if not project:
         raise StoreError("choose a project first")
     if what not in WHAT or fmt not in FORMATS:
@@ -98,7 +101,38 @@ def export_file(store: Store, project: str, what: str, source: str, fmt: str, di
         raise StoreError("the audit trail has no seed layout: choose csv, json, jsonl, parquet or hf")
     if what != "trl pairs" and fmt == "seed-json":
         raise StoreError("seed-json is the original's format for TRL pairs only")
-    frame, _, rankings = export_frame(store, project, what, source)
+    frame, how, rankings = export_frame(store, project, what, source)
+    if fmt == "seed-json":  # the original's {prompt: {"sentences": [[chosen, rejected], ...]}}
+        seed = formats.rm_pairs_seed_json(rankings)
+        rows = [(prompt, *pair) for prompt, v in seed.items() for pair in v["sentences"]]
+        return pd.DataFrame(rows, columns=["prompt", "chosen", "rejected"]), how, seed
+    if fmt == "seed":
+        frame = formats.seed_columns(frame)
+    return frame, how, frame
+
+
+PREVIEW_ROWS = 5  # rows the Export tab shows before writing
+PREVIEW_CHARS = 120  # a longer text is cut in the preview (the file holds it whole)
+LAYOUTS = {"seed": "headerless CSV in the original's column order", "hf": "a zipped Hugging Face dataset",
+           "seed-json": "the original's JSON, one pair a row here"}
+
+
+def export_preview(store: Store, project: str, what: str, source: str, fmt: str,
+                   rows: int = PREVIEW_ROWS) -> tuple[str, pd.DataFrame]:
+    """(a line with the row count, layout and how the rows were made; the first ``rows`` rows as the export
+    writes them, texts cut)."""
+    frame, how, _ = as_written(store, project, what, source, fmt)
+    line = (f"The export writes **{len(frame):,} row{'' if len(frame) == 1 else 's'}** ({LAYOUTS.get(fmt, fmt)}): "
+            f"{how}" + (f". The first {min(rows, len(frame))}:" if len(frame) else "."))
+    head = frame.head(rows).astype(object)
+    shown = head.where(head.notna(), "")
+    return line, shown.apply(lambda col: col.map(lambda v: v if len(str(v)) <= PREVIEW_CHARS
+                                                 else str(v)[: PREVIEW_CHARS - 1] + "…"))
+
+
+def export_file(store: Store, project: str, what: str, source: str, fmt: str, directory=None) -> tuple[Path, int]:
+    """Write the export to a fresh temporary folder; returns (file, row count). HF datasets come zipped."""
+    frame, _, written = as_written(store, project, what, source, fmt)
     source = "all" if what == AUDIT else source
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     label = "audit" if what == AUDIT else what.replace(", one row per judged order", "_orders")
@@ -106,7 +140,7 @@ def export_file(store: Store, project: str, what: str, source: str, fmt: str, di
     out_dir = Path(directory or tempfile.mkdtemp(prefix="sf-export-"))
     path = out_dir / (stem + _EXT[fmt])
     if fmt == "seed-json":
-        formats.write_json(formats.rm_pairs_seed_json(rankings), path)
+        formats.write_json(written, path)
     elif fmt == "hf":
         formats.write_table(frame, path, "hf")
         path = zip_dir(path, out_dir / f"{stem}.zip")
