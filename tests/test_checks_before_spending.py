@@ -88,6 +88,8 @@ CASES = {
     "judge, local model: the output is a folder": lambda url: [
         "judge", "ratings", "--input", "ratings.csv", "--output", "folder", "--backend", "transformers", "--model",
         str(RM), "--cache", "c.db", "--no-progress"],
+    "judge batches --cancel: there is no cache": lambda url: ["judge", "batches", "--cache", "c.db", "--cancel",
+                                                              "batch_1"],
     "evaluate: the output cannot be made": evaluate(output_dir="blocker/eval"),
     "evaluate: the cache is a folder": evaluate("--cache", "folder"),
     "evaluate: a candidate is missing": lambda url: [a.replace("cand.json", "nope.json") for a in evaluate()(url)],

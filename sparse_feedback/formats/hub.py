@@ -18,6 +18,7 @@ PREFIX = "hf://datasets/"
 _URI = re.compile(r"hf://datasets/(?P<repo>[\w.-]+/[\w.-]+)(?:/(?P<config>[\w.-]+))?(?:@(?P<rev>[^:]+))?"
                   r"(?::(?P<split>[\w.-]+))?")
 FORM = "hf://datasets/OWNER/NAME[/CONFIG][@REVISION][:SPLIT]"
+GATED = "is gated: accept its conditions on the Hub, then set HF_TOKEN to your token"
 TOKEN_HELP = "set HF_TOKEN to a token that can write there (or run `hf auth login`)"
 
 
@@ -77,7 +78,7 @@ def hub_errors(target: str, pushing: bool = False):
     except InputError:
         raise
     except hf.GatedRepoError:
-        raise InputError(target, "is gated: accept its conditions on the Hub, then set HF_TOKEN to your token") from None
+        raise InputError(target, GATED) from None
     except hf.RevisionNotFoundError:
         raise InputError(target, "no such revision (branch, tag or commit) on the Hub") from None
     except hf.RepositoryNotFoundError:
@@ -137,13 +138,12 @@ def read_frame(address):
             frame = datasets.load_dataset(table.repo_id, table.config, revision=table.revision,
                                           split=split).to_pandas()
         except ds_errors.DatasetNotFoundError as err:
-            gated = "gated" in str(err)
-            raise InputError(where, "is gated: accept its conditions on the Hub, then set HF_TOKEN to your token"
-                             if gated else "no such dataset on the Hub (or it is private: set HF_TOKEN to a token "
-                             "that can read it)") from None
+            missing = "no such dataset on the Hub (or it is private: set HF_TOKEN to a token that can read it)"
+            raise InputError(where, GATED if "gated" in str(err) else missing) from None
         except (ds_errors.DataFilesNotFoundError, ds_errors.DatasetBuildError, ValueError) as err:
             raise InputError(where, f"could not load the dataset ({type(err).__name__}: {_first_line(err)})") from None
-    frame.attrs["address"] = str(HubTable(table.repo_id, table.revision, split, table.config))  # errors name the split read
+    # errors name the split that was read
+    frame.attrs["address"] = str(HubTable(table.repo_id, table.revision, split, table.config))
     return frame
 
 

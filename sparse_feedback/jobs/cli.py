@@ -17,12 +17,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                   "ranking feedback, rating tasks or ranking tasks")
     p.add_argument("--overlap", type=int, default=1, help="annotators per task")
     p.add_argument("--source", default="llm", help="source name under which a feedback file's labels are stored")
+    p.add_argument("--gold", action="store_true", help="mark the tasks of an existing project that a rating or ranking "
+                                                       "feedback file names as gold, with its labels as the answers")
+    p.add_argument("--as", dest="actor", default=None, help="with --gold: who marks them, for the log")
     p.add_argument("--db", help="SQLAlchemy URL of the store (default: $SPARSE_FEEDBACK_DB, else "
                                 "sparse_feedback.db under $SPARSE_FEEDBACK_HOME)")
     p.set_defaults(func=_import)
 
 
 def _import(args) -> int:
+    if args.gold:
+        return _import_gold(args)
     import tempfile
 
     from tqdm import tqdm
@@ -49,4 +54,15 @@ def _import(args) -> int:
         print(f"error: {job['message']}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"{args.project}: {job['message']} (job {job['job']})")
+    return 0
+
+
+def _import_gold(args) -> int:
+    import getpass
+
+    from sparse_feedback.store import Store
+    from sparse_feedback.study.gold import import_gold
+
+    protocol, n = import_gold(Store(args.db), args.project, args.file, args.actor or getpass.getuser() or "cli")
+    print(f"{args.project}: {n} {protocol} tasks marked gold")
     return 0

@@ -92,6 +92,8 @@ def _batches(args) -> int:
 
     cache = args.cache or default_cache_path()
     if args.cancel:
+        if not Path(cache).is_file():  # nothing to cancel: no request, and no empty ledger left behind
+            raise InputError(cache, f"no answer cache here, so no batch {args.cancel} to cancel")
         try:
             status = cancel_batch(cache, args.cancel, os.environ.get(args.api_key_env, "").strip() or None)
         except LookupError as err:

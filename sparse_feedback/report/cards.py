@@ -52,7 +52,8 @@ def dataset_facts(name: str, frame: pd.DataFrame, *, what: str, protocol: str, a
                   consistency_with: dict | None = None, license: str = "other",
                   judges: list | None = None) -> DatasetFacts:
     """The card facts of an export. ``judged``: the feedback the export was made from (default ``frame``), which
-    tells the source and judges (unless ``judges`` names them); ``consistency_with``: the result of :func:`consistency_figure`, or None."""
+    tells the source and judges (unless ``judges`` names them); ``consistency_with``: the result of
+    :func:`consistency_figure`, or None."""
     judged = frame if judged is None else judged
     source = source or infer_source(judged)
     if judges is None:
