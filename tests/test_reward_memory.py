@@ -181,7 +181,7 @@ def test_the_paper_sample_trains_with_the_defaults_within_6_gb(protocol, seed, t
 def test_the_estimate_follows_the_model_shape():
     small, large = Shape(30, 576, 1536), Shape(24, 2048, 8192)  # SmolLM2 135M and 1.7B
     assert large.per_token() > 3 * small.per_token()
-    assert small.per_token(checkpointed=True) < small.per_token() / 5
+    assert small.per_token(checkpointed=True) < small.per_token() / 3
     assert Shape(30, 576, 1536, dtype_bytes=2).per_token() == small.per_token() / 2
     # linear in tokens apart from the one shared mask: twice the rows, twice the bytes
     assert small.micro_batch(8, 512) == 2 * small.micro_batch(4, 512)
