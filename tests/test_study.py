@@ -354,3 +354,20 @@ def test_a_study_link_lets_one_participant_in_continues_them_and_stops_at_the_qu
     with pytest.raises(links.StudyRefusal):
         links.enter(store, params)
     assert store.study_log("p")["action"].tolist() == ["study link", "revoke link"]
+
+
+def test_one_task_is_marked_gold_from_the_admin_form_and_a_bad_entry_is_refused(db_url):
+    from sparse_feedback.ui import studies
+
+    store = Store(db_url)
+    store.create_project_from_generation(small_generation(3, 3), "p")
+    assert "expected **6**" in studies.mark_one(store, "p", "boss", 1, "2", "6")
+    assert "expected **(b)**" in studies.mark_one(store, "p", "boss", 2, "2,0", "a")  # (a) = response 2
+    frame = store.gold_tasks("p")
+    assert frame[["protocol", "item", "expected"]].values.tolist() == [["ratings", 1, "6"], ["rankings", 2, "(b)"]]
+    assert frame["index1"].tolist()[1] == 0 and frame["index2"].tolist()[1] == 2
+    for item, responses, expected, message in ((1, "2", "9", "1 to 7"), (1, "0,1", "maybe", r"\(a\), \(b\)"),
+                                               (7, "0", "3", "no ratings task"), ("x", "0", "3", "numbers")):
+        with pytest.raises(StoreError, match=message):
+            studies.mark_one(store, "p", "boss", item, responses, expected)
+    assert len(store.gold_tasks("p")) == 2
