@@ -1,6 +1,6 @@
 """The one-way import rule (README, "Architecture"): each layer imports only the layers before it.
 
-foundation (errors, settings, progress, device, templates, hub, config, lazy) → formats (+ protocols) → backends → generate → judge → store → analysis → reward → rerank → evaluate → report
+foundation (errors, settings, progress, device, templates, hub, config, lazy) → formats (+ protocols) → backends → generate → judge → store → analysis → study → reward → rerank → evaluate → report
 → pipeline → jobs → ui → CLI modules (``cli.py``, ``*/cli.py``) → pages/app. Every import counts, including the
 lazy ones inside functions, and a module may always import its own package.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FOUNDATION = {"__init__", "errors", "settings", "progress", "device", "templates", "hub", "config", "lazy"}
 ALONGSIDE = {"protocols": "formats"}  # the protocol rules read the formats' schema
-ORDER = ["formats", "backends", "generate", "judge", "store", "analysis", "reward", "rerank", "evaluate", "report",
+ORDER = ["formats", "backends", "generate", "judge", "store", "analysis", "study", "reward", "rerank", "evaluate", "report",
          "pipeline", "jobs", "ui"]
 CLI, PAGES = len(ORDER) + 1, len(ORDER) + 2
 
