@@ -272,14 +272,15 @@ class AnnotateMixin:
         return out
 
 
-# The next task for this annotator: fewest active (open or done) assignments first, one they never had.
-# ``active`` is kept per task (see schema v3), so this walks the (project_id, active, id) index.
+# The next task for this annotator: fewest active (open or done) assignments first, one they never had, then the
+# project's stored order (``priority``, schema v6; all 0 under ``random``). ``active`` is kept per task (schema v3),
+# so this walks the (project_id, active, priority, id) index.
 _NEXT_SQL = """
 SELECT t.id FROM {table} t
 WHERE t.project_id = :pid AND t.active < :k
   AND NOT EXISTS (SELECT 1 FROM assignments x
                   WHERE x.protocol = :protocol AND x.task_id = t.id AND x.annotator = :who)
-ORDER BY t.active, t.id LIMIT 1
+ORDER BY t.active, t.priority, t.id LIMIT 1
 """
 
 

@@ -2,27 +2,44 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from sparse_feedback.settings import cache_dir
 from sparse_feedback.study.simulate import BUDGETS, ESTIMATES, TEMPERATURE, ratio_intervals, simulate, summarize
 
 PAPER = Path(__file__).resolve().parents[2] / "assets" / "demo" / "paper"  # the paper's sample, shipped
 
 
-def feature_function(kind: str, model: str = "smollm2-135m", progress=None):
-    """``(instructions, inputs, responses) -> array`` for :func:`~sparse_feedback.study.datasets.from_feedback`."""
+def feature_function(kind: str, model: str = "smollm2-135m", progress=None, cache: bool = True):
+    """``(instructions, inputs, responses) -> array`` for :func:`~sparse_feedback.study.datasets.from_feedback`.
+    ``cache``: model features are kept under the cache dir, keyed by the model and every text, so a rerun on the
+    same set skips the forward passes."""
     from sparse_feedback.study.features import hashed_features, model_features
 
     if kind == "hashed":
         return lambda instructions, inputs, responses: hashed_features(responses)
-    return lambda instructions, inputs, responses: model_features(instructions, inputs, responses, model,
-                                                                   progress=progress)
+
+    def compute(instructions, inputs, responses):
+        key = hashlib.sha256(json.dumps([model, list(instructions), list(inputs), list(responses)]).encode())
+        path = cache_dir() / "features" / f"{key.hexdigest()[:32]}.npy"
+        if cache and path.exists():
+            return np.load(path)
+        features = model_features(instructions, inputs, responses, model, progress=progress)
+        if cache:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, features)
+        return features
+
+    return compute
 
 
 def load_set(name: str, ratings=None, rankings=None, features: str = "model", model: str = "smollm2-135m",
-             progress=None):
+             progress=None, cache: bool = True):
     """``synthetic``, ``paper`` (the shipped sample) or ``file`` (``ratings`` and ``rankings`` paths)."""
     from sparse_feedback import formats
     from sparse_feedback.study.datasets import from_feedback, synthetic_set
@@ -34,7 +51,7 @@ def load_set(name: str, ratings=None, rankings=None, features: str = "model", mo
     r = formats.read_rating_feedback(ratings, warn=lambda _m: None)
     k = formats.read_ranking_feedback(rankings, warn=lambda _m: None)
     return from_feedback(name if name != "file" else Path(rankings).stem, r, k,
-                         feature_function(features, model, progress))
+                         feature_function(features, model, progress, cache))
 
 
 def budget_figure(summary: pd.DataFrame):

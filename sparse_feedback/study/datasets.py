@@ -54,7 +54,8 @@ def from_feedback(name: str, ratings: pd.DataFrame, rankings: pd.DataFrame, feat
     texts = [(contexts[item][0], contexts[item][1], text) for item, text in keys]
     matrix = np.asarray(features([t[0] for t in texts], [t[1] for t in texts], [t[2] for t in texts]))
     rows = {(item, responses[(item, text)]): n for n, (item, text) in enumerate(keys)}
-    return LabelledSet(name, table, rated, orders.reset_index(drop=True), rated, matrix, rows)
+    named = {(item, responses[(item, text)]): t for (item, text), t in zip(keys, texts)}
+    return LabelledSet(name, table, rated, orders.reset_index(drop=True), rated, matrix, rows, named)
 
 
 def synthetic_set(n_instructions: int = 150, n_responses: int = 5, dims: int = 16, seed: int = 0) -> LabelledSet:

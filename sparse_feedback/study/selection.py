@@ -21,22 +21,11 @@ import pandas as pd
 
 from sparse_feedback.analysis.consistency import implied_preference
 from sparse_feedback.protocols import DISAGREE, pair_feedback
+from sparse_feedback.store.queue import STRATEGIES, check_strategy  # noqa: F401  (re-exported)
 
-STRATEGIES = ("random", "disagreement", "uncertainty", "coverage")
 ORDER_COLUMNS = ["protocol", "task_id", "rank", "score", "reason"]
 GRADE = {"(a)": 1.0, "(b)": -1.0, "equal": 0.0}
 RATING_SPAN = 6.0  # the widest gap on the 1-7 scale
-
-
-def check_strategy(name: str) -> str:
-    """The strategy's name, or a ValueError naming the choices.
-
-    >>> check_strategy("coverage")
-    'coverage'
-    """
-    if name not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {name!r}")
-    return name
 
 
 def ranked(protocol: str, tasks: pd.DataFrame, score, reason) -> pd.DataFrame:

@@ -36,7 +36,8 @@ class LabelledSet:
     ``pairs``: ``task_id, item, index1, index2, label`` (the oracle's ranking, pair terms) and ``truth`` (the
     label accuracy is measured against: the oracle's own label, or a synthetic set's true preference);
     ``ratings``: the oracle's ``item, index, rating``; ``llm_orders`` / ``llm_ratings``: the LLM signals the
-    disagreement strategy reads; ``features``: one row per response, ``rows`` maps ``(item, index)`` to it."""
+    disagreement strategy reads; ``features``: one row per response, ``rows`` maps ``(item, index)`` to it.
+    ``texts``: the responses' texts (a file's set; the synthetic one has none)."""
 
     name: str
     pairs: pd.DataFrame
@@ -45,6 +46,7 @@ class LabelledSet:
     llm_ratings: pd.DataFrame
     features: np.ndarray
     rows: dict = field(default_factory=dict)
+    texts: dict = field(default_factory=dict)  # (item, index) -> (instruction, input, response), where known
 
     def feature_rows(self, item, index) -> np.ndarray:
         return np.array([self.rows[(i, r)] for i, r in zip(item, index)], dtype=np.int64)
@@ -184,7 +186,8 @@ def pairwise_accuracy(w: np.ndarray, diff: np.ndarray, first_wins: np.ndarray) -
     return float(100 * np.mean(np.where(margin == 0, 0.5, (margin > 0) == first_wins)))
 
 
-def _diffs(data: LabelledSet, z: np.ndarray, pairs: pd.DataFrame) -> np.ndarray:
+def pair_differences(data: LabelledSet, z: np.ndarray, pairs: pd.DataFrame) -> np.ndarray:
+    """``z[first response] - z[second response]`` of each pair: what the Bradley-Terry head reads."""
     return z[data.feature_rows(pairs["item"], pairs["index1"])] - z[data.feature_rows(pairs["item"], pairs["index2"])]
 
 
@@ -221,40 +224,62 @@ def split_items(items, seed: int, held_out: float = 0.3) -> tuple[np.ndarray, np
     return items[cut:], items[:cut]
 
 
-def simulate(data: LabelledSet, strategies=STRATEGIES, budgets=BUDGETS, seeds=range(5),
-             temperature: float = TEMPERATURE, l2: float = 1.0, dims: int = 32, progress=None) -> pd.DataFrame:
-    """One row per (seed, strategy, budget): labels drawn, held-out accuracy, both consistency estimates and
-    the pool's full-data consistency. ``progress``: a ``callback(done, total, desc)``."""
-    z = project_features(data.features, dims)
-    rows, total, done = [], len(seeds) * len(strategies) * len(budgets), 0
+@dataclass
+class Draw:
+    """One budget drawn by one strategy on one seed's split: ``drawn`` marks the pool pairs labelled, each
+    with probability ``pi``."""
+
+    seed: int
+    strategy: str
+    budget: float
+    pool: pd.DataFrame
+    test: pd.DataFrame  # held-out pairs with a decided true preference
+    pi: np.ndarray
+    drawn: np.ndarray
+
+
+def draws(data: LabelledSet, strategies=STRATEGIES, budgets=BUDGETS, seeds=range(5), temperature: float = TEMPERATURE,
+          z: np.ndarray | None = None):
+    """Every :class:`Draw` of the sweep, seed by seed (each seed's split and strategy scores computed once)."""
+    z = project_features(data.features) if z is None else z
     for seed in seeds:
         pool_items, test_items = split_items(data.pairs["item"], seed)
         pool = data.pairs[data.pairs["item"].isin(pool_items)].reset_index(drop=True)
         test = data.pairs[data.pairs["item"].isin(test_items) & (data.pairs["truth"] != "equal")]
-        test_diff, test_first = _diffs(data, z, test), (test["truth"] == "(a)").to_numpy()
-        pool_diff = _diffs(data, z, pool)
-        rated, agree = pair_agreement(data, pool)
-        full = 100 * agree[rated].mean() if rated.any() else float("nan")
         scores = strategy_scores(data, pool, z, pool_items)
         for s_index, strategy in enumerate(strategies):
             weights = priority_weights(scores[strategy], temperature)
             for b_index, budget in enumerate(budgets):
                 pi = inclusion_probabilities(weights, budget * len(pool))
-                rng = np.random.default_rng([seed, s_index, b_index])
-                drawn = rng.random(len(pool)) < pi
-                decided = drawn & (pool["label"] != "equal").to_numpy()
-                w = fit_bradley_terry(pool_diff[decided], (pool["label"] == "(a)").to_numpy()[decided], l2)
-                naive = naive_consistency(agree[drawn & rated])
-                hajek = hajek_consistency(agree[drawn & rated], pi[drawn & rated])
-                weighted = weighted_consistency(agree[drawn & rated], pi[drawn & rated], int(rated.sum()))
-                rows.append(dict(dataset=data.name, seed=seed, strategy=strategy, budget=budget, pool=len(pool),
-                                 labels=int(drawn.sum()), accuracy=pairwise_accuracy(w, test_diff, test_first),
-                                 full_consistency=full, naive=naive.value, naive_covers=naive.covers(full),
-                                 hajek=hajek.value, hajek_covers=hajek.covers(full),
-                                 weighted=weighted.value, weighted_covers=weighted.covers(full)))
-                done += 1
-                if progress:
-                    progress(done, total, "simulate")
+                drawn = np.random.default_rng([seed, s_index, b_index]).random(len(pool)) < pi
+                yield Draw(seed, strategy, budget, pool, test, pi, drawn)
+
+
+def simulate(data: LabelledSet, strategies=STRATEGIES, budgets=BUDGETS, seeds=range(5),
+             temperature: float = TEMPERATURE, l2: float = 1.0, dims: int = 32, progress=None) -> pd.DataFrame:
+    """One row per (seed, strategy, budget): labels drawn, held-out accuracy, the consistency estimates and
+    the pool's full-data consistency. ``progress``: a ``callback(done, total, desc)``."""
+    z = project_features(data.features, dims)
+    rows, total, cache = [], len(seeds) * len(strategies) * len(budgets), {}
+    for d in draws(data, strategies, budgets, seeds, temperature, z):
+        if d.seed not in cache:  # per seed: the pool's feature differences and its full-data consistency
+            rated, agree = pair_agreement(data, d.pool)
+            cache = {d.seed: (pair_differences(data, z, d.pool), pair_differences(data, z, d.test), rated, agree)}
+        pool_diff, test_diff, rated, agree = cache[d.seed]
+        full = 100 * agree[rated].mean() if rated.any() else float("nan")
+        decided = d.drawn & (d.pool["label"] != "equal").to_numpy()
+        w = fit_bradley_terry(pool_diff[decided], (d.pool["label"] == "(a)").to_numpy()[decided], l2)
+        sample = d.drawn & rated
+        estimates = dict(naive=naive_consistency(agree[sample]), hajek=hajek_consistency(agree[sample], d.pi[sample]),
+                         weighted=weighted_consistency(agree[sample], d.pi[sample], int(rated.sum())))
+        rows.append(dict(dataset=data.name, seed=d.seed, strategy=d.strategy, budget=d.budget, pool=len(d.pool),
+                         labels=int(d.drawn.sum()),
+                         accuracy=pairwise_accuracy(w, test_diff, (d.test["truth"] == "(a)").to_numpy()),
+                         full_consistency=full,
+                         **{k: e.value for k, e in estimates.items()},
+                         **{f"{k}_covers": e.covers(full) for k, e in estimates.items()}))
+        if progress:
+            progress(len(rows), total, "simulate")
     return pd.DataFrame(rows)
 
 
