@@ -1,49 +1,91 @@
-"""Disagreement explorer: pairs where two judgements (ratings vs rankings, or human vs LLM) disagree."""
+"""Disagreement explorer: pairs where two judgements (ratings vs rankings, or human vs LLM) disagree, and their
+adjudication by a researcher or an admin."""
 
 import gradio as gr
 
+from pages import bind, guarded
 from pages.research import feedback, on_open, pickers, researcher
 from sparse_feedback.analysis.sources import LLM
 from sparse_feedback.report import views
-from sparse_feedback.ui import dashboards
+from sparse_feedback.ui import adjudication, dashboards
 
 INTRO = ("Pairs where two judgements give different preferences, the largest disagreement first "
          "(size = |grade A − grade B|: rankings +1/0/−1, ratings (rating1 − rating2) ÷ 6). "
-         "Click a row to see the pair with every rating, ranking, raw judge answer and annotator.")
+         "Click a row to see the pair with every rating, ranking, raw judge answer and annotator; researchers and "
+         "admins can then adjudicate it: accept one judgement's label or enter one, with a reason. A decision is "
+         "stored as the source *adjudicated* (exportable, a training source), never as a change to anyone's answer.")
 
 
-def table(store, project, a=None, b=None, search="", min_score=0, number=1):
+def _exclude(store, project, unadjudicated):
+    return adjudication.adjudicated_keys(store, project) if unadjudicated else None
+
+
+def table(store, project, a=None, b=None, search="", min_score=0, number=1, kind=views.AS_PICKED,
+          unadjudicated=False):
     """(picker A, picker B, one page of the table — largest disagreement first —, its page line).
-    Judgements not offered by the project fall back to LLM ratings vs LLM rankings."""
+    Judgements not offered by the project fall back to LLM ratings vs LLM rankings; a kind other than
+    ``judgement A vs B`` sets both pickers."""
     bundle = feedback(store, project)
     options = views.judgement_choices(bundle)
     a = a if a in options else f"ratings{views.SEP}{LLM}"
     b = b if b in options else f"rankings{views.SEP}{LLM}"
     if a not in options or b not in options:
         a, b = (options + [None, None])[:2]
-    rows, info = dashboards.disagreement_table(bundle, a, b, search or "", min_score or 0, number or 1) if a and b \
-        else (None, "Nothing to compare yet.")
+    kind = kind if kind in views.KINDS else views.AS_PICKED
+    if a and b:
+        a, b = views.resolve_kind(bundle, kind, a, b)
+        rows, info = dashboards.disagreement_table(bundle, a, b, search or "", min_score or 0, number or 1, kind,
+                                                   _exclude(store, project, unadjudicated))
+    else:
+        rows, info = None, "Nothing to compare yet."
     return gr.update(choices=options, value=a), gr.update(choices=options, value=b), rows, info
 
 
-def detail(store, project, a, b, search, min_score, number, row):
-    """The pair in row ``row`` of the page: both responses side by side with every rating, ranking and raw answer."""
+def _row(row):
     try:
-        row = int(row)
+        return int(row)
     except (TypeError, ValueError):
         raise LookupError("choose a row of the table first") from None
-    return views.detail_html(feedback(store, project), a, b, search or "", min_score or 0, number or 1, row)
+
+
+def detail(store, project, a, b, search, min_score, number, row, kind=views.AS_PICKED, unadjudicated=False):
+    """The pair in row ``row`` of the page: both responses side by side with every rating, ranking and raw answer."""
+    return views.detail_html(feedback(store, project), a, b, search or "", min_score or 0, number or 1, _row(row),
+                             kind, _exclude(store, project, unadjudicated))
+
+
+def adjudicate(store, project, adjudicator, a, b, search, min_score, number, row, kind, unadjudicated, decision,
+               label, reason):
+    """Store the decision on the selected pair; (message, the table's page again, no row selected, the detail)."""
+    pair = views.selected_pair(feedback(store, project), a, b, search or "", min_score or 0, number or 1,
+                               _row(row), kind, _exclude(store, project, unadjudicated))
+    message = adjudication.decide(store, project, adjudicator, pair, a, b, kind, decision, label, reason)
+    page = table(store, project, a, b, search, min_score, number, kind, unadjudicated)[2]
+    return message, page, None, "<p>Select the next row.</p>"
+
+
+@guarded(also=(LookupError,))
+def decide_as(store, access, name, project, a, b, search, min_score, number, kind, unadjudicated, row, decision,
+              label, reason, request: gr.Request = None):
+    """The Adjudicate button: only a researcher (on the projects they are given) or an admin; the decision is
+    recorded under the caller's own name from the sign-in, never a typed one."""
+    who = access.require(request, name, "adjudicate", project) if access is not None else None
+    return adjudicate(store, project, who.name if who else name, a, b, search, min_score, number, row, kind,
+                      unadjudicated, decision, label, reason)
 
 
 def build(store, shell=None):
     access, name, project = pickers(shell, INTRO)
     with gr.Row():
+        kind = gr.Dropdown(list(views.KINDS), value=views.AS_PICKED, label="Kind of disagreement",
+                           elem_id="disagree-kind")
         a = gr.Dropdown(label="Judgement A", elem_id="disagree-a")
         b = gr.Dropdown(label="Judgement B", elem_id="disagree-b")
     with gr.Row():
         search = gr.Textbox(label="Contains text", scale=2)
         min_score = gr.Number(0, label="Minimum size", minimum=0, maximum=2)
         number = gr.Number(1, label="Page", precision=0, minimum=1)
+        unadjudicated = gr.Checkbox(False, label="Unadjudicated only", elem_id="disagree-unadjudicated")
         go = gr.Button("Find", variant="primary", scale=0, elem_id="disagree-find")
     info = gr.Markdown(elem_id="disagree-info")
     # Widths that add up to the page: the two judgement columns fit their names, the three texts share the rest
@@ -51,21 +93,36 @@ def build(store, shell=None):
     rows = gr.Dataframe(interactive=False, wrap=True, elem_id="disagree-table",
                         column_widths=["6%", "10%", "10%", "24%", "25%", "25%"])
     pair = gr.HTML(elem_id="disagree-detail")
-    inputs = [name, project, a, b, search, min_score, number]
+    selected = gr.Number(None, visible=False)
+    with gr.Group(visible=True):
+        gr.Markdown("**Adjudicate the selected pair** (researchers and admins)")
+        with gr.Row():
+            decision = gr.Radio(list(adjudication.DECISIONS), value=adjudication.ACCEPT_A, label="Decision")
+            label = gr.Radio(list(adjudication.LABEL_CHOICES), label="Label to enter")
+            reason = gr.Textbox(label="Reason", lines=2, scale=2)
+            decide = gr.Button("Adjudicate", scale=0, elem_id="disagree-adjudicate")
+        decided = gr.Markdown(elem_id="disagree-decided")
+    inputs = [name, project, a, b, search, min_score, number, kind, unadjudicated]
     outputs = [a, b, rows, info]
     run = researcher(table, store, access)
     go.click(run, inputs, outputs, api_name="disagreements")
     number.submit(run, inputs, outputs, api_visibility="private")
+    kind.change(run, inputs, outputs, api_visibility="private")
+    unadjudicated.change(run, inputs, outputs, api_visibility="private")
     on_open(table, store, access, project, inputs, outputs)
     show = researcher(detail, store, access)
 
-    def on_select(name, project, a, b, search, min_score, number, evt: gr.EventData, request: gr.Request):
+    def on_select(name, project, a, b, search, min_score, number, kind, unadjudicated, evt: gr.EventData,
+                  request: gr.Request):
         # gr.EventData, not gr.SelectData: Gradio builds SelectData before the handler runs and fails on a call
         # without event data. Here the access check runs first and a missing row is refused by detail().
         data = getattr(evt, "_data", None)
         index = data.get("index") if isinstance(data, dict) else None
         row = index[0] if isinstance(index, (list, tuple)) and index else None
-        return show(name, project, a, b, search, min_score, number, row, request)
+        return show(name, project, a, b, search, min_score, number, row, kind, unadjudicated, request), row
 
-    rows.select(on_select, inputs, pair, api_visibility="private")
+    rows.select(on_select, inputs, [pair, selected], api_visibility="private")
+
+    decide.click(bind(decide_as, store, access), [*inputs, selected, decision, label, reason], [decided, rows, selected, pair],
+                 api_name="adjudicate")
     return run, outputs

@@ -97,7 +97,7 @@ def build(store, shell: Shell):
                 "Stop keeps its last checkpoint (the CLI's `--resume` continues it).")
     device = gr.Markdown(elem_id="train-device")
     with gr.Row():
-        source = gr.Radio(["human", "llm"], value="llm", label="Feedback source")
+        source = gr.Radio(["human", "llm", "adjudicated"], value="llm", label="Feedback source")
         protocol = gr.Radio(["ratings", "rankings"], value="rankings", label="Protocol")
         model = gr.Textbox("smollm2-135m", label="Base model (hub name, path or alias)")
     with gr.Row():

@@ -13,7 +13,8 @@ from sparse_feedback.ui.best_of_n import run_label
 INTRO = ("Pick runs evaluated by `evaluate` or the pipeline under the data home (e.g. best-of-n outputs), "
          "and/or upload the reference's ratings, each candidate run's ratings and the pairwise feedback "
          "(output1 = reference, output2 = candidate). Length-controlled: a logistic fit of the score "
-         "on the length gap, read at equal length.")
+         "on the length gap, read at equal length. A run's row in the crossed table is the RM in its name "
+         "(a best-of-n job names each run by its RM; name an upload e.g. `rankings RM.csv`).")
 
 
 def _paths(files) -> list[str]:
@@ -21,7 +22,8 @@ def _paths(files) -> list[str]:
 
 
 def show(store, project, reference, candidates, feedback_files, number=1, evaluated=None):
-    """(flag, bars, length-controlled bars, win-rates, by length gap, per-instruction page, page line).
+    """(flag, bars, length-controlled bars, win-rates, by length gap, per-instruction page, page line, inversion
+    sentence, crossed table, inversion pairs, orderings sentence, leaderboard plot, leaderboard).
 
     Runs are matched by file name order: the i-th feedback file belongs to the i-th candidate ratings file.
     """
@@ -31,9 +33,12 @@ def show(store, project, reference, candidates, feedback_files, number=1, evalua
     if not runs:
         raise InputError("win-rates", "pick an evaluated run or upload candidate files")
     labels = {run: run_label(home(), run).split(" — ")[0].removeprefix("best-of-n ") for run in evaluated or []}
-    flag, bars, lc_bars, table, by_length, rows, info = views.winrate_view(
-        {labels.get(k, k): v for k, v in runs.items()}, number or 1)
-    return (f"**{flag}**", bars, lc_bars, *dashboards.winrate_tables(table, by_length, rows), info)
+    named = {labels.get(k, k): v for k, v in runs.items()}
+    flag, bars, lc_bars, table, by_length, rows, info = views.winrate_view(named, number or 1)
+    inversion, crossed, pairs = views.crossed_view(named)
+    orderings, board_plot, board = views.leaderboard_view(named)
+    return (f"**{flag}**", bars, lc_bars, *dashboards.winrate_tables(table, by_length, rows), info,
+            f"**{inversion}**", crossed, pairs, orderings, board_plot, board)
 
 
 def run_choices() -> list[tuple[str, str]]:
@@ -51,7 +56,7 @@ def default(store, project):
     found = run_choices()
     if not found:
         return (gr.update(choices=[], value=[]), "No evaluated run under the data home yet: run a Best-of-n job "
-                "with a judge, or `sparse-feedback evaluate`, or upload files above.", *[gr.update()] * 6)
+                "with a judge, or `sparse-feedback evaluate`, or upload files above.", *[gr.update()] * 12)
     runs = [run for _, run in found]
     return (gr.update(choices=found, value=runs), *show(store, project, None, [], [], 1, runs))
 
@@ -72,6 +77,19 @@ def build(store, shell=None):
     with gr.Row():
         bars = gr.Plot(label="Win-rate", elem_id="winrate-bars")
         lc_bars = gr.Plot(label="Length-controlled win-rate", elem_id="winrate-lc-bars")
+    gr.Markdown("### Crossed table: the RM each run was reranked with, by evaluation protocol")
+    inversion = gr.Markdown(elem_id="crossed-flag")
+    crossed = gr.Dataframe(label="Win-rate vs the reference (± 95 % interval, n) per evaluation protocol",
+                           interactive=False, wrap=True, elem_id="crossed-table")
+    pairs = gr.Dataframe(label="Each pair of rows: difference of differences (rankings gap − ratings gap, points) "
+                               "with its paired-bootstrap 95 % interval over instructions",
+                         interactive=False, wrap=True, elem_id="crossed-pairs")
+    gr.Markdown("### Leaderboard across policies")
+    orderings = gr.Markdown(elem_id="leaderboard-flag")
+    with gr.Row():
+        board_plot = gr.Plot(label="Both orderings", elem_id="leaderboard-plot", scale=2)
+        board = gr.Dataframe(label="Bradley–Terry (ties half a win; reference = 0) and mean rating",
+                             interactive=False, wrap=True, elem_id="leaderboard-table", scale=3)
     table = gr.Dataframe(label="Win-rates (± 95 % interval)", interactive=False, wrap=True)
     by_length = gr.Dataframe(label="Win-rate by length gap", interactive=False)
     info = gr.Markdown()
@@ -79,7 +97,8 @@ def build(store, shell=None):
     rows = gr.Dataframe(label="Per instruction", interactive=False, wrap=True, max_chars=160,
                         column_widths=["20%", "10%", "8%", "8%", "7%", "7%", "7%", "7%", "26%"],
                         elem_id="winrate-rows")
-    outputs = [flag, bars, lc_bars, table, by_length, rows, info]
+    outputs = [flag, bars, lc_bars, table, by_length, rows, info, inversion, crossed, pairs, orderings, board_plot,
+               board]
     run = researcher(show, store, access)
     go.click(run, [name, project, reference, candidates, feedback_files, number, evaluated], outputs,
              api_name="winrates")

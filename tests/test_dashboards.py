@@ -143,12 +143,19 @@ def test_disagreement_explorer_counts_match_and_pages_stay_small(project, cli_nu
 
 def test_winrates_tab_shows_the_cli_numbers_and_the_protocol_flip(project, cli_numbers):
     store, name, p = project
-    flag, bars, lc_bars, table, by_length, rows, info = winrates.show(
+    flag, bars, lc_bars, table, by_length, rows, info, *crossing = winrates.show(
         store, name, str(p["reference"]), [str(p["long_ratings"]), str(p["short_ratings"])],
         [str(p["long_feedback"]), str(p["short_feedback"])])
     assert _records(table) == _shown(cli_numbers["win_rates"], intervals={"win_rate": "ci95", "lc_win_rate": "lc_ci95"})
     assert cli_numbers["protocol_rank_flips"] and flag.startswith("**The protocols disagree")
     assert len(bars.data) == 2 and len(rows) <= PAGE_SIZE and "60 rows" in info
+    inversion, crossed, pairs, orderings, board_plot, board = crossing
+    by_run = {r["Run"]: r for r in _records(crossed)}
+    for r in cli_numbers["win_rates"]:  # each cell: the win-rate table's number, its interval and n
+        cell = by_run[r["candidate"]][f"{r['protocol'].capitalize()} evaluation"]
+        assert cell == f"{r['win_rate']:.1f} ± {r['ci95']:.1f} (n={r['n']})"
+    assert len(pairs) == 1 and inversion.startswith("**")
+    assert set(board["Policy"]) == {"long_ratings", "short_ratings", "reference"} and len(board_plot.data) == 3
 
 
 def test_dashboards_are_for_researchers_only(project):
@@ -204,7 +211,7 @@ def test_winrates_tab_reads_runs_that_evaluate_wrote_under_the_data_home(tmp_pat
     (home / "stray" / "winrates.json").write_text("{}")  # no feedback files: not offered
 
     assert evaluated_runs(home) == ["best_of_n/job-1/eval_long"]
-    _, _, _, table, _, _, _ = winrates.show(None, None, None, [], [], 1, ["best_of_n/job-1/eval_long"])
+    _, _, _, table, *_ = winrates.show(None, None, None, [], [], 1, ["best_of_n/job-1/eval_long"])
     rows = {r["Protocol"]: r for r in _records(table)}
     expected = {}
     for protocol, args in (("ratings", ["--reference", files["reference"], "--candidate", files["long_ratings"]]),

@@ -58,7 +58,9 @@ def per_instruction(reference: pd.DataFrame | None, candidate: pd.DataFrame | No
         return pd.DataFrame(columns=cols)
     table = parts[0]
     if len(parts) == 2:
-        table = table.join(parts[1], how="outer", rsuffix="_k", sort=False)
+        # An outer join orders rows by key (a per-process hash): keep the ratings' order, then rankings-only rows.
+        order = table.index.append(parts[1].index[~parts[1].index.isin(table.index)])
+        table = table.join(parts[1], how="outer", rsuffix="_k", sort=False).reindex(order)
         for col in ("instruction", "input"):
             table[col] = table[col].fillna(table.pop(f"{col}_k"))
     gap_r = table.pop("gap_r") if "gap_r" in table else pd.Series(np.nan, index=table.index)

@@ -66,6 +66,32 @@ def disagreements(feedback: Feedback, a: tuple[str, str], b: tuple[str, str]) ->
     return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def order_disagreements(feedback: Feedback, llm: str) -> pd.DataFrame:
+    """Pairs where the LLM ``llm`` picked different responses in the two orders it was asked (shown as
+    (output1, output2), then swapped): ``label_a`` / ``label_b`` are each order's pick in the pair's terms."""
+    rows = source_rankings(feedback, llm)
+    pairs = pair_universe(feedback)
+    if not len(rows) or "position_ab" not in rows:
+        return pairs.iloc[:0].assign(label_a=[], label_b=[], grade_a=[], grade_b=[], score=[])
+    key, flipped = pair_key(rows)
+    first = pd.Series(rows["position_ab"].to_numpy(dtype=object)).map(lambda v: v if isinstance(v, str) else None)
+    second = pd.Series(rows["position_ba"].to_numpy(dtype=object)).map(lambda v: FLIP.get(v) if isinstance(v, str)
+                                                                      else None)
+    lookup = pd.DataFrame({"first": first.to_numpy(), "second": second.to_numpy(), "flipped": flipped},
+                          index=pd.Index(key)).loc[lambda f: ~f.index.duplicated()]
+    found = lookup.reindex(pairs["pair"].to_numpy())
+    turn = found["flipped"].to_numpy(dtype=object) != pairs["flipped"].to_numpy(dtype=object)
+    own = {side: np.where(turn, found[side].map(lambda v: FLIP.get(v, v)).to_numpy(dtype=object),
+                          found[side].to_numpy(dtype=object)) for side in ("first", "second")}
+    ga = pd.Series(own["first"]).map(GRADE).to_numpy(float)
+    gb = pd.Series(own["second"]).map(GRADE).to_numpy(float)
+    both = ~(np.isnan(ga) | np.isnan(gb))
+    out = pairs.assign(label_a=own["first"], label_b=own["second"], grade_a=ga, grade_b=gb,
+                       score=np.abs(ga - gb))[both]
+    out = out[out["label_a"] != out["label_b"]]
+    return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+
+
 def pair_details(feedback: Feedback, instruction: str, input: str, output1: str, output2: str) -> dict:
     """Everything on one pair: its texts, every rating of either response, every ranking (in this order),
     both raw judge answers and the annotator ids."""

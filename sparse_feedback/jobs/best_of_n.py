@@ -100,6 +100,20 @@ def eval_dir(directory: Path, k: int) -> Path:
     return Path(directory) / f"best_of_n_{k}.eval"
 
 
+def evaluated_rm(folder: Path) -> str | None:
+    """The label of the RM whose choices ``folder`` evaluates, when it is a job's ``best_of_n_<k>.eval``."""
+    folder = Path(folder)
+    try:
+        settings = read_settings(folder.parent)
+    except (OSError, ValueError, TypeError, json.JSONDecodeError):  # not a best-of-n job's folder
+        return None
+    for k, rm in enumerate(settings.reward_models, start=1):
+        if eval_dir(folder.parent, k) == folder:  # a shipped job names its RMs relative to its folder
+            found = Path(rm) if (Path(rm) / "reward_config.json").exists() else folder.parent / rm
+            return rm_label(str(found))
+    return None
+
+
 # ------------------------------------------------------------------ starting and stopping
 
 def _spawn(store, job_id: int, directory: Path, api_key: str | None) -> None:

@@ -13,7 +13,9 @@ from sparse_feedback.analysis.agreement import agreement_summary, annotator_tabl
 from sparse_feedback.analysis.bias import PositionBias, length_bias_table, position_bias
 from sparse_feedback.analysis.candidates import protocol_rank_flips, win_rate_by_length, win_rate_table
 from sparse_feedback.analysis.consistency import Consistency
+from sparse_feedback.analysis.crossed import crossed_table, inversion_pairs
 from sparse_feedback.analysis.disagreement import disagreements
+from sparse_feedback.analysis.leaderboard import comparisons_from_runs, leaderboard, mean_ratings
 from sparse_feedback.analysis.sources import (
     ALL_HUMANS, MAJORITY, Feedback, consistency_between, consistency_grid, group_sources, source_rankings,
 )
@@ -47,6 +49,9 @@ class Report:
     by_length: pd.DataFrame
     runs: dict[str, pd.DataFrame] = field(default_factory=dict)
     flips: list = field(default_factory=list)
+    crossed: pd.DataFrame = field(default_factory=pd.DataFrame)
+    inversions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    leaderboard: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def numbers(self) -> dict:
         """The report's numbers as plain JSON-able values (what ``report --json`` prints); NaN becomes None."""
@@ -61,6 +66,9 @@ class Report:
             "disagreements": {k: len(v) for k, v in self.disagreements.items()},
             "win_rates": records(self.win_rates),
             "protocol_rank_flips": [list(f) for f in self.flips],
+            "crossed": records(self.crossed),
+            "inversions": records(self.inversions),
+            "leaderboard": records(self.leaderboard),
         })
 
 
@@ -88,9 +96,11 @@ def build_report(feedback: Feedback, runs: dict[str, pd.DataFrame] | None = None
     found = {f"{judgement_name(a)} vs {judgement_name(b)}": disagreements(feedback, a, b)
              for a, b in comparisons(feedback)}
     win_rates = win_rate_table(runs)
+    crossing = {"crossed": crossed_table(runs), "inversions": inversion_pairs(runs),
+                "leaderboard": leaderboard(comparisons_from_runs(runs), mean_ratings(runs))} if runs else {}
     return Report(grid=grid, consistency=consistency,
                   agreement=agreement_summary(feedback) if has_humans else pd.DataFrame(),
                   annotators=annotator_table(feedback) if has_humans else pd.DataFrame(),
                   length_summary=length_summary, length_bins=length_bins, position=position,
                   disagreements=found, win_rates=win_rates, by_length=win_rate_by_length(runs), runs=runs,
-                  flips=protocol_rank_flips(win_rates) if len(win_rates) else [])
+                  flips=protocol_rank_flips(win_rates) if len(win_rates) else [], **crossing)

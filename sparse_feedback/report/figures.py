@@ -120,3 +120,24 @@ def position_bias_figure(result: PositionBias) -> go.Figure:
     title = (f"Position bias: {result.order_dependent:.1f} % order-dependent, first shown won "
              f"{result.first_shown_won:.1f} % of those") if result.pairs else "Position bias: no raw answers"
     return _layout(fig, title)
+
+
+def leaderboard_figure(table: pd.DataFrame) -> go.Figure:
+    """Both orderings side by side: each policy's rank by Bradley–Terry (rankings) on the left and by mean rating
+    (ratings) on the right, joined by a line, so a crossing line is a policy the protocols place differently."""
+    fig = go.Figure()
+    columns = ["rankings: Bradley–Terry", "ratings: mean rating"]
+    for i, r in enumerate(table.itertuples(index=False)):
+        colour = SOURCE_COLOURS[i % len(SOURCE_COLOURS)]
+        ranks = [r.rankings_rank, r.ratings_rank]
+        labels = [f"{r.bt_score:.2f}" if r.bt_score == r.bt_score else "–",
+                  f"{r.ratings_mean:.2f}" if r.ratings_mean == r.ratings_mean else "–"]
+        fig.add_scatter(x=columns, y=ranks, mode="lines+markers+text", name=str(r.model), text=labels,
+                        textposition=["middle left", "middle right"], line=dict(color=colour, width=3),
+                        marker=dict(size=12, color=colour),
+                        hovertemplate=f"{r.model}: rank %{{y}} (%{{x}}: %{{text}})<extra></extra>")
+    count = max(len(table), 1)
+    fig.update_yaxes(title="rank (1 = best)", autorange="reversed", tickmode="linear", dtick=1,
+                     range=[count + 0.5, 0.5])
+    fig.update_xaxes(range=[-0.6, 1.6])
+    return _layout(fig, "Policies ranked by each protocol (score beside each point)", height=max(320, 70 * count))

@@ -10,10 +10,12 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from sparse_feedback.analysis.candidates import describe_flips
+from sparse_feedback.analysis.crossed import describe_inversion
+from sparse_feedback.analysis.leaderboard import describe_orderings
 from sparse_feedback.report import figures
 from sparse_feedback.report.build import Report
 from sparse_feedback.report.tables import readable
-from sparse_feedback.report.views import clip
+from sparse_feedback.report.views import clip, crossed_cells, leaderboard_rows, pair_rows
 
 TABLE_ROWS = 50  # rows of a long table shown in the report; the count says how many there are
 
@@ -83,7 +85,25 @@ def sections(report: Report) -> list[tuple[str, list[str]]]:
                  _table(report.by_length, "Win-rate by length gap (candidate − reference words)")]
         parts += [_table(t, f"Per instruction: {name}") for name, t in report.runs.items()]
         out.append(("Win-rates", parts))
+        out.append(("Crossed table and leaderboard", crossing_parts(report)))
     return out
+
+
+def crossing_parts(report: Report) -> list[str]:
+    """The crossed table with its inversion flag, then the leaderboard with both orderings."""
+    def frame(table: pd.DataFrame, caption: str) -> str:
+        body = table.to_html(index=False, escape=True, border=0)
+        return f"<p><b>{html.escape(caption)}</b></p><div class='scroll'>{body}</div>"
+
+    return [f"<p class='flag'>{html.escape(describe_inversion(report.inversions))}</p>",
+            frame(crossed_cells(report.crossed), "Win-rate vs the reference (± 95 %, n): rows = the RM a run was "
+                                                 "reranked with, columns = evaluation protocol"),
+            frame(pair_rows(report.inversions), "Difference of differences (points) per pair of rows, paired "
+                                                "bootstrap 95 % interval over instructions"),
+            f"<p class='flag'>{html.escape(describe_orderings(report.leaderboard))}</p>",
+            _figure(figures.leaderboard_figure(report.leaderboard)),
+            frame(leaderboard_rows(report.leaderboard), "Leaderboard: Bradley–Terry (ties half a win, reference = 0, "
+                                                        "bootstrap 95 %) beside the mean rating")]
 
 
 def render_html(report: Report, title: str = "sparse-feedback report") -> str:

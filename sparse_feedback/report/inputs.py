@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from sparse_feedback.analysis.candidates import per_instruction
 from sparse_feedback.analysis.sources import Feedback, feedback_from_frames
 from sparse_feedback.errors import InputError
@@ -53,10 +55,19 @@ def load_evaluated_runs(root, runs: list[str]) -> dict:
         folder = (root / run).resolve()
         if root not in folder.parents:
             raise InputError(run, "not an evaluated run under the data home")
-        reference, candidate, pairwise = (folder / f for f in EVALUATION_FILES)
-        out[run] = per_instruction(read_rating_feedback(reference), read_rating_feedback(candidate),
-                                   read_ranking_feedback(pairwise))
+        out[run] = load_evaluation(folder)
     return out
+
+
+def load_evaluation(folder) -> pd.DataFrame:
+    """The per-instruction win-rate table of one folder written by ``evaluate`` (or a best-of-n job)."""
+    folder = Path(folder)
+    missing = [f for f in EVALUATION_FILES if not (folder / f).is_file()]
+    if missing:
+        raise InputError(folder, f"not an evaluated run: no {missing[0]} (run `evaluate` first)")
+    reference, candidate, pairwise = (folder / f for f in EVALUATION_FILES)
+    return per_instruction(read_rating_feedback(reference), read_rating_feedback(candidate),
+                           read_ranking_feedback(pairwise))
 
 
 def load_feedback(sets: list[tuple[str | None, str | None]]) -> Feedback:

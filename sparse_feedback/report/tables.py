@@ -32,6 +32,12 @@ HEADERS = {
     "model_dir": "Reward model", "base": "Base model", "steps": "Steps", "n_train": "Training pairs",
     "accuracy": "Accuracy", "held_out_pairs": "Held-out pairs", "accuracy_95ci": "95 % interval", "note": "Note",
     "mse": "MSE", "spearman": "Spearman ρ", "cross_accuracy": "Cross-protocol accuracy",
+    "row": "Run", "reranked_with": "Reranked with", "x": "Higher under rankings", "y": "Lower under rankings",
+    "ratings_diff": "Ratings gap (points)", "rankings_diff": "Rankings gap (points)",
+    "dod": "Difference of differences [95 %]", "inverted": "Inverted", "model": "Policy",
+    "bt_score": "Bradley–Terry score [95 %]", "win_rate_vs_reference": "Implied win-rate vs reference %",
+    "comparisons": "Comparisons", "ratings_mean": "Mean rating", "ratings_n": "Rated outputs",
+    "rankings_rank": "Rank (rankings)", "ratings_rank": "Rank (ratings)",
 }
 
 
@@ -77,6 +83,19 @@ def with_interval(value, half_width, decimals: int = 1) -> str:
     if half_width is None or (isinstance(half_width, float) and math.isnan(half_width)):
         return number(value, decimals, fixed=True)
     return f"{float(value):.{decimals}f} ± {float(half_width):.{decimals}f}"
+
+
+def with_bounds(value, low, high, decimals: int = 2) -> str:
+    """``value [low, high]`` for an interval that need not be symmetric (a bootstrap's percentiles).
+
+    >>> with_bounds(0.3636, 0.1225, 0.6062), with_bounds(0.0, float("nan"), float("nan")), with_bounds(None, 1, 2)
+    ('0.36 [0.12, 0.61]', '0.00', '–')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    if any(b is None or (isinstance(b, float) and math.isnan(b)) for b in (low, high)):
+        return number(value, decimals, fixed=True)
+    return f"{float(value):.{decimals}f} [{float(low):.{decimals}f}, {float(high):.{decimals}f}]"
 
 
 def readable(frame: pd.DataFrame, intervals: dict[str, str] | None = None, drop=(), decimals: int = 2,

@@ -7,6 +7,7 @@ SQLAlchemy URL. Every write is one short transaction, committed before the metho
 from sparse_feedback.lazy import lazy_package
 
 __all__ = lazy_package(__name__, {
+    ".adjudicate": ["ADJUDICATED"],
     ".annotate": ["PROTOCOLS", "Progress", "Submission", "Task"],
     ".answers": ["Answer"],
     ".core": ["Store"],

@@ -273,7 +273,7 @@ class AnnotateMixin:
 
 
 # The next task for this annotator: fewest active (open or done) assignments first, one they never had, then the
-# project's stored order (``priority``, schema v6; all 0 under ``random``). ``active`` is kept per task (schema v3),
+# project's stored order (``priority``, schema v7; all 0 under ``random``). ``active`` is kept per task (schema v3),
 # so this walks the (project_id, active, priority, id) index.
 _NEXT_SQL = """
 SELECT t.id FROM {table} t

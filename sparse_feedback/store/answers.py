@@ -112,7 +112,8 @@ class AnswersMixin:
     def audit_trail(self, project: str) -> pd.DataFrame:
         """Every stored answer row of ``project``, versions and undone answers included, in the order written:
         ``annotation_id, annotator, protocol, item, task_id, value, comment, flags, version, revises, undone,
-        current, seconds, created_at`` (``current``: the version exports and dashboards use)."""
+        current, seconds, created_at, kind`` (``current``: the version exports and dashboards use; ``kind``:
+        ``answer``, or ``adjudication`` for the decisions of :mod:`~sparse_feedback.store.adjudicate`)."""
         with self.db.read() as conn:
             pid = self._project_row(conn, project).id
             current = set(conn.execute(select(annotations.c.id).where(
@@ -128,8 +129,12 @@ class AnswersMixin:
         out = [(r.id, r.annotator, r.protocol, r.position, r.task_id, r.value, r.comment or "", r.flags or "",
                 int(r.version or 1), r.revises, bool(r.undone), r.id in current, r.seconds, r.created_at)
                for r in sorted(rows, key=lambda r: r.id)]
-        return pd.DataFrame(out, columns=columns, dtype=object).astype(
-            {"annotation_id": int, "item": int, "task_id": int, "version": int, "undone": bool, "current": bool})
+        frame = pd.DataFrame(out, columns=columns, dtype=object).assign(kind="answer")
+        decisions = self.adjudication_trail(project)
+        if len(decisions):
+            frame = pd.concat([frame, decisions[frame.columns]], ignore_index=True)
+        return frame.astype({"annotation_id": int, "item": int, "task_id": int, "version": int, "undone": bool,
+                             "current": bool})
 
 
 def _shown(row) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sparse_feedback.store.adjudicate import AdjudicateMixin
 from sparse_feedback.store.annotate import AnnotateMixin
 from sparse_feedback.store.answers import AnswersMixin
 from sparse_feedback.store.engine import Database
@@ -13,7 +14,8 @@ from sparse_feedback.store.schema import migrate
 from sparse_feedback.store.users import UsersMixin
 
 
-class Store(ProjectsMixin, AnnotateMixin, AnswersMixin, ExportMixin, JobsMixin, UsersMixin, QueueMixin):
+class Store(ProjectsMixin, AnnotateMixin, AnswersMixin, AdjudicateMixin, ExportMixin, JobsMixin, UsersMixin,
+            QueueMixin):
     """The one entry point to stored data. ``Store()`` opens (and migrates) the default database."""
 
     def __init__(self, url: str | None = None):

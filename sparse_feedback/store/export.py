@@ -14,11 +14,12 @@ from sparse_feedback.formats import RANKING_FEEDBACK, RATING_FEEDBACK, rm_pairs
 from sparse_feedback.protocols import (
     AGREE, DISAGREE, ONE_ORDER, RAW_COLUMNS, flip, majority_rankings, majority_rating_rows, pairs_from_orders,
 )
+from sparse_feedback.store.adjudicate import ADJUDICATED
 from sparse_feedback.store.answers import latest_only
 from sparse_feedback.store.projects import StoreError
 from sparse_feedback.store.schema import annotations, items, llm_feedback, pair_tasks, rating_tasks
 
-SOURCES = ("human", "llm")
+SOURCES = ("human", "llm", ADJUDICATED)
 NOTED = ("annotator", "comment", "flags", "version")  # what a human answer carries besides its label
 
 
@@ -102,10 +103,17 @@ class ExportMixin:
 
     def feedback(self, project: str, protocol: str, source: str = "human", who: str | None = None) -> pd.DataFrame:
         """Rating or ranking feedback in the original layout from one source: ``human`` (every annotation of
-        all annotators, or of ``who``, with an ``annotator`` column) or ``llm`` (all models, or ``who``; rankings
-        one row per pair by the both-orders rule, with an ``orders`` column saying why)."""
+        all annotators, or of ``who``, with an ``annotator`` column), ``llm`` (all models, or ``who``; rankings
+        one row per pair by the both-orders rule, with an ``orders`` column saying why) or ``adjudicated``
+        (rankings: each adjudicated pair's current decision, with who decided, the source accepted and why)."""
         if source not in SOURCES:
             raise StoreError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+        if source == ADJUDICATED:
+            if protocol != "rankings":
+                raise StoreError("adjudication decides pairs: there are adjudicated rankings, not ratings")
+            frame = self.adjudicated_rankings(project)
+            frame = frame[frame["adjudicator"] == who] if who is not None else frame
+            return frame[[*RANKING_FEEDBACK.columns, "adjudicator", "accepted", "reason"]].reset_index(drop=True)
         getter = {("ratings", "human"): self.human_ratings, ("rankings", "human"): self.human_rankings,
                   ("ratings", "llm"): self.llm_ratings, ("rankings", "llm"): self.llm_rankings}.get((protocol, source))
         if getter is None:
@@ -124,6 +132,8 @@ class ExportMixin:
         frame = self.feedback(project, protocol, source, who)
         kind = RATING_FEEDBACK if protocol == "ratings" else RANKING_FEEDBACK
         unit = "responses" if protocol == "ratings" else "pairs"
+        if source == ADJUDICATED:
+            return frame[list(kind.columns)], f"{len(frame)} pairs, each as adjudicated (its latest decision)"
         if source == "llm":
             if protocol == "ratings":
                 return frame, f"{len(frame)} LLM ratings"

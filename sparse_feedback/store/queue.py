@@ -1,5 +1,5 @@
 """A project's queue strategy and its stored order: what the background job reads and writes, and what the
-Admin tab shows. The order is each task's ``priority`` (its rank; schema v6), so a submit reads it for free:
+Admin tab shows. The order is each task's ``priority`` (its rank; schema v7), so a submit reads it for free:
 the next task is the first of the regular pool by (fewest active answers, priority, id)."""
 
 from __future__ import annotations

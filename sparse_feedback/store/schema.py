@@ -64,7 +64,7 @@ def _task_table(name: str, *responses: Column) -> Table:
         Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
         *responses,
         Column("active", Integer, nullable=False, default=0, server_default="0"),  # open or done assignments
-        Column("priority", Integer, nullable=False, default=0, server_default="0"),  # v6: rank in the stored order
+        Column("priority", Integer, nullable=False, default=0, server_default="0"),  # v7: rank in the stored order
         UniqueConstraint("item_id", *(column.name for column in responses)),
     )
 
@@ -139,7 +139,24 @@ jobs = Table(
     Column("finished_at", DateTime),
 )
 
-# v6: the queue strategy of each project and why each task sits where it does in its order (the order itself is
+# v6: a researcher's or admin's final label for a pair where sources disagree. Never an edit of anyone's answer:
+# a new row per decision, ``revises`` the decision it replaces (the old one stays, for the audit trail).
+adjudications = Table(
+    "adjudications", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("protocol", String(10), nullable=False),  # 'rankings': a pair task's label
+    Column("task_id", Integer, nullable=False),
+    Column("value", String(10), nullable=False),  # '(a)' / '(b)' / 'equal' in the task's stored terms
+    Column("accepted", String(200), nullable=False),  # the source whose label was accepted, or 'entered'
+    Column("disagreement", String(200), nullable=False, default=""),  # which judgements disagreed
+    Column("reason", Text, nullable=False),
+    Column("adjudicator", String(200), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("revises", Integer),  # adjudications.id of the decision this one replaces
+)
+
+# v7: the queue strategy of each project and why each task sits where it does in its order (the order itself is
 # the tasks' ``priority`` column, so the next task stays one index walk).
 queue_settings = Table(
     "queue_settings", metadata,
@@ -212,7 +229,14 @@ def _v5_task_items(conn) -> None:
         conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_{table}_item ON {table} (item_id)")
 
 
-def _v6_queue_order(conn) -> None:
+def _v6_adjudications(conn) -> None:
+    """Adjudicated labels of disagreements, a source of their own (``adjudicated``) beside humans and LLMs."""
+    metadata.create_all(conn, tables=[adjudications])
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_adjudication_task ON adjudications "
+                         "(project_id, protocol, task_id)")
+
+
+def _v7_queue_order(conn) -> None:
     """Queue strategies: each task's ``priority`` (its rank in the project's stored order, 0 for all under
     ``random``), walked by (project_id, active, priority, id) so the next task costs what it did; the settings and
     the reasons live in their own tables."""
@@ -225,7 +249,7 @@ def _v6_queue_order(conn) -> None:
 
 # Append only: a migration, once released, never changes.
 MIGRATIONS: list[Callable] = [_v1_initial, _v2_indexes, _v3_queue_counts, _v4_answer_versions, _v5_task_items,
-                              _v6_queue_order]
+                              _v6_adjudications, _v7_queue_order]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -5,7 +5,7 @@ Identities come from Gradio sign-in (users file / env), Hugging Face OAuth on a 
 (``request.username`` or the OAuth session), never from a field the client fills in.
 
 Roles: ``admin`` (projects, users, imports, LLM runs, jobs), ``researcher`` (every dashboard, exports, Train and
-Best-of-n jobs on the projects they are given), ``annotator`` (their own queue), ``viewer`` (dashboards and the
+Best-of-n jobs, adjudicating disagreements, on the projects they are given), ``annotator`` (their own queue), ``viewer`` (dashboards and the
 Best-of-n browser, read-only). Open mode (no sign-in configured) trusts a typed name; it gives admin only when
 the app is served on a loopback address (or ``SPARSE_FEEDBACK_LOCAL=1``), else the typed name is an annotator.
 """
@@ -29,9 +29,11 @@ CAN = {
     "jobs": (ADMIN, RESEARCHER),
     "view": (ADMIN, RESEARCHER, VIEWER),
     "annotate": (ADMIN, RESEARCHER, ANNOTATOR),
+    "adjudicate": (ADMIN, RESEARCHER),  # a final label for a disagreement, on the projects one is given
 }
 WHO = {"manage": "an admin", "export": "a researcher or an admin", "jobs": "a researcher or an admin",
-       "view": "a viewer, a researcher or an admin", "annotate": "a signed-in annotator"}
+       "view": "a viewer, a researcher or an admin", "annotate": "a signed-in annotator",
+       "adjudicate": "a researcher or an admin"}
 LOOPBACK = ("", "127.0.0.1", "localhost", "::1")
 SANDBOX_SUFFIX = " (sandbox)"
 

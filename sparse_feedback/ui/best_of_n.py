@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sparse_feedback import formats
 from sparse_feedback.jobs.best_of_n import (  # noqa: F401  the job's controls, as the tab calls them
-    JOB_KIND, MAX_N, BestOfNSettings, describe_status, eval_dir, evaluations, job_dir, job_status, jobs_root,
-    read_settings, resume_job, rm_label, start_job, stop_job, wait_job)
+    JOB_KIND, MAX_N, BestOfNSettings, describe_status, eval_dir, evaluated_rm, evaluations, job_dir, job_status,
+    jobs_root, read_settings, resume_job, rm_label, start_job, stop_job, wait_job)
 from sparse_feedback.settings import home
 from sparse_feedback.store import StoreError
 
@@ -34,14 +34,8 @@ def run_label(root: Path, run: str) -> str:
     'runs/eval_a'
     """
     folder = Path(root) / run
-    try:
-        settings = read_settings(folder.parent)
-    except (OSError, ValueError, TypeError, json.JSONDecodeError):  # not a best-of-n job's folder
-        return run
-    for k, rm in enumerate(settings.reward_models, start=1):
-        if eval_dir(folder.parent, k) == folder:
-            return f"best-of-n {folder.parent.name} · {rm_label(rm)} — {run}"
-    return run
+    rm = evaluated_rm(folder)
+    return f"best-of-n {folder.parent.name} · {rm} — {run}" if rm else run
 
 
 # ------------------------------------------------------------------ browsing the results

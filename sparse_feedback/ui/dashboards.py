@@ -58,10 +58,11 @@ def bias(feedback: Feedback):
 
 
 def disagreement_table(feedback: Feedback, a: str, b: str, search: str = "", min_score: float = 0.0,
-                       number: int = 1) -> tuple[pd.DataFrame, str]:
+                       number: int = 1, kind: str = views.AS_PICKED, exclude=None) -> tuple[pd.DataFrame, str]:
     """One page of the explorer (largest disagreement first), readable, and its page line."""
-    rows, info = views.disagreement_page(feedback, a, b, search, min_score, number)
-    return readable(rows, headers={a: a, b: b}, decimals=2), info
+    rows, info = views.disagreement_page(feedback, a, b, search, min_score, number, kind, exclude)
+    names = views.judgement_names(a, b, kind)
+    return readable(rows, headers=dict(zip(names, names)), decimals=2), info
 
 
 def winrate_tables(table: pd.DataFrame, by_length: pd.DataFrame, rows: pd.DataFrame):

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sparse_feedback import formats
-from sparse_feedback.store import Store, StoreError
+from sparse_feedback.store import ADJUDICATED, Store, StoreError
 from sparse_feedback.ui.uploads import zip_dir
 
 JUDGED_ORDERS = "rankings, one row per judged order"
@@ -25,21 +25,21 @@ _EXT = {"csv": ".csv", "seed": ".csv", "json": ".json", "jsonl": ".jsonl", "parq
 
 
 def source_choices(store: Store, project: str) -> list[str]:
-    """``human``, ``llm``, then ``annotator:NAME`` and ``model:NAME`` for each who judged the project."""
+    """``human``, ``llm``, ``adjudicated``, then ``annotator:NAME`` and ``model:NAME`` for each who judged it."""
     found = store.sources(project)
-    return ["human", "llm", *(f"annotator:{a}" for a in found["annotators"]),
+    return ["human", "llm", ADJUDICATED, *(f"annotator:{a}" for a in found["annotators"]),
             *(f"model:{m}" for m in found["models"])]
 
 
 def parse_source(source: str) -> tuple[str, str | None]:
     """``"annotator:alice"`` → ``("human", "alice")``; ``"llm"`` → ``("llm", None)``.
 
-    >>> parse_source("annotator:alice"), parse_source("model:gpt"), parse_source("human")
-    (('human', 'alice'), ('llm', 'gpt'), ('human', None))
+    >>> parse_source("annotator:alice"), parse_source("model:gpt"), parse_source("adjudicated")
+    (('human', 'alice'), ('llm', 'gpt'), ('adjudicated', None))
     """
     kind, _, who = (source or "human").partition(":")
     kind = {"annotator": "human", "model": "llm"}.get(kind, kind)
-    if kind not in ("human", "llm"):
+    if kind not in ("human", "llm", ADJUDICATED):
         raise StoreError(f"unknown source {source!r}")
     return kind, (who or None)
 
