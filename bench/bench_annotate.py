@@ -12,6 +12,7 @@ click); ``--think 0`` is a closed-loop stress test where latency is bounded by t
     python bench/bench_annotate.py --during-import 1000000   # an admin imports a CSV of that many rows meanwhile
     python bench/bench_annotate.py --during-import 1000000 --minutes 8 --import-after 60   # + a same-run baseline
     python bench/bench_annotate.py --during-import 1000000 --preview ...   # the admin also clicks Preview first
+    python bench/bench_annotate.py --strategy uncertainty   # the queue served in a stored order (a tiny random RM)
 
 The machine's load average is printed with the figures: on a shared 2-core machine, other work moves them.
 """
@@ -173,6 +174,21 @@ def _wait_port(port: int, proc, timeout: float = 120) -> None:
     raise SystemExit("app did not start")
 
 
+def _order(store, strategy: str, home: Path) -> None:
+    """Set the bench project's strategy and compute its stored order here, before the app starts."""
+    from sparse_feedback.jobs.selection import run_selection
+
+    model = None
+    if strategy == "uncertainty":
+        from tests.tiny_models import tiny_causal_lm, tiny_reward_model
+
+        model = str(tiny_reward_model(home / "rm", tiny_causal_lm(home / "rm-base")))
+    store.set_queue_strategy("bench", strategy, reward_model=model)
+    started = time.perf_counter()
+    line = run_selection(store, "bench")
+    print(f"queue order: {line} in {time.perf_counter() - started:.1f} s (before the run)")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--annotators", type=int, default=50)
@@ -196,6 +212,9 @@ def main(argv=None) -> int:
     ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite",
                     help="the app's store: SQLite in a temp home, a fresh database on $SPARSE_FEEDBACK_TEST_PG, "
                          "or one run on each")
+    ap.add_argument("--strategy", choices=("random", "disagreement", "uncertainty", "coverage"), default="random",
+                    help="the project's queue strategy; its order is computed (uncertainty: under a tiny random-weight "
+                         "RM, as the submit path does not depend on which RM) and stored before the annotators start")
     args = ap.parse_args(argv)
     if args.minutes:  # enough tasks for everyone to keep answering the whole time
         args.items = int(args.minutes * 60 / max(args.think * 0.5, 0.05)) + 10
@@ -213,6 +232,8 @@ def _bench(args, backend: str) -> int:
     store = Store(store_url)
     # overlap 5 and enough items that each annotator has at least ``items`` rating tasks
     store.create_project_from_generation(_generation(max(1, args.annotators * args.items // 5)), "bench", overlap=5)
+    if args.strategy != "random":
+        _order(store, args.strategy, home)
     store.close()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -3,6 +3,7 @@
 import gradio as gr
 
 from pages import Shell, admin_only, bind, guarded
+from pages import queue as queue_section
 from sparse_feedback.report.tables import jobs_table, readable
 
 
@@ -44,4 +45,5 @@ def build(store, shell: Shell):
                          api_name="admin_on_project")
     save_btn.click(bind(save, store, access), [shell.name, shell.project, guideline, overlap], message,
                    api_name="admin_save")
+    queue_section.build(store, shell)
     return loader, outputs

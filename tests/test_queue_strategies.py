@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from sparse_feedback.jobs import runner
-from sparse_feedback.jobs.selection import compute_order, refresh, run_selection, start_selection
+from sparse_feedback.jobs.selection import (
+    compute_order, refresh, refresh_for_model, run_selection, start_selection,
+)
 from sparse_feedback.store import Store, StoreError
 from sparse_feedback.study.selection import STRATEGIES
 from tests.appserver import small_generation
@@ -154,7 +156,7 @@ def test_uncertainty_without_a_reward_model_is_refused(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_order_is_computed_by_a_job_process_of_the_runner(tmp_path, monkeypatch):
+def test_the_order_is_computed_by_a_job_process_of_the_runner(tmp_path, monkeypatch, reward_model_dir):
     monkeypatch.setenv("SPARSE_FEEDBACK_HOME", str(tmp_path / "home"))
     store = planted_store(f"sqlite:///{tmp_path / 's.db'}", overlap=1, strategy="random")
     try:
@@ -163,6 +165,12 @@ def test_the_order_is_computed_by_a_job_process_of_the_runner(tmp_path, monkeypa
         state = runner.wait(store, job, timeout=120)
         assert state["status"] == "done" and state["message"] == "coverage: 18 tasks ordered"
         assert store.queue_strategy("p")["computed_strategy"] == "coverage"
-        assert store.jobs(kind="queue order")["id"].tolist() == [job]
+        # a retrained RM recomputes the orders that read it, and only those
+        store.set_queue_strategy("p", "uncertainty", reward_model=reward_model_dir)
+        assert refresh_for_model(store, tmp_path / "another-rm") == []
+        (job2,) = refresh_for_model(store, reward_model_dir)
+        assert runner.wait(store, job2, timeout=180)["status"] == "done"
+        assert store.queue_strategy("p")["computed_strategy"] == "uncertainty"
+        assert sorted(store.jobs(kind="queue order")["id"].tolist())[1:] == [job, job2]  # 1: planted_store's run
     finally:
         store.close()

@@ -20,7 +20,7 @@ import pandas as pd
 from sparse_feedback.jobs import runner
 from sparse_feedback.settings import home
 from sparse_feedback.store import StoreError
-from sparse_feedback.store.queue import check_strategy
+from sparse_feedback.store.limits import check_strategy
 
 JOB_KIND = "queue order"
 NICENESS = 10

@@ -31,13 +31,18 @@ def check_device(options: dict) -> None:
     resolve_device(options.get("device") or "auto", dtype, bool(options.get("load_in_8bit")))
 
 
-def _outcome(output_dir: Path):
-    """How a finished training process ended: done when it saved its results, else failed with its last lines."""
+def _outcome(output_dir: Path, store=None):
+    """How a finished training process ended: done when it saved its results, else failed with its last lines.
+    A model saved: projects whose uncertainty queue reads it get their order recomputed (``store`` given)."""
 
     def outcome(code: int) -> tuple[str, str]:
         done = (output_dir / RESULTS_FILE).exists()
         tail = log_tail(output_dir, 3)
         message = "model saved" if done else (disk_error(tail) or tail or f"exit status {code}")[-500:]
+        if code == 0 and done and store is not None:
+            from sparse_feedback.jobs.selection import refresh_for_model
+
+            refresh_for_model(store, output_dir)
         return ("done" if code == 0 and done else "failed"), message
 
     return outcome
@@ -57,7 +62,7 @@ def start_training(store, protocol: str, train_file, model: str = "smollm2-135m"
     job_id = store.start_job(JOB_KIND, args, log_path=str(output_dir / LOG_FILE))
     try:
         runner.spawn(store, job_id, cmd, output_dir / STDOUT_FILE, env={"PYTHONUNBUFFERED": "1"},
-                     on_exit=_outcome(output_dir))
+                     on_exit=_outcome(output_dir, store))
     except OSError as err:
         store.finish_job(job_id, "failed", f"could not start: {err}")
         raise

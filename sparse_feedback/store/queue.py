@@ -7,25 +7,13 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import delete, insert, select, text, update
 
-from sparse_feedback.store.limits import StoreError, check_name
+from sparse_feedback.store.limits import StoreError, check_name, check_strategy
 from sparse_feedback.store.schema import (
     items, pair_tasks, queue_reasons, queue_settings, rating_tasks, utcnow,
 )
 
-STRATEGIES = ("random", "disagreement", "uncertainty", "coverage")
 ORDER_CHUNK = 5_000  # priorities written a transaction
 _TABLES = {"ratings": rating_tasks, "rankings": pair_tasks}
-
-
-def check_strategy(name: str) -> str:
-    """The strategy's name, or a StoreError naming the choices.
-
-    >>> check_strategy("coverage")
-    'coverage'
-    """
-    if name not in STRATEGIES:
-        raise StoreError(f"strategy must be one of {', '.join(STRATEGIES)}, not {name!r}")
-    return name
 
 
 class QueueMixin:

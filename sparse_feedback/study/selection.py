@@ -21,7 +21,7 @@ import pandas as pd
 
 from sparse_feedback.analysis.consistency import implied_preference
 from sparse_feedback.protocols import DISAGREE, pair_feedback
-from sparse_feedback.store.queue import STRATEGIES, check_strategy  # noqa: F401  (re-exported)
+from sparse_feedback.store.limits import STRATEGIES, check_strategy  # noqa: F401  (re-exported)
 
 ORDER_COLUMNS = ["protocol", "task_id", "rank", "score", "reason"]
 GRADE = {"(a)": 1.0, "(b)": -1.0, "equal": 0.0}
