@@ -174,3 +174,33 @@ def test_the_order_is_computed_by_a_job_process_of_the_runner(tmp_path, monkeypa
         assert sorted(store.jobs(kind="queue order")["id"].tolist())[1:] == [job, job2]  # 1: planted_store's run
     finally:
         store.close()
+
+
+@pytest.mark.slow
+def test_import_strategy_orders_the_new_project_and_queue_changes_it_later(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.appserver import ROOT
+
+    _, rankings = llm_labels(small_generation(3, 3))
+    path = tmp_path / "rankings.csv"
+    rankings.drop(columns="reversed").to_csv(path, index=False)
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    env = {**__import__("os").environ, "SPARSE_FEEDBACK_HOME": str(tmp_path / "home")}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "sparse_feedback", *args, "--db", url], capture_output=True,
+                              text=True, cwd=ROOT, env=env, timeout=180)
+
+    made = cli("import", str(path), "--project", "q", "--strategy", "disagreement")
+    assert made.returncode == 0, made.stderr
+    assert "Strategy disagreement: 18 tasks ordered, stored" in made.stdout
+    shown = cli("queue", "--project", "q", "--strategy", "coverage", "--show", "2")
+    assert shown.returncode == 0, shown.stderr
+    assert "Strategy coverage: 18 tasks ordered" in shown.stdout and "its instruction has 0 human answer" in shown.stdout
+    store = Store(url)
+    assert store.queue_strategy("q")["computed_strategy"] == "coverage"
+    store.close()
+    refused = cli("queue", "--project", "q", "--strategy", "uncertainty")
+    assert refused.returncode == 2 and "needs a reward model" in refused.stderr
