@@ -138,11 +138,14 @@ def _store_url(backend: str, home: Path, name: str) -> str:
     return _fresh_postgres() if backend == "postgres" else f"sqlite:///{home / name}"
 
 
-def _store_baseline(url: str, annotators: int, items: int, think: float) -> list[float]:
-    """The same workload (same annotators, pauses and answers) straight into a separate store, no HTTP:
-    the floor the app adds to."""
+def _store_baseline(url: str, annotators: int, items: int, think: float, strategy: str = "random",
+                    home: Path | None = None) -> list[float]:
+    """The same workload (same annotators, pauses and answers, same queue strategy) straight into a separate
+    store, no HTTP: the floor the app adds to."""
     store = Store(url)
     store.create_project_from_generation(_generation(max(1, annotators * items // 5)), "bench", overlap=5)
+    if strategy != "random":
+        _order(store, strategy, home)
     lat, lock = [], threading.Lock()
 
     def work(who):
@@ -182,7 +185,8 @@ def _order(store, strategy: str, home: Path) -> None:
     if strategy == "uncertainty":
         from tests.tiny_models import tiny_causal_lm, tiny_reward_model
 
-        model = str(tiny_reward_model(home / "rm", tiny_causal_lm(home / "rm-base")))
+        model = home / "rm"
+        model = str(model if model.exists() else tiny_reward_model(model, tiny_causal_lm(home / "rm-base")))
     store.set_queue_strategy("bench", strategy, reward_model=model)
     started = time.perf_counter()
     line = run_selection(store, "bench")
@@ -297,7 +301,8 @@ def _bench(args, backend: str) -> int:
     store = Store(store_url)
     stored = len(store.human_ratings("bench"))
     store.close()
-    base = _store_baseline(_store_url(backend, home, "baseline.db"), args.annotators, min(args.items, 20), args.think)
+    base = _store_baseline(_store_url(backend, home, "baseline.db"), args.annotators, min(args.items, 20), args.think,
+                           args.strategy, home)
     locked = stderr.count("database is locked")
     print(f"machine: {os.cpu_count()} CPUs, load average (1/5/15 min) before {_load(load_before)}, "
           f"at the end {_load(load_after)}; store {backend}"
@@ -312,7 +317,8 @@ def _bench(args, backend: str) -> int:
     if lat:
         print(f"CPU per submit: app server {server_cpu / len(lat) * 1000:.1f} ms, "
               f"benchmark clients {client_cpu / len(lat) * 1000:.1f} ms (both on the same cores)")
-    print(f"baseline store.submit (no HTTP, same annotators and pauses): p50={_p(base, 50):.1f} ms  p95={_p(base, 95):.1f} ms"
+    print(f"baseline store.submit (no HTTP, same annotators, pauses and strategy): p50={_p(base, 50):.1f} ms  "
+          f"p95={_p(base, 95):.1f} ms"
           + (f"  ratio app/store p95={_p(lat, 95) / _p(base, 95):.1f}x" if lat else ""))
     print(f"acknowledged={acked} stored={stored} {'OK' if acked == stored else 'MISMATCH'}  errors={len(errors)}  "
           f"'database is locked' in server log: {locked}")

@@ -7,7 +7,7 @@ accuracy, as a ratio to random, with a bootstrap interval), the LoRA check, the 
 load average. Target: <= 15 minutes from a clean clone on a 2-core CPU.
 
     python bench/bench_selection.py [--seeds 20] [--synthetic-seeds 50] [--features model|hashed] [--no-cache]
-                                    [--lora-budget 0.4] [--no-lora] [--output DIR]
+                                    [--lora-budget 0.4] [--lora-epochs 1] [--no-lora] [--output DIR]
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def pair_texts(data, pairs: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["instruction", "input", "output1", "output2", "feedback"])
 
 
-def lora_check(data, budget: float, seed: int, workdir: Path, epochs: float) -> pd.DataFrame:
+def lora_check(data, budget: float, seed: int, workdir: Path, epochs: float, max_length: int) -> pd.DataFrame:
     """Per strategy, one draw at ``budget``: the head's held-out accuracy and a LoRA RM's trained on the same
     labels and scored on the same held-out pairs."""
     from sparse_feedback.reward.config import RewardConfig
@@ -64,7 +64,7 @@ def lora_check(data, budget: float, seed: int, workdir: Path, epochs: float) -> 
         pair_texts(data, d.test, d.test["truth"]).to_csv(eval_file, index=False)
         started = time.perf_counter()
         train(RewardConfig(protocol="rankings", train=str(train_file), eval=str(eval_file), output_dir=str(run),
-                           epochs=epochs, batch_size=4, seed=seed, device="cpu"))
+                           epochs=epochs, batch_size=4, seed=seed, device="cpu", max_length=max_length))
         rm = load_reward_model(run, device="cpu")
         test = pair_texts(data, d.test, d.test["truth"])
         s1 = rm.score(test["instruction"], test["input"], test["output1"])
@@ -85,7 +85,9 @@ def main() -> int:
     parser.add_argument("--features", choices=("model", "hashed"), default="model")
     parser.add_argument("--no-cache", action="store_true", help="recompute the model features (a clean clone)")
     parser.add_argument("--lora-budget", type=float, default=0.4)
-    parser.add_argument("--lora-epochs", type=float, default=3.0)
+    parser.add_argument("--lora-epochs", type=float, default=1.0)
+    parser.add_argument("--lora-max-length", type=int, default=256, help="tokens per prompt + response (the "
+                        "response's end is kept): the tiny scale that fits this CPU")
     parser.add_argument("--no-lora", action="store_true")
     parser.add_argument("--output", default=None, help="where the tables and plot go (default: a temp dir)")
     args = parser.parse_args()
@@ -125,9 +127,9 @@ def main() -> int:
 
     if not args.no_lora:
         print(f"\nLoRA check on the paper sample at {args.lora_budget:.0%} (seed 0, SmolLM2-135M + LoRA r=32, "
-              f"{args.lora_epochs:g} epochs, CPU):", flush=True)
+              f"{args.lora_epochs:g} epoch(s), {args.lora_max_length} tokens, CPU):", flush=True)
         with tempfile.TemporaryDirectory(prefix="bench_selection_lora_") as workdir:
-            check = lora_check(paper, args.lora_budget, 0, Path(workdir), args.lora_epochs)
+            check = lora_check(paper, args.lora_budget, 0, Path(workdir), args.lora_epochs, args.lora_max_length)
         check.to_csv(output / "lora_check.csv", index=False)
         print(check.round(2).to_string(index=False))
         order_head = check.sort_values("head_accuracy", ascending=False)["strategy"].tolist()

@@ -12,8 +12,8 @@ import pytest
 from sparse_feedback.study.datasets import from_feedback, synthetic_set
 from sparse_feedback.study.features import hashed_features
 from sparse_feedback.study.simulate import (
-    BUDGETS, hajek_consistency, inclusion_probabilities, labels_needed, naive_consistency, pair_agreement, priority_weights,
-    project_features, simulate, split_items, strategy_scores, summarize, weighted_consistency,
+    BUDGETS, hajek_consistency, inclusion_probabilities, labels_needed, naive_consistency, pair_agreement,
+    priority_weights, project_features, simulate, split_items, strategy_scores, summarize, weighted_consistency,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -94,7 +94,8 @@ class QueueMixin:
         orders["reversed"] = orders["reversed"].astype(bool)
         llm_ratings["rating"] = pd.to_numeric(llm_ratings["rating"]).astype(int)
         return dict(pairs=pairs, rating_tasks=tasks, orders=orders, llm_ratings=llm_ratings, answers=answers,
-                    items=pd.DataFrame([tuple(r) for r in texts], columns=["item", "instruction", "input", "responses"]))
+                    items=pd.DataFrame([tuple(r) for r in texts],
+                                       columns=["item", "instruction", "input", "responses"]))
 
     def write_queue_order(self, project: str, order: pd.DataFrame, strategy: str, message: str = "",
                           chunk: int = ORDER_CHUNK, callback=None) -> int:

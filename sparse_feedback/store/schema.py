@@ -243,7 +243,8 @@ def _v7_queue_order(conn) -> None:
     for table in ("rating_tasks", "pair_tasks"):
         if "priority" not in {c["name"] for c in inspect(conn).get_columns(table)}:
             conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN priority INTEGER NOT NULL DEFAULT 0")
-        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_{table}_order ON {table} (project_id, active, priority, id)")
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_{table}_order ON {table} "
+                             "(project_id, active, priority, id)")
     metadata.create_all(conn, tables=[queue_settings, queue_reasons])
 
 

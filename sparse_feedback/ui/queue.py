@@ -41,7 +41,8 @@ def strategy_status(setting: dict) -> str:
 
 def next_items(store, project: str, n: int = 10) -> pd.DataFrame:
     """The next ``n`` items of each protocol's queue, in the order served, with why."""
-    frames = [store.queue_preview(project, protocol, n).assign(protocol=protocol) for protocol in ("ratings", "rankings")]
+    frames = [store.queue_preview(project, protocol, n).assign(protocol=protocol)
+              for protocol in ("ratings", "rankings")]
     out = pd.concat(frames, ignore_index=True)
     return out[["protocol", "rank", "answers", "reason", "instruction", "response", "task"]]
 
