@@ -5,6 +5,7 @@
 (Gradio's defaults otherwise).
 """
 
+import sys
 from pathlib import Path
 
 from sparse_feedback.ui.serving import session_capacity, tune_gradio
@@ -15,16 +16,21 @@ import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
 from pages import (  # noqa: E402
-    Shell, admin, agreement, best_of_n, bias, bind, consistency, disagreements, export, imports, llm, rank, rate,
-    train, winrates,
+    Blocks, Shell, admin, agreement, best_of_n, bias, bind, consistency, disagreements, export, imports, llm, rank,
+    rate, train, winrates,
 )
 from sparse_feedback.jobs import runner as jobs_runner  # noqa: E402
+from sparse_feedback.settings import space_storage_note  # noqa: E402
 from sparse_feedback.jobs import imports as import_jobs  # noqa: E402
-from sparse_feedback.store import Store, configured_accounts  # noqa: E402
+from sparse_feedback.errors import EXIT_BAD_INPUT, UserError  # noqa: E402
+from sparse_feedback.store import Store  # noqa: E402
 from sparse_feedback.store.demo import DEMO_PROJECTS, ensure_demo  # noqa: E402
 from sparse_feedback.ui.access import Access, AccessError  # noqa: E402
 from sparse_feedback.ui.best_of_n_demo import ensure_best_of_n_demo  # noqa: E402
 from sparse_feedback.ui.keyboard import head_script  # noqa: E402
+from sparse_feedback.ui.refusals import PlainValidationErrors  # noqa: E402
+from sparse_feedback.ui.signed_out import SignedOutPage  # noqa: E402
+from sparse_feedback.ui.startup import check_start, trust_proxies  # noqa: E402
 from sparse_feedback.ui.throttle import LoginThrottle  # noqa: E402
 from sparse_feedback.ui.uploads import max_upload_bytes  # noqa: E402
 
@@ -72,7 +78,7 @@ def on_load(store, access, capabilities: tuple[str, ...], tab_ids: tuple[str, ..
 
 
 def create_app(store: Store, access: Access) -> gr.Blocks:
-    with gr.Blocks(title="sparse-feedback") as demo:
+    with Blocks(title="sparse-feedback") as demo:
         with gr.Row(equal_height=True):
             gr.Markdown("## sparse-feedback", elem_id="sf-title")
             # No choices until on_load has checked who is here: the page served before sign-in (with its
@@ -82,6 +88,9 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
             if access.oauth:  # on a Space with hf_oauth: Gradio serves /login/huggingface for this button
                 gr.LoginButton(scale=0, elem_id="hf-login")
         whoami = gr.Markdown(elem_id="whoami")
+        storage = space_storage_note()
+        if storage and storage[1]:  # a Space without persistent storage: say so on every page
+            gr.Markdown(f"**Warning**: {storage[0]}", elem_id="space-storage")
         shell = Shell(access, project, name, [])
         with gr.Tabs() as all_tabs:
             # Every tab starts hidden and on_load shows the caller's: Gradio cannot hide again a tab that was
@@ -101,7 +110,7 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
             research = []
             for title, page in RESEARCH_TABS:  # dashboards: viewers, researchers, admins
                 with gr.Tab(title, id=title.lower(), visible=False) as tab:
-                    page.build(store, shell)
+                    page.build(store, shell, tab)  # each refreshes on open
                 research.append(tab)
             with gr.Tab("Train", id="train", visible=False) as t_train:
                 train.build(store, shell)
@@ -124,6 +133,7 @@ def create_app(store: Store, access: Access) -> gr.Blocks:
 
 
 def launch_kwargs(access: Access) -> dict:
+    trust_proxies()  # uvicorn believes X-Forwarded-For from the named proxies only (read when it starts)
     css = CSS_PATH.read_text("utf-8") if CSS_PATH.exists() else None
     return dict(auth=access.gradio_auth(), auth_message="Sign in to annotate.",
                 # Refusals (gr.Error) are always shown; any other exception's text stays in the server log.
@@ -136,14 +146,20 @@ def launch_kwargs(access: Access) -> dict:
                 # what the client sends, so only the most recently active sessions are kept.
                 state_session_capacity=session_capacity(),
                 # Exponential back-off with 429 + Retry-After after 5 failed sign-ins per user and per address.
-                app_kwargs={"middleware": [Middleware(LoginThrottle)]})
+                # The sign-in page describes no endpoint (Gradio embeds the whole API description in it), and an
+                # unreadable request body gets the project's sentence, not pydantic's text.
+                app_kwargs={"middleware": [Middleware(LoginThrottle), Middleware(SignedOutPage),
+                                           Middleware(PlainValidationErrors)]})
 
 
 def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:
     """The store, the users, interrupted jobs marked, the demo loaded if the store is empty (and the Best-of-n
     demo if it has no best-of-n job); then the app."""
+    accounts = check_start()  # every setting read at start, before anything is opened
+    storage = space_storage_note()
+    if storage:
+        print(f"sparse-feedback: {storage[0]}", flush=True)  # the Space's log says where the data lives
     store = store or Store()
-    accounts = configured_accounts()
     store.sync_users(accounts)
     jobs_runner.mark_interrupted(store)  # jobs cut off by the last shutdown
     import_jobs.clean_up(store)  # what an import cut off by the last shutdown had half-written
@@ -154,8 +170,13 @@ def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:
 
 
 def main() -> None:
-    app, access = open_app()
-    app.launch(**launch_kwargs(access))
+    try:
+        app, access = open_app()
+        kwargs = launch_kwargs(access)
+    except UserError as err:  # a setting the admin can fix: one line naming it, never a traceback
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+    app.launch(**kwargs)
 
 
 if __name__ == "__main__":

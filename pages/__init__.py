@@ -9,7 +9,19 @@ import gradio as gr
 
 from sparse_feedback.errors import UserError
 from sparse_feedback.ui.access import Access
-from sparse_feedback.ui.failures import DEFAULT_FAILURE, failure_message
+from sparse_feedback.ui.failures import DEFAULT_FAILURE, failure_message, malformed_value
+
+
+class Blocks(gr.Blocks):
+    """``gr.Blocks`` whose refusal of a malformed value (Gradio checks each value against its component before any
+    handler runs: a choice the form does not offer, a number out of range, a value of the wrong type) is the
+    project's own sentence; Gradio's text, which names Python types, goes to the server log only."""
+
+    async def preprocess_data(self, block_fn, inputs, state, explicit_call=False):
+        try:
+            return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+        except Exception as err:  # noqa: BLE001 - whatever Gradio refused, the client gets one plain line
+            raise gr.Error(malformed_value(err, block_fn.api_name), print_exception=False) from None
 
 
 @dataclass

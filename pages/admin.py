@@ -5,6 +5,7 @@ import gradio as gr
 from pages import Shell, admin_only, bind, guarded
 from pages import queue as queue_section
 from sparse_feedback.report.tables import jobs_table, readable
+from sparse_feedback.ui.coverage import coverage_line
 
 
 @guarded
@@ -14,8 +15,7 @@ def load(store, access, name, project, request: gr.Request):
     if not project:
         return "", 1, None, "No project.", jobs_table(store.jobs())
     p = store.project(project)
-    cov = store.coverage(project)
-    coverage = " · ".join(f"{proto}: **{full} / {total}** tasks have {p.overlap} answers" for proto, (full, total) in cov.items())
+    coverage = coverage_line(store.coverage(project), p.overlap)
     return p.guideline, p.overlap, readable(store.everyone_progress(project)), coverage, jobs_table(store.jobs())
 
 
@@ -33,7 +33,7 @@ def build(store, shell: Shell):
     overlap = gr.Number(precision=0, minimum=1, label="Annotators per task (overlap k)")
     save_btn = gr.Button("Save", variant="primary")
     message = gr.Markdown()
-    coverage = gr.Markdown()
+    coverage = gr.Markdown(elem_id="admin-coverage")
     progress = gr.Dataframe(label="Everyone's progress", interactive=False)
     jobs = gr.Dataframe(label="Jobs", interactive=False, wrap=True,
                         column_widths=["5%", "9%", "7%", "49%", "12%", "18%"], elem_id="admin-jobs")

@@ -19,7 +19,7 @@ def show(store, project, number=1):
             gr.update(value=pairs, visible=humans), gr.update(value=annotators, visible=humans))
 
 
-def build(store, shell=None):
+def build(store, shell=None, tab=None):
     access, name, project = pickers(shell, INTRO)
     with gr.Row():
         number = gr.Number(1, label="Page of annotator pairs", precision=0, minimum=1)
@@ -34,5 +34,5 @@ def build(store, shell=None):
     outputs = [note, summary, heatmap, pairs, annotators]
     run = researcher(show, store, access)
     go.click(run, [name, project, number], outputs, api_name="agreement")
-    on_open(show, store, access, project, [name, project, number], outputs)
+    on_open(show, store, access, project, [name, project, number], outputs, tab)
     return run, outputs

@@ -18,9 +18,10 @@ QUIET = dict(show_progress="hidden", concurrency_limit=None)
 
 def _outputs(view: annotation.View, protocol: str) -> tuple:
     texts = (view.response,) if protocol == "ratings" else (view.left, view.right)
-    # A plain value for every output: an update (gr.update()) makes Gradio build a component per call.
+    # A plain value for every output but the "Annotate myself" button, whose visibility needs an update
+    # (an update makes Gradio build a component per call: one small button is cheap).
     return (safe_markdown(view.guideline), view.progress, view.instruction, view.input, *texts, view.ticket,
-            view.result, view.comment, view.flags)
+            view.result, view.comment, view.flags, gr.update(visible=view.offer))
 
 
 def _annotator(access, request, name, project):
@@ -37,6 +38,14 @@ def show(store, access, protocol, project, name, request: gr.Request):
     except AccessError as err:
         return _outputs(annotation.View(progress=f"_{err}_"), protocol)
     return _outputs(annotation.show(store, who, project, protocol), protocol)
+
+
+@guarded
+def annotate_myself(store, access, protocol, project, name, request: gr.Request):
+    """An admin or researcher asks for tasks: their first one is assigned and shown (later ones follow as for
+    any annotator)."""
+    who, project = _annotator(access, request, name, project)
+    return _outputs(annotation.show(store, who, project, protocol, take=True), protocol)
 
 
 @guarded(failed="could not save your answer; it was not recorded")
@@ -93,11 +102,13 @@ def edit_answer(store, access, protocol, project, name, annotation_id, choice, c
 
 def task_panel(protocol: str):
     """Guideline, progress, the texts, the comment and flags, and the hidden ticket; returns (outputs list, ticket,
-    (comment, flags))."""
+    (comment, flags), the "Annotate myself" button)."""
     prefix = "rate" if protocol == "ratings" else "rank"
     with gr.Accordion("Guideline", open=False):
         guideline = gr.Markdown(elem_id=f"{prefix}-guideline")
     progress = gr.Markdown(elem_id=f"{prefix}-progress")
+    # Offered to admins and researchers, who are handed no task until they ask (``annotation.show``).
+    myself = gr.Button("Annotate myself", elem_id=f"{prefix}-myself", visible=False, size="sm", scale=0)
     with gr.Column(elem_classes=["sf-task"], elem_id=f"{prefix}-task"):
         instruction = gr.Markdown(sanitize_html=True, elem_classes=["sf-text"])
         inp = gr.Markdown(sanitize_html=True, elem_classes=["sf-text"])
@@ -117,7 +128,8 @@ def task_panel(protocol: str):
                              max_length=COMMENT_MAX, elem_id=f"{prefix}-comment", scale=2)
     ticket = gr.JSON(visible=False)
     result = gr.Markdown(elem_id=f"{prefix}-result")
-    return [guideline, progress, instruction, inp, *texts, ticket, result, comment, flags], ticket, (comment, flags)
+    return ([guideline, progress, instruction, inp, *texts, ticket, result, comment, flags, myself], ticket,
+            (comment, flags), myself)
 
 
 def history_panel(protocol: str) -> dict:
@@ -162,10 +174,12 @@ def wire_history(store, shell: Shell, protocol: str, h: dict) -> None:
                     api_visibility="private", **QUIET)
 
 
-def wire(store, shell: Shell, protocol: str, choice_buttons, undo_btn, skip_btn, outputs, ticket, notes):
+def wire(store, shell: Shell, protocol: str, choice_buttons, undo_btn, skip_btn, outputs, ticket, notes, myself):
     """Connect buttons and page events. Button 0's event is the public ``<prefix>_submit`` endpoint."""
     prefix = "rate" if protocol == "ratings" else "rank"
     access, common = shell.access, [shell.project, shell.name]
+    myself.click(bind(annotate_myself, store, access, protocol), common, outputs, api_name=f"{prefix}_myself",
+                 api_visibility="private", **QUIET)
     for i, (button, value) in enumerate(choice_buttons):
         choice = gr.Textbox(value, visible=False)
         button.click(bind(answer, store, access, protocol), [*common, ticket, choice, *notes], outputs,
@@ -185,7 +199,7 @@ def build(store, shell: Shell, protocol: str, make_buttons, keys: str):
     """A Rate or Rank tab: the task, ``make_buttons()`` (a list of (button, choice)), undo and skip, the key hint
     and the annotator's own answers. Returns (the show handler, its outputs) for the page load."""
     prefix = "rate" if protocol == "ratings" else "rank"
-    outputs, ticket, notes = task_panel(protocol)
+    outputs, ticket, notes, myself = task_panel(protocol)
     with gr.Row():
         buttons = make_buttons()
     with gr.Row():
@@ -194,4 +208,4 @@ def build(store, shell: Shell, protocol: str, make_buttons, keys: str):
     gr.Markdown(keys + " · **U** undo · **S** skip · **Esc** leaves a text box", elem_classes=["sf-hint"])
     panel = history_panel(protocol)
     wire_history(store, shell, protocol, panel)
-    return wire(store, shell, protocol, buttons, undo_btn, skip_btn, outputs, ticket, notes), outputs
+    return wire(store, shell, protocol, buttons, undo_btn, skip_btn, outputs, ticket, notes, myself), outputs

@@ -11,6 +11,7 @@ import gradio as gr
 from pages import Shell, admin_only, bind, guarded, stop_handler
 from sparse_feedback import formats
 from sparse_feedback.device import DEVICES, auto_note
+from sparse_feedback.reward.hub import hub_model_dir
 from sparse_feedback.store import StoreError
 from sparse_feedback.ui import best_of_n as bon
 
@@ -49,11 +50,9 @@ def choices(store, access, name, request: gr.Request):
     starts = (access.open and access.local) or access.require(request, name, "view").can("jobs")
     found = _model_choices() if starts else []
     jobs = _job_choices(store)
-    frame = store.jobs(bon.JOB_KIND)
-    done = sorted((int(j.id) for j in frame.itertuples() if j.status == "done"), reverse=True)  # newest result
     return (gr.update(choices=found, value=found[0][1] if found else None),
             gr.update(choices=found, value=found[1][1] if len(found) > 1 else None),
-            gr.update(choices=jobs, value=done[0] if done else None), gr.update(visible=starts))
+            gr.update(choices=jobs, value=bon.job_to_show(store.jobs(bon.JOB_KIND))), gr.update(visible=starts))
 
 
 @guarded
@@ -62,7 +61,8 @@ def start(store, access, name, project, source, limit, policy, n, max_new_tokens
     access.require(request, name, "jobs", project if source != DEMO else None)
     base_url = (judge_base_url or "").strip() or None
     settings = bon.BestOfNSettings(policy=(policy or "").strip(), n=int(n), max_new_tokens=int(max_new_tokens),
-                                   reward_models=[r.strip() for r in (rm1, rm2) if r and r.strip()],
+                                   reward_models=[str(hub_model_dir(r.strip())) for r in (rm1, rm2)
+                                                  if r and r.strip()],  # a Hub repo OWNER/NAME: downloaded
                                    reference=(reference or "").strip() or None,
                                    judge_model=(judge_model or "").strip() or None, judge_base_url=base_url,
                                    judge_backend="openai" if base_url else "transformers", device=device or "auto")
@@ -84,15 +84,23 @@ stop = stop_handler(bon.stop_job, "Choose a job.", _job_id)
 
 
 @guarded
-def status(store, access, name, job_id, request: gr.Request):
-    """Polled by a timer: the job's state and progress (a no-op for anyone but an admin)."""
+def status(store, access, name, job_id, seen=None, request: gr.Request = None):
+    """Polled by a timer: the job's state and progress (stage, where a long batch is, elapsed, ETA), with Stop
+    lit only while it runs and Resume only when it can resume, and the picker's labels again once the status
+    has changed (``seen``: the one shown before). A no-op for anyone but an admin."""
     access.require(request, name, "view")
-    if not job_id:
-        return ""
-    try:
-        return bon.describe_status(bon.job_status(store, _job_id(job_id)))
-    except StoreError as err:
-        return str(err)
+    state = {}
+    if job_id:
+        try:
+            state = bon.job_status(store, _job_id(job_id))
+            line = bon.describe_status(state)
+        except StoreError as err:
+            line = str(err)
+    else:
+        line = ""
+    now = state.get("status")
+    picker = gr.update(choices=_job_choices(store), value=_job_id(job_id)) if now and now != seen else gr.update()
+    return (line, gr.update(interactive=now == "running"), gr.update(interactive=now in bon.RESUMABLE), picker, now)
 
 
 @guarded
@@ -101,6 +109,11 @@ def browse(store, access, name, job_id, only_differ, request: gr.Request):
     access.require(request, name, "view")
     if not job_id:
         return gr.update(choices=[], value=None), "Choose a job."
+    job = store.job(_job_id(job_id))
+    if job is not None and job["kind"] == bon.JOB_KIND and job["status"] != "done":
+        # Nothing of another job stays below this one: its results appear once it has finished.
+        return gr.update(choices=[], value=None), f"Job #{job['id']} is {job['status']}: its results appear here " \
+            "once it has finished."
     result = bon.load_result(bon.job_dir(store, _job_id(job_id)))
     keep = result.disagreements() if only_differ else range(len(result.instructions))
     choices = [(f"{i + 1}. {result.instructions[i][:80]}", i) for i in keep]
@@ -154,7 +167,8 @@ def build(store, shell: Shell):
             max_new_tokens = gr.Slider(16, 512, value=128, step=16, label="max new tokens")
         with gr.Row():
             # Choices (paths under the data home) and jobs are filled after sign-in, for admins only.
-            rm1 = gr.Dropdown([], value=None, allow_custom_value=True, label="Reward model 1")
+            rm1 = gr.Dropdown([], value=None, allow_custom_value=True, label="Reward model 1",
+                              info="a trained folder, or a Hub model repo OWNER/NAME (downloaded once)")
             rm2 = gr.Dropdown([], value=None, allow_custom_value=True, label="Reward model 2 (optional)")
             reference = gr.Textbox(label="Reference outputs file (optional; default: the policy's greedy output)")
         with gr.Row():  # the key is kept in this session's textbox only: the job gets it through its environment
@@ -163,8 +177,8 @@ def build(store, shell: Shell):
             judge_key = gr.Textbox(label="Judge API key (not stored)", type="password")
         with gr.Row():
             start_btn = gr.Button("Start", variant="primary")
-            stop_btn = gr.Button("Stop", variant="stop")
-            resume_btn = gr.Button("Resume")
+            stop_btn = gr.Button("Stop", variant="stop", interactive=False, elem_id="bon-stop")
+            resume_btn = gr.Button("Resume", interactive=False, elem_id="bon-resume")
     # Custom values reach the handlers, so the access check (not the dropdown) answers a forged job id.
     job = gr.Dropdown([], label="Job", allow_custom_value=True)
     message = gr.Markdown(elem_id="bon-message")
@@ -173,8 +187,8 @@ def build(store, shell: Shell):
     with gr.Row():
         only_differ = gr.Checkbox(label="Only where the two RMs pick differently")
         load_btn = gr.Button("Browse results", size="sm")
-    summary = gr.Markdown()
-    instruction = gr.Dropdown([], label="Instruction", allow_custom_value=True)
+    summary = gr.Markdown(elem_id="bon-summary")
+    instruction = gr.Dropdown([], label="Instruction", allow_custom_value=True, elem_id="bon-instruction")
     view = gr.HTML(elem_id="bon-view")
 
     shell.after_sign_in.append(("best_of_n_choices", admin_only(bind(choices, store, access), 4), [shell.name],
@@ -185,11 +199,13 @@ def build(store, shell: Shell):
     stop_btn.click(bind(stop, store, access), [shell.name, job], message, api_name="best_of_n_stop")
     resume_btn.click(bind(resume, store, access), [shell.name, job, judge_key], [message, job],
                      api_name="best_of_n_resume")
-    timer.tick(admin_only(bind(status, store, access), 1), [shell.name, job], progress, api_visibility="private",
-               api_name="best_of_n_status")
+    seen = gr.State()
+    watched = [progress, stop_btn, resume_btn, job, seen]
+    timer.tick(admin_only(bind(status, store, access), len(watched)), [shell.name, job, seen], watched,
+               api_visibility="private", api_name="best_of_n_status", show_progress="hidden")
     loader = bind(browse, store, access)
     load_btn.click(loader, [shell.name, job, only_differ], [instruction, summary], api_name="best_of_n_browse")
-    # A job picked (or opened after sign-in) shows its results at once; one without results yet stays as it is.
+    # A job picked (or opened after sign-in) shows its results at once; one still running shows none (not the last).
     job.change(admin_only(loader, 2), [shell.name, job, only_differ], [instruction, summary],
                api_visibility="private", api_name="best_of_n_on_job")
     only_differ.change(loader, [shell.name, job, only_differ], [instruction, summary], api_visibility="private",

@@ -14,7 +14,7 @@ def show(store, project):
     return dashboards.bias(feedback(store, project))
 
 
-def build(store, shell=None):
+def build(store, shell=None, tab=None):
     access, name, project = pickers(shell, INTRO)
     go = gr.Button("Show", variant="primary")
     length_figure = gr.Plot(label="Length bias", elem_id="bias-length")
@@ -24,5 +24,5 @@ def build(store, shell=None):
     outputs = [length_figure, summary, position_figure, position]
     run = researcher(show, store, access)
     go.click(run, [name, project], outputs, api_name="bias")
-    on_open(show, store, access, project, [name, project], outputs)
+    on_open(show, store, access, project, [name, project], outputs, tab)
     return run, outputs

@@ -3,7 +3,7 @@ adjudication by a researcher or an admin."""
 
 import gradio as gr
 
-from pages import bind, guarded
+from pages import admin_only, bind, guarded
 from pages.research import feedback, on_open, pickers, researcher
 from sparse_feedback.analysis.sources import LLM
 from sparse_feedback.report import views
@@ -50,8 +50,10 @@ def _row(row):
 
 def detail(store, project, a, b, search, min_score, number, row, kind=views.AS_PICKED, unadjudicated=False):
     """The pair in row ``row`` of the page: both responses side by side with every rating, ranking and raw answer."""
-    return views.detail_html(feedback(store, project), a, b, search or "", min_score or 0, number or 1, _row(row),
-                             kind, _exclude(store, project, unadjudicated))
+    bundle, exclude = feedback(store, project), _exclude(store, project, unadjudicated)
+    pair = views.selected_pair(bundle, a, b, search or "", min_score or 0, number or 1, _row(row), kind, exclude)
+    return (adjudication.decision_html(store, project, pair)
+            + views.detail_html(bundle, a, b, search or "", min_score or 0, number or 1, _row(row), kind, exclude))
 
 
 def adjudicate(store, project, adjudicator, a, b, search, min_score, number, row, kind, unadjudicated, decision,
@@ -64,6 +66,13 @@ def adjudicate(store, project, adjudicator, a, b, search, min_score, number, row
     return message, page, None, "<p>Select the next row.</p>"
 
 
+@guarded
+def may_adjudicate(access, name, request: gr.Request):
+    """After sign-in: the adjudication form for researchers and admins (in open local mode, for everyone)."""
+    shown = (access.open and access.local) or access.identify(request, name).can("adjudicate")
+    return gr.update(visible=shown)
+
+
 @guarded(also=(LookupError,))
 def decide_as(store, access, name, project, a, b, search, min_score, number, kind, unadjudicated, row, decision,
               label, reason, request: gr.Request = None):
@@ -74,13 +83,14 @@ def decide_as(store, access, name, project, a, b, search, min_score, number, kin
                       unadjudicated, decision, label, reason)
 
 
-def build(store, shell=None):
+def build(store, shell=None, tab=None):
     access, name, project = pickers(shell, INTRO)
     with gr.Row():
         kind = gr.Dropdown(list(views.KINDS), value=views.AS_PICKED, label="Kind of disagreement",
                            elem_id="disagree-kind")
-        a = gr.Dropdown(label="Judgement A", elem_id="disagree-a")
-        b = gr.Dropdown(label="Judgement B", elem_id="disagree-b")
+        # Custom values: an API caller names the judgements itself (the handlers check them against the project's).
+        a = gr.Dropdown(label="Judgement A", elem_id="disagree-a", allow_custom_value=True)
+        b = gr.Dropdown(label="Judgement B", elem_id="disagree-b", allow_custom_value=True)
     with gr.Row():
         search = gr.Textbox(label="Contains text", scale=2)
         min_score = gr.Number(0, label="Minimum size", minimum=0, maximum=2)
@@ -94,8 +104,8 @@ def build(store, shell=None):
                         column_widths=["6%", "10%", "10%", "24%", "25%", "25%"])
     pair = gr.HTML(elem_id="disagree-detail")
     selected = gr.Number(None, visible=False)
-    with gr.Group(visible=True):
-        gr.Markdown("**Adjudicate the selected pair** (researchers and admins)")
+    with gr.Group(visible=shell is None, elem_id="disagree-adjudication") as form:
+        gr.Markdown("**Adjudicate the selected pair**")
         with gr.Row():
             decision = gr.Radio(list(adjudication.DECISIONS), value=adjudication.ACCEPT_A, label="Decision")
             label = gr.Radio(list(adjudication.LABEL_CHOICES), label="Label to enter")
@@ -109,7 +119,7 @@ def build(store, shell=None):
     number.submit(run, inputs, outputs, api_visibility="private")
     kind.change(run, inputs, outputs, api_visibility="private")
     unadjudicated.change(run, inputs, outputs, api_visibility="private")
-    on_open(table, store, access, project, inputs, outputs)
+    on_open(table, store, access, project, inputs, outputs, tab)
     show = researcher(detail, store, access)
 
     def on_select(name, project, a, b, search, min_score, number, kind, unadjudicated, evt: gr.EventData,
@@ -123,6 +133,9 @@ def build(store, shell=None):
 
     rows.select(on_select, inputs, [pair, selected], api_visibility="private")
 
+    if shell is not None:
+        shell.after_sign_in.append(("adjudication_form", admin_only(bind(may_adjudicate, access), 1), [shell.name],
+                                    [form]))
     decide.click(bind(decide_as, store, access), [*inputs, selected, decision, label, reason], [decided, rows, selected, pair],
                  api_name="adjudicate")
     return run, outputs

@@ -6,7 +6,7 @@ from pages import Shell, annotate
 
 
 def _buttons():
-    return [(gr.Button(str(n), elem_id=f"rate-{n}", variant="primary" if n in (1, 7) else "secondary", min_width=60),
+    return [(gr.Button(str(n), elem_id=f"rate-{n}", variant="secondary", min_width=60),
              str(n)) for n in range(1, 8)]
 
 

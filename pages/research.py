@@ -61,10 +61,13 @@ def pickers(shell, intro: str):
     return None, gr.Textbox(visible=False), project
 
 
-def on_open(fn, store, access, project, inputs, outputs) -> None:
+def on_open(fn, store, access, project, inputs, outputs, tab=None) -> None:
     """Show the tab's default view as soon as a project is set (right after sign-in, then on every change),
-    before any button is clicked; a visitor whose role may not view gets no-op updates. In open local mode
-    (nobody signs in, every typed name is an admin) it shows before a name is typed."""
+    before any button is clicked, and again each time ``tab`` is opened (answers given since, a new annotator
+    among the sources: nothing stale until a reload); a visitor whose role may not view gets no-op updates. In
+    open local mode (nobody signs in, every typed name is an admin) it shows before a name is typed."""
     local = access is not None and access.open and access.local
-    project.change(researcher(fn, store, None if local else access, quiet=len(outputs)), inputs, outputs,
-                   api_visibility="private")
+    handler = researcher(fn, store, None if local else access, quiet=len(outputs))
+    project.change(handler, inputs, outputs, api_visibility="private")
+    if tab is not None:
+        tab.select(handler, inputs, outputs, api_visibility="private")

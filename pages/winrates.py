@@ -61,7 +61,7 @@ def default(store, project):
     return (gr.update(choices=found, value=runs), *show(store, project, None, [], [], 1, runs))
 
 
-def build(store, shell=None):
+def build(store, shell=None, tab=None):
     access, name, project = pickers(shell, INTRO)
     with gr.Row():
         evaluated = gr.Dropdown([], multiselect=True, label="Evaluated runs (under the data home)", scale=8)
@@ -86,10 +86,9 @@ def build(store, shell=None):
                          interactive=False, wrap=True, elem_id="crossed-pairs")
     gr.Markdown("### Leaderboard across policies")
     orderings = gr.Markdown(elem_id="leaderboard-flag")
-    with gr.Row():
-        board_plot = gr.Plot(label="Both orderings", elem_id="leaderboard-plot", scale=2)
-        board = gr.Dataframe(label="Bradley–Terry (ties half a win; reference = 0) and mean rating",
-                             interactive=False, wrap=True, elem_id="leaderboard-table", scale=3)
+    board = gr.Dataframe(label="Bradley–Terry score (ties half a win; reference = 0; bootstrap 95 %) and the "
+                               "mean rating (± 95 %)", interactive=False, wrap=True, elem_id="leaderboard-table")
+    board_plot = gr.Plot(label="Both orderings", elem_id="leaderboard-plot")
     table = gr.Dataframe(label="Win-rates (± 95 % interval)", interactive=False, wrap=True)
     by_length = gr.Dataframe(label="Win-rate by length gap", interactive=False)
     info = gr.Markdown()
@@ -102,6 +101,9 @@ def build(store, shell=None):
     run = researcher(show, store, access)
     go.click(run, [name, project, reference, candidates, feedback_files, number, evaluated], outputs,
              api_name="winrates")
-    refresh.click(researcher(_choices, store, access), [name, project], evaluated, api_name="winrate_runs")
+    runs = researcher(_choices, store, access)
+    refresh.click(runs, [name, project], evaluated, api_name="winrate_runs")
+    if tab is not None:  # a job evaluated since the last visit is offered at once (the comparison shown stays)
+        tab.select(researcher(_choices, store, access, quiet=1), [name, project], evaluated, api_visibility="private")
     on_open(default, store, access, project, [name, project], [evaluated, *outputs])
     return run, outputs

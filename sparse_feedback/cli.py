@@ -16,6 +16,7 @@ from sparse_feedback.errors import EXIT_BAD_INPUT, InputError, UserError
 from sparse_feedback.evaluate import cli as evaluate_cli
 from sparse_feedback.formats import cli as formats_cli
 from sparse_feedback.generate import cli as generate_cli
+from sparse_feedback.jobs import cli as jobs_cli
 from sparse_feedback.judge import cli as judge_cli
 from sparse_feedback.pipeline import cli as pipeline_cli
 from sparse_feedback.report import cli as report_cli
@@ -25,7 +26,7 @@ from sparse_feedback.store import cli as store_cli
 
 # The stage order of the data flow; each module exposes register(subparsers).
 COMMAND_MODULES = [formats_cli, generate_cli, judge_cli, store_cli, analysis_cli, reward_cli, rerank_cli, evaluate_cli,
-                   report_cli, pipeline_cli]
+                   report_cli, pipeline_cli, jobs_cli]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -44,7 +44,7 @@ def running_app(tmp_path, users: str | None = USERS, setup=None, blocks_out: lis
     from sparse_feedback.store import Store
 
     env = {"SPARSE_FEEDBACK_HOME": str(tmp_path / "home"), "SPARSE_FEEDBACK_USERS": users or "", **(extra_env or {})}
-    old = {k: os.environ.get(k) for k in env}
+    old = {k: os.environ.get(k) for k in [*env, "FORWARDED_ALLOW_IPS"]}  # launch_kwargs sets the latter
     os.environ.update(env)
     if not users:
         os.environ.pop("SPARSE_FEEDBACK_USERS")

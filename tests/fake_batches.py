@@ -4,6 +4,7 @@ A batch moves one status per ``retrieve`` (validating → in_progress → finali
 ``polls_in_progress`` polls spent in progress; it is answered with the server's own ``answer`` and
 ``fault`` plan: ``"500"`` puts the line in the error file, ``"garbage"`` answers unparsably.
 ``outcome="expired"`` ends a batch with only its first half answered; ``cancel`` answers half as well.
+``garbage="upload"`` (or ``"create"``, ``"poll"``, ``"download"``) answers that step with a body that is not JSON.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class FakeBatchAPI:
     outcome: str = "completed"  # or "expired"
     on_upload: Callable[[str], None] | None = None  # called with the filename before the upload returns
     fail_create: int = 0  # this many batch creations answer 500 (a crash between upload and create)
+    garbage: str | None = None  # the step answered with a body that is not JSON
     files: dict = field(default_factory=dict)
     batches: dict = field(default_factory=dict)
     uploads: list = field(default_factory=list)
@@ -46,6 +48,8 @@ class FakeBatchAPI:
         """→ (status, JSON-able object or raw bytes)."""
         path = path.split("?")[0].removeprefix("/v1")
         parts = path.strip("/").split("/")
+        if self.garbage and self.garbage == _step(method, parts):
+            return 200, b'{"id": "batch_\x00 <html>Bad Gateway'
         if parts[0] == "files":
             if method == "POST":
                 return self._upload(headers, body)
@@ -144,6 +148,13 @@ class FakeBatchAPI:
         batch["request_counts"] = {"total": batch["request_counts"]["total"], "completed": len(out),
                                    "failed": len(err)}
         batch["status"] = status
+
+
+def _step(method: str, parts: list[str]) -> str:
+    """The judge's step a request belongs to: upload (files), create (batches), poll (one batch), download."""
+    if parts[0] == "files":
+        return "download" if parts[-1] == "content" else "upload"
+    return "create" if len(parts) == 1 else "poll"
 
 
 def _error(message: str) -> dict:

@@ -87,6 +87,7 @@ class FakeJudgeServer:
     slow_for: float = 2.0
     log: list[Served] = field(default_factory=list)
     batch: dict = field(default_factory=dict)  # FakeBatchAPI settings; its state is ``self.batches``
+    batch_api: bool = True  # False: /v1/files and /v1/batches answer 404, as vLLM's and llama.cpp's servers do
     rpm: float | None = None  # requests per minute (token bucket); None: no limit
     tpm: float | None = None  # tokens per minute (prompt + max_tokens, as OpenAI counts ahead)
     burst: float | None = None  # bucket capacity in requests (tokens scale alike); default one second's worth
@@ -99,6 +100,8 @@ class FakeJudgeServer:
 
         self.batches = FakeBatchAPI(self.answer, self.fault, **self.batch)
         self._attempts: Counter = Counter()
+        self.batch_requests_refused = 0
+        self.http_requests = 0  # every request of any kind, answered or not
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -185,7 +188,13 @@ class FakeJudgeServer:
 
     async def _respond(self, request_line: str, headers: dict, body: bytes, writer) -> bool:
         method, path = request_line.split(" ")[:2]
+        self.http_requests += 1
         if path.startswith(("/v1/files", "/v1/batches")):
+            if not self.batch_api:
+                self.batch_requests_refused += 1
+                self._write(writer, 404, {"detail": "Not Found"})
+                await writer.drain()
+                return True
             with self._lock:
                 status, reply = self.batches.handle(method, path, headers, body)
             self._write(writer, status, reply)

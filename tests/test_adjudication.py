@@ -156,3 +156,10 @@ def test_a_researcher_limited_to_one_project_can_adjudicate_only_there(tmp_path,
     decided = {p: store.adjudicated_rankings(p)["adjudicator"].tolist() for p in ("demo", "paper")}
     assert decided == {"demo": ["res"], "paper": ["root"]}  # the signed-in name, never a typed one
     store.close()
+
+
+def test_the_selected_pair_shows_its_current_decision(store):
+    assert "Not adjudicated yet" in disagreements.detail(store, "demo", A, B, "", 0, 1, 0)
+    _decide(store, decision=adjudication.ENTER, label="(b)", reason="output 2 <answers> the question")
+    shown = disagreements.detail(store, "demo", A, B, "", 0, 1, 0)
+    assert "<b>Adjudicated</b>: (b) by rita (entered): output 2 &lt;answers&gt; the question" in shown

@@ -176,17 +176,23 @@ def test_best_of_n_tab_through_the_app(tmp_path, models):
         assert "Give a synonym" not in view and "bon-candidates" in view and view.count(" · chosen") == 2
 
 
-def test_browse_flags_a_disagreement_only_when_the_chosen_texts_differ():
+def test_browse_says_tie_when_the_models_pick_copies_of_one_text_and_differ_only_when_texts_differ():
     from sparse_feedback.ui.best_of_n import BestOfNResult, render_instruction
 
-    def record(chosen, texts):
+    def record(chosen, texts, scores):
         return {"instruction": "Say hi.", "input": "", "chosen": chosen,
-                "candidates": [{"response": t, "score": float(k == chosen)} for k, t in enumerate(texts)]}
+                "candidates": [{"response": t, "score": s} for t, s in zip(texts, scores)]}
 
-    texts = ["hello", "hey", "hello"]  # sampling repeats a text at two indices
+    texts = ["hello", "hey", "hello"]  # sampling repeats a text at two indices; a model scores the copies alike
     result = BestOfNResult(["ratings RM", "rankings RM"], {},
-                           [[record(0, texts), record(0, texts)], [record(2, texts), record(1, texts)]])
+                           [[record(0, texts, [0.9, 0.1, 0.9]), record(0, texts, [0.9, 0.1, 0.9])],
+                            [record(2, texts, [2.0, 0.5, 2.0]), record(1, texts, [0.2, 3.0, 0.2])]])
     assert result.choices(0) == [0, 2] and result.disagreements() == [1]
-    assert "pick the same candidate" in render_instruction(result, 0)
-    assert "other RM's choice" not in render_instruction(result, 0)
+    tie = render_instruction(result, 0)
+    assert "Tie: the reward models pick #1 and #3" in tie and "same candidate" not in tie
+    assert tie.count(" · tie for first") == 4 and tie.count(" · chosen") == 2  # both copies shown in both lists
+    assert "other RM's choice" not in tie
+    same = BestOfNResult(["a", "b"], {}, [[record(1, texts, [0, 1, 0])], [record(1, texts, [0, 2, 0])]])
+    assert "pick the same candidate (#2)" in render_instruction(same, 0)
+    assert "tie for first" not in render_instruction(same, 0)
     assert "pick different" in render_instruction(result, 1)

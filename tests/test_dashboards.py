@@ -89,7 +89,7 @@ def test_consistency_tab_shows_the_cli_numbers_for_every_source_pairing(project,
         picked = consistency.show(store, name, row["rating_source"], row["ranking_source"])
         headline = picked[2]
         assert f"**{row['consistency']:.2f} %** over **{row['n_pairs']}** pairs" in headline
-    grid = picked[5]
+    grid = picked[5]["value"]  # shown: this project has several sources
     assert _records(grid) == _shown(cli_numbers["consistency"])
     assert {"LLM", "all humans", "majority of humans", "annotator: ann2"} <= set(picked[0]["choices"])
     one, _, head, heatmap, _, _ = consistency.show(store, name, "annotator: ann2", "LLM")
@@ -120,8 +120,8 @@ def test_bias_tab_shows_the_cli_numbers(project, cli_numbers):
     assert ui["Judge"] == "LLM" and ui["Pairs"] == str(cli["pairs"]) == "36"  # 6 items x 6 pairs
     assert float(ui["Order-dependent %"]) == pytest.approx(cli["order_dependent"], abs=0.005)
     assert float(ui["First shown won %"]) == pytest.approx(cli["first_shown_won"], abs=0.005)
-    # One colour per source, the protocol by line style.
-    styles = {t.name: (t.line.color, t.line.dash) for t in length_figure.data}
+    # One colour per source, the protocol by line style; bars behind give each series' share of "equal".
+    styles = {t.name: (t.line.color, t.line.dash) for t in length_figure.data if t.type == "scatter"}
     llm, humans = styles["LLM · ratings"], styles["all humans · rankings"]
     assert llm[0] == styles["LLM · rankings"][0] != humans[0] and llm[1] != styles["LLM · rankings"][1]
 

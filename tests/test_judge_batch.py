@@ -213,3 +213,32 @@ def test_the_batch_jsonl_can_be_written_for_another_runner_and_its_output_read_b
         (tmp_path / "results.jsonl").write_text("".join(json.dumps(a) + "\n" for a in answers))
         assert _judge_cli(server, rating_tasks(5), tmp_path, "--read-batch", tmp_path / "results.jsonl") == 1
         assert server.requests == 0 and "4/5 answered" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_batch_against_a_server_without_the_batch_api_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    with FakeJudgeServer(batch_api=False) as server:  # as vLLM's or llama.cpp's server
+        code = _judge_cli(server, rating_tasks(4), tmp_path, "--batch", "--batch-poll", "0.01")
+        err = capsys.readouterr().err.strip().splitlines()
+        assert server.batch_requests_refused >= 1 and server.requests == 0
+    assert code == 2
+    assert len(err) == 1 and "Traceback" not in err[0] and "NotFoundError" not in err[0]
+    assert f"{server.base_url} offers no Batch API" in err[0] and "/v1/files answered 404" in err[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step", ["upload", "create", "poll", "download"])
+def test_a_garbage_reply_during_a_batch_names_the_server_the_step_and_the_batch(step, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    with FakeJudgeServer(batch={"garbage": step}) as server:
+        code = _judge_cli(server, rating_tasks(4), tmp_path, "--batch", "--batch-poll", "0.01",
+                          "--batch-max-poll", "0.01")
+        created = list(server.batches.created)
+    lines = capsys.readouterr().err.strip().splitlines()
+    error = [line for line in lines if line.startswith("error:")]
+    assert code == 1 and len(error) == 1 and "Traceback" not in "\n".join(lines), lines
+    assert server.base_url in error[0] and f"Batch API {step} step" in error[0], error[0]
+    if step in ("poll", "download"):
+        assert created and f"batch {created[0]}" in error[0]
+    assert not (tmp_path / "out.csv").exists()  # nothing half-written

@@ -156,3 +156,24 @@ def test_help_lists_the_issue_options(cli, protocol):
     for option in ("--input", "--output", "--model", "--base-url", "--api-key-env", "--concurrency",
                    "--max-retries", "--cache", "--temperature", "--backend", "--prompt-template", "--format"):
         assert option in run.stdout
+
+
+@pytest.mark.slow
+def test_a_run_where_every_task_failed_keeps_the_existing_output_says_so_and_exits_1(tmp_path, capsys,
+                                                                                     monkeypatch):
+    from sparse_feedback.cli import main
+
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    tasks = write_csv(rating_tasks(6), tmp_path / "tasks.csv")
+    out = tmp_path / "feedback.csv"
+    with FakeJudgeServer() as server:
+        assert main([str(a) for a in judge_args(server, tasks, out, tmp_path / "good.db")]) == 0
+    before = out.read_bytes()
+    assert len(pd.read_csv(out)) == 6
+    with FakeJudgeServer(fault=lambda prompt, attempt: "500") as server:  # a fresh cache: every request fails
+        code = main([str(a) for a in judge_args(server, tasks, out, tmp_path / "bad.db")])
+        assert server.requests > 0
+    err = capsys.readouterr().err
+    assert code == 1 and out.read_bytes() == before
+    assert "no task was answered" in err and f"kept the existing {out}" in err
+    assert len(pd.read_csv(tmp_path / "feedback.failed.csv")) == 6

@@ -40,13 +40,16 @@ def test_training_without_feedback_is_refused_with_a_reason(server):
 
 @pytest.mark.slow
 def test_admin_sees_the_device_and_only_the_shipped_demo_models(server):
+    from sparse_feedback.device import describe
+
     url, _ = server
     root = client(url, "root")
     jobs, models = root.predict("", api_name="/train_list")
     listed = {(row[0], row[1]) for row in models["data"]}  # named by folder, never by a server path
     assert listed == {("demo-ratings-rm", "ratings"), ("demo-rankings-rm", "rankings")}
-    status, _, _, device = root.predict("", None, api_name="/train_show")
+    status, _, _, device, *_ = root.predict("", None, api_name="/train_show")
     assert "No training job" in status and ("CPU" in device or "GPU" in device)
+    assert device.count(describe()) == 1  # the device named once
 
 
 def test_the_loss_curve_shows_from_the_first_logged_step():

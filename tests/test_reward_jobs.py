@@ -86,3 +86,27 @@ def test_the_trained_models_table_says_plainly_why_a_demo_rm_is_below_chance():
     low, high = (float(x) for x in rankings["accuracy_95ci"].split("–"))
     assert low < 0.5 < high
     assert rankings["note"] == "not distinguishable from chance (0.5): 9 held-out pairs after 96 steps"
+
+
+@pytest.mark.slow
+def test_a_training_job_killed_by_the_system_is_recorded_as_killed_at_its_step(store, tiny):
+    """SIGKILL (what the kernel's out-of-memory killer sends): the job row and the Train tab say "killed by the
+    system (out of memory?) at step N/T", not the console's last line."""
+    import re
+    import signal
+
+    from pages.train import job_view
+
+    job_id, out = training.start_project_training(store, "p", "llm", "rankings", model=str(tiny), max_steps=300,
+                                                  batch_size=1, lr=1e-3, eval_split=0.25)
+    wait_for(lambda: len([r for r in training.read_log(out) if "loss" in r]) >= 2)
+    os.kill(store.job(job_id)["pid"], signal.SIGKILL)
+    wait_for(lambda: store.job(job_id)["status"] != "running", timeout=30)
+    job = store.job(job_id)
+    found = re.fullmatch(r"killed by the system \(out of memory\?\) at step (\d+)/300", job["message"])
+    assert job["status"] == "failed" and found, job["message"]
+    logged = max(r["step"] for r in training.read_log(out) if "loss" in r)
+    assert logged <= int(found.group(1)) <= logged + 1  # the step it was on: the last logged (or the one after)
+    status, _, log_box = job_view(store, job_id)
+    assert "killed by the system (out of memory?) at step" in status
+    assert log_box.splitlines()[-1] == f"failed: {job['message']}" and log_box.startswith("step 1/300 · loss ")

@@ -65,7 +65,7 @@ def test_public_visitors_view_the_demo_projects_and_annotate_in_a_sandbox(store,
     assert who.role == "viewer" and who.sandbox and who.can("view") and who.can("annotate")
     assert not who.can("export") and not who.can("jobs") and not who.can("manage")
     assert access.annotation_project(who, "demo") == sandbox_name("demo")
-    assert access.visible_projects(who) == ["demo", "paper"]  # the sandbox copy is never listed
+    assert access.visible_projects(who) == ["paper", "demo"]  # the paper's sample first; no sandbox copy listed
     assert store.items_frame(sandbox_name("demo")).equals(store.items_frame("demo"))
     store.create_project_from_generation(store.items_frame("demo"), "private")
     with pytest.raises(AccessError):

@@ -28,11 +28,13 @@ def shrink(path: Path, colours: int = 128) -> None:
     small.save(path, optimize=True)
 
 
-def main() -> None:
+def main(only: tuple[str, ...] = ()) -> None:
+    """Every screenshot afresh; with tab names (``make_tour.py Win-rates``), only those tabs' screenshots."""
     for old in HERE.glob("*.png"):
-        old.unlink()
+        if not only:
+            old.unlink()
     with tempfile.TemporaryDirectory() as tmp:
-        shots = tour(Path(tmp), HERE)
+        shots = tour(Path(tmp), HERE, only=only)
     for shot in shots:
         shrink(shot.path)
     total = sum(p.stat().st_size for p in HERE.glob("*.png"))
@@ -40,4 +42,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(tuple(sys.argv[1:]))

@@ -26,25 +26,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     wk.add_argument("--feedback", required=True)
     wk.add_argument("--json", action="store_true")
     wk.set_defaults(func=_winrate_rankings)
-    wc = wsub.add_parser("crossed", help="rows = the RM each run was reranked with, columns = evaluation protocol, "
-                                         "with the inversion and its paired-bootstrap interval")
-    wc.add_argument("--runs", nargs="+", required=True, metavar="[ROW=]DIR",
-                    help="folders written by `evaluate` or a best-of-n job (a job's runs are named by their RM)")
-    wc.add_argument("--bootstrap", type=int, default=2000, help="resamples of the instructions (default 2000)")
-    wc.add_argument("--seed", type=int, default=0)
-    wc.add_argument("--json", action="store_true")
-    wc.set_defaults(func=_winrate_crossed)
-    wl = wsub.add_parser("leaderboard", help="Bradley-Terry scores of several runs (ties half a win) beside their "
-                                             "mean rating")
-    wl.add_argument("--runs", nargs="+", required=True, metavar="[NAME=]DIR",
-                    help="folders written by `evaluate` or a best-of-n job, against one shared reference")
+    _runs_command(wsub, "crossed", "rows = the RM each run was reranked with, columns = evaluation protocol, with "
+                  "the inversion and its paired-bootstrap interval", "[ROW=]DIR",
+                  "a job's runs named by their RM", ("instructions", 2000), _winrate_crossed)
+    wl = _runs_command(wsub, "leaderboard", "Bradley-Terry scores of several runs (ties half a win) beside their "
+                       "mean rating", "[NAME=]DIR", "against one shared reference", ("comparisons", 1000),
+                       _winrate_leaderboard)
     wl.add_argument("--versus", nargs="+", default=[], metavar="A,B=FILE",
                     help="pairwise feedback of run A (output1) against run B (output2)")
+<<<<<<< HEAD
     wl.add_argument("--bootstrap", type=int, default=1000, help="resamples of the comparisons (default 1000)")
     wl.add_argument("--seed", type=int, default=0)
     wl.add_argument("--json", action="store_true")
     wl.set_defaults(func=_winrate_leaderboard)
     _register_simulate_budget(sub)
+=======
+
+
+def _runs_command(wsub, name: str, help: str, metavar: str, runs_help: str, resampled: tuple[str, int], func):
+    """A ``winrate`` sub-command over several evaluated runs, with a seeded bootstrap."""
+    what, default = resampled
+    p = wsub.add_parser(name, help=help)
+    p.add_argument("--runs", nargs="+", required=True, metavar=metavar,
+                   help=f"folders written by `evaluate` or a best-of-n job, {runs_help}")
+    p.add_argument("--bootstrap", type=int, default=default, help=f"resamples of the {what} (default {default})")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=func)
+    return p
+>>>>>>> main
 
 
 def format_confusion(confusion: dict) -> str:

@@ -127,8 +127,8 @@ excludes 0).
     inverted = pairs[pairs["inverted"]]
     if not len(inverted):
         worst = pairs.sort_values("dod", ascending=False).iloc[0]
-        return ("No inversion: both protocols order the rows the same way (largest difference of differences "
-                f"{worst['dod']:.1f} points, {worst['x']} vs {worst['y']}, 95 % interval "
+        return ("No inversion: both protocols order the rows the same way (closest to inverting: "
+                f"{worst['x']} vs {worst['y']}, difference of differences {worst['dod']:.1f} points, 95 % interval "
                 f"[{worst['dod_low']:.1f}, {worst['dod_high']:.1f}]).")
     parts = []
     for r in inverted.itertuples(index=False):

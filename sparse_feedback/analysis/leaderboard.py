@@ -34,25 +34,22 @@ def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-def _fit_counts(i, j, n, s, k: int, ridge: float, tol: float = 1e-12) -> np.ndarray:
+def _fit_counts(i, j, n, s, k: int, ridge: float, tol: float = 1e-12, start=None) -> np.ndarray:
     """Newton's method on aggregated comparisons: pair p (model i[p] as a, j[p] as b) seen n[p] times,
     a's outcomes summing to s[p]; model 0 is the anchor (θ = 0)."""
-    theta = np.zeros(k)
+    theta = np.zeros(k) if start is None else np.array(start, dtype=float)
 
     def objective(t):
         d = t[i] - t[j]
         return -(s * -np.logaddexp(0, -d) + (n - s) * -np.logaddexp(0, d)).sum() + ridge / 2 * (t[1:] ** 2).sum()
 
     current = objective(theta)
+    laplacian = np.concatenate([i * k + i, j * k + j, i * k + j, j * k + i])
     for _ in range(100):
         p = _sigmoid(theta[i] - theta[j])
         r, w = s - n * p, n * p * (1 - p)
         grad = np.bincount(i, r, k) - np.bincount(j, r, k)
-        hess = np.zeros((k, k))
-        np.add.at(hess, (i, i), w)
-        np.add.at(hess, (j, j), w)
-        np.add.at(hess, (i, j), -w)
-        np.add.at(hess, (j, i), -w)
+        hess = np.bincount(laplacian, np.concatenate([w, w, -w, -w]), k * k).reshape(k, k)
         g = grad[1:] - ridge * theta[1:]
         h = hess[1:, 1:] + ridge * np.eye(k - 1)
         step = np.linalg.lstsq(h, g, rcond=None)[0]
@@ -106,14 +103,21 @@ def bradley_terry(comparisons: pd.DataFrame, anchor: str = REFERENCE, ridge: flo
 
 def bootstrap_scores(comparisons: pd.DataFrame, anchor: str = REFERENCE, ridge: float = RIDGE,
                      n_boot: int = BOOTSTRAP, seed: int = 0) -> pd.DataFrame:
-    """Scores refitted on ``n_boot`` resamples (with replacement) of the comparisons: one row per resample."""
+    """Scores refitted on ``n_boot`` resamples (with replacement) of the comparisons: one row per resample.
+
+    A resample of m comparisons draws how often each distinct (model a, model b, outcome) occurs from a
+    multinomial over their shares: the same distribution as drawing m rows, in time independent of m."""
     models, ia, ib, y = _encoded(comparisons, anchor)
     k, m = len(models), len(y)
+    if not m:
+        return pd.DataFrame(columns=models)
+    cell = (ia * k + ib) * 3 + np.round(2 * y).astype(np.int64)  # outcome 0, 0.5, 1 as 0, 1, 2
+    cells, counts = np.unique(cell, return_counts=True)
+    ci, cj, cy = cells // 3 // k, cells // 3 % k, (cells % 3) / 2
+    start = _fit_counts(*_aggregate(ci, cj, cy, k, counts.astype(float)), k, ridge)
     rng = np.random.default_rng(seed)
-    rows = []
-    for _ in range(n_boot if m else 0):
-        weights = np.bincount(rng.integers(0, m, m), minlength=m).astype(float)
-        rows.append(_fit_counts(*_aggregate(ia, ib, y, k, weights), k, ridge))
+    rows = [_fit_counts(*_aggregate(ci, cj, cy, k, rng.multinomial(m, counts / m).astype(float)), k, ridge,
+                        start=start) for _ in range(n_boot)]
     return pd.DataFrame(rows, columns=models)
 
 

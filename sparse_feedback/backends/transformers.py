@@ -49,6 +49,8 @@ class TransformersBackend(LocalModel):
         self.model_name = model
         self.device = resolve_device(device)  # refused here, before any loading, if the machine cannot
         self.share_prompt_cache = share_prompt_cache
+        # ``on_tokens(items, tokens, max_new_tokens)`` while a batch samples (a long batch shows it moving)
+        self.on_tokens = None
         self._lock = threading.Lock()  # one forward pass at a time; the model is not re-entrant
 
     def _load(self):
@@ -126,6 +128,9 @@ class TransformersBackend(LocalModel):
         common = dict(max_new_tokens=config.max_new_tokens, do_sample=not config.greedy,
                       pad_token_id=tokenizer.pad_token_id, **sampling)
         ids, mask = enc["input_ids"], enc["attention_mask"]
+        if self.on_tokens is not None:
+            common["stopping_criteria"] = [_TokenCount(self.on_tokens, ids.shape[0], ids.shape[1],
+                                                       config.max_new_tokens)]
         if not self.share_prompt_cache or config.n == 1 or ids.shape[1] < 2:
             return lm.generate(**enc, num_return_sequences=config.n, **common)
         prefill = lm(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], use_cache=True)
@@ -135,3 +140,16 @@ class TransformersBackend(LocalModel):
             warnings.simplefilter("ignore", FutureWarning)
             return lm.generate(input_ids=ids.repeat_interleave(config.n, 0),
                                attention_mask=mask.repeat_interleave(config.n, 0), past_key_values=cache, **common)
+
+
+class _TokenCount:
+    """A stopping criterion that never stops: it reports each decoding step of a batch to ``report``."""
+
+    def __init__(self, report, items: int, prompt_length: int, max_new_tokens: int):
+        self.report, self.items, self.prompt_length, self.max_new_tokens = report, items, prompt_length, max_new_tokens
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        self.report(self.items, input_ids.shape[1] - self.prompt_length, self.max_new_tokens)
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)

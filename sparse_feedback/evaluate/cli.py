@@ -50,20 +50,22 @@ def _evaluate(args) -> int:
     from sparse_feedback.evaluate.run import EVAL_KIND
     from sparse_feedback.formats import check_output, read_model_outputs
     from sparse_feedback.judge import JudgeAborted
+    from sparse_feedback.judge.cache import default_cache_path
 
     out = check_output(args.output_dir or default_output_dir(args.candidate), EVAL_KIND)
+    check_output(args.cache or default_cache_path())  # everything written is checked before any request
     pairs = matched_outputs(read_model_outputs(args.reference), read_model_outputs(args.candidate),
                             args.exclude_dataset)
     if pairs.empty:
         raise InputError(args.candidate, f"no instruction in common with {args.reference}"
                          + (f" outside {', '.join(args.exclude_dataset)}" if args.exclude_dataset else ""))
+    if args.batch and args.backend != "openai":  # before a local judge is loaded
+        print("error: --batch needs an OpenAI-compatible server (--backend openai)", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         backend = judge_backend(args.judge_model, args.backend, args.base_url, args.api_key_env, device=args.device)
     except LookupError as err:
         print(f"error: {err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    if args.batch and args.backend != "openai":
-        print("error: --batch needs an OpenAI-compatible server (--backend openai)", file=sys.stderr)
         return EXIT_BAD_INPUT
     with EngineJudge(backend, args.cache, calibrate=args.calibrate, batch=args.batch) as judge:
         try:

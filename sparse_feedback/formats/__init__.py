@@ -10,5 +10,5 @@ __all__ = lazy_package(__name__, {
     ".schema": ["INSTRUCTIONS", "LABELS", "MODEL_OUTPUTS", "RANKING_FEEDBACK", "RANKING_TASKS", "RATING_FEEDBACK",
                 "RATING_TASKS", "Kind"],
     ".writers": ["MARKER", "atomic_path", "check_output", "check_table_output", "claim_dir", "infer_format",
-                 "write_json", "write_table"],
+                 "seed_columns", "write_json", "write_table"],
 })

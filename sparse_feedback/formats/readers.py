@@ -1,7 +1,8 @@
 """Read any supported file into a validated DataFrame of one kind.
 
 Supported containers: CSV (headerless, as the original writes, or with a header row), JSON (a list of
-objects), JSONL, parquet and a saved Hugging Face ``datasets`` directory. Every problem raises
+objects), JSONL, parquet, a saved Hugging Face ``datasets`` directory, and a dataset on the Hub
+(``hf://datasets/OWNER/NAME[@REVISION][:SPLIT]``, see :mod:`sparse_feedback.formats.hub`). Every problem raises
 :class:`~sparse_feedback.errors.InputError` naming the file, the row and the column.
 """
 
@@ -239,8 +240,17 @@ def _read_hf_dataset(path: Path) -> RawTable:
     return _frame_table(path, frame)
 
 
+def _read_hub(address: str) -> RawTable:
+    from sparse_feedback.formats.hub import read_frame
+
+    frame = read_frame(address)
+    return _frame_table(frame.attrs.get("address", address), frame)
+
+
 def read_raw(path, kind: Kind | None = None) -> RawTable:
     """Read rows from any supported container, without applying a kind (``kind`` helps spot a CSV header)."""
+    if isinstance(path, str) and path.strip().startswith("hf://"):
+        return _read_hub(path.strip())
     path = Path(path)
     if not path.exists():
         raise InputError(path, "file not found")

@@ -14,7 +14,14 @@ from sparse_feedback.errors import InputError
 
 def max_upload_bytes() -> int:
     """``$SPARSE_FEEDBACK_MAX_UPLOAD_MB`` (default 200) in bytes."""
-    return int(float(os.environ.get("SPARSE_FEEDBACK_MAX_UPLOAD_MB", "200")) * 1024 * 1024)
+    raw = os.environ.get("SPARSE_FEEDBACK_MAX_UPLOAD_MB", "").strip() or "200"
+    try:
+        megabytes = float(raw)
+    except ValueError:
+        megabytes = -1.0
+    if not 0 < megabytes < float("inf"):
+        raise InputError("SPARSE_FEEDBACK_MAX_UPLOAD_MB", f"expected a number of megabytes above 0, not {raw!r}")
+    return int(megabytes * 1024 * 1024)
 
 
 def limit_text() -> str:

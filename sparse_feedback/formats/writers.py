@@ -48,6 +48,11 @@ def check_output(path, kind: str | None = None) -> Path:
                              "refusing to touch it: name a new or empty folder")
     elif path.exists() and kind is not None:
         raise InputError(path, f"is a file; refusing to replace it with a {kind} folder")
+    parent = next(p for p in path.absolute().parents if p.exists())  # the folder it will be made in
+    if not parent.is_dir():
+        raise InputError(path, f"cannot be written: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(path, f"cannot be written: {parent} is not writable")
     return path
 
 
@@ -109,6 +114,12 @@ def check_table_output(path, fmt: str | None = None) -> Path:
     return check_output(path, "dataset" if (fmt or infer_format(path)) == "hf" else None)
 
 
+def seed_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns the original's headerless layout holds: its kind's only, in order (others are dropped)."""
+    kind = next((k for k in SEED_KINDS if set(k.columns) <= set(frame.columns)), None)
+    return frame[list(kind.columns)] if kind else frame
+
+
 def write_table(frame: pd.DataFrame, path, fmt: str | None = None) -> Path:
     """Write ``frame``; ``fmt="seed"`` is the original headerless CSV layout."""
     path = Path(path)
@@ -119,9 +130,8 @@ def write_table(frame: pd.DataFrame, path, fmt: str | None = None) -> Path:
         with atomic_path(path, directory="dataset") as tmp:
             datasets.Dataset.from_pandas(frame.reset_index(drop=True), preserve_index=False).save_to_disk(str(tmp))
         return path
-    if fmt == "seed":  # the original's headerless layout holds its kind's columns only, in order
-        kind = next((k for k in SEED_KINDS if set(k.columns) <= set(frame.columns)), None)
-        frame = frame[list(kind.columns)] if kind else frame
+    if fmt == "seed":
+        frame = seed_columns(frame)
     with atomic_path(path) as tmp:
         if fmt in ("csv", "seed"):
             sep = "\t" if path.suffix.lower() == ".tsv" else ","  # the readers split .tsv on tabs

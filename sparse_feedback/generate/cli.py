@@ -27,12 +27,13 @@ def sampling_config(args, n: int | None = None) -> SamplingConfig:
 
 def _generate(args) -> int:
     from sparse_feedback.backends import GenerationError
-    from sparse_feedback.formats import read_instructions
+    from sparse_feedback.formats import check_output, read_instructions
     from sparse_feedback.generate import generate, make_backend
     from sparse_feedback.generate.run import sidecar_path
 
     config = sampling_config(args)
     run = cli_config.from_args(GenerateConfig, args)
+    check_output(run.output), check_output(sidecar_path(run.output))  # before any model load or request
     instructions = read_instructions(run.instructions)
     if run.limit:
         instructions = instructions.head(run.limit)

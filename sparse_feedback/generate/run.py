@@ -75,10 +75,13 @@ def generate(instructions: pd.DataFrame, backend: Backend, config: SamplingConfi
     todo = [(i, rows.at[i, "instruction"], rows.at[i, "input"]) for i in range(len(rows)) if i not in done]
     sidecar.parent.mkdir(parents=True, exist_ok=True)
     with open(sidecar, "a", encoding="utf-8") as log, \
-            Progress(len(rows), desc=f"generate ({model})", callback=callback, unit="instruction") as bar:
+            Progress(len(rows), desc=f"generate ({model})", callback=callback, unit="instruction",
+                     initial=len(done)) as bar:
         if not done:
             log.write(json.dumps({"settings": settings}) + "\n")
-        bar.update(len(done))
+        if hasattr(backend, "on_tokens"):  # a local model: where a long batch is, between two finished ones
+            backend.on_tokens = lambda items, tokens, most: bar.partial(
+                items * tokens / most, f"next {items} instruction(s) x {config.n} sample(s): token {tokens}/{most}")
 
         def persist(index: int, responses: list[str]) -> None:
             record = _record(index, rows.iloc[index], responses, model)
@@ -88,8 +91,12 @@ def generate(instructions: pd.DataFrame, backend: Backend, config: SamplingConfi
             done[index] = record
             bar.update()
 
-        if todo:
-            backend.generate(todo, config, persist)
+        try:
+            if todo:
+                backend.generate(todo, config, persist)
+        finally:
+            if hasattr(backend, "on_tokens"):
+                backend.on_tokens = None
     records = [{k: v for k, v in done[i].items() if k != "index"} for i in range(len(rows))]
     write_json(records, output)
     return records

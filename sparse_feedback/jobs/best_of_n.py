@@ -127,13 +127,14 @@ def _spawn(store, job_id: int, directory: Path, api_key: str | None) -> None:
 
 
 def exit_message(log: Path, code: int) -> str:
-    """Why a job's process ended without recording it: its last ``error:`` line, else its exit code."""
+    """Why a job's process ended without recording it: its own last ``error:`` line, else the signal or exit
+    status with where it was (``generate 3/8``) and the log's last error line (:func:`runner.ended`)."""
     try:
         lines = Path(log).read_text("utf-8", errors="replace").splitlines()
     except OSError:
         lines = []
     said = next((line[len("error: "):] for line in reversed(lines) if line.startswith("error: ")), None)
-    return (said or f"the job's process ended with exit code {code}; its log is {Path(log).name}")[:500]
+    return said[:500] if said else runner.ended(code, log, runner.where(runner.read_progress(Path(log).parent)))
 
 
 def start_job(store, instructions: pd.DataFrame, settings: BestOfNSettings, root: Path | None = None,

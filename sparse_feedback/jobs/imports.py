@@ -186,7 +186,8 @@ def _outcome(store, job_id: int, directory: Path):
 
     def outcome(code: int) -> tuple[str, str]:
         _remove_leftovers(store, job_id, directory)
-        return "failed", f"the import process ended unexpectedly (exit status {code}); nothing was kept"
+        reason = runner.ended(code, directory / "log.txt", runner.where(runner.read_progress(directory)))
+        return "failed", f"the import process ended unexpectedly ({reason}); nothing was kept"
 
     return outcome
 
@@ -232,6 +233,12 @@ def import_file(store, path, project: str, kind: str = "auto", overlap: int = 1,
     except KeyboardInterrupt:  # the CLI's Ctrl-C: the job's process is in its own session, so stop it too
         stop_import(store, job_id)
         raise
+
+
+def running(store) -> list[int]:
+    """The imports running now."""
+    jobs = store.jobs(JOB_KIND)
+    return [int(i) for i in jobs.loc[jobs["status"] == "running", "id"]]
 
 
 def stop_import(store, job_id: int) -> str:

@@ -4,7 +4,8 @@ jobs table, and its work runs either in its own process (:func:`spawn`) or in th
 Start-up marks jobs whose process is gone as ``interrupted`` (:func:`mark_interrupted`); :func:`stop` ends a
 process (its work checkpoints or keeps what it finished) and :func:`reopen` lets a stopped, failed or
 interrupted job run again on what it left (each job's own work skips what is done). Progress is
-``progress.json`` in the job's directory (:func:`progress_writer`, :func:`status`), logs a file there.
+``progress.json`` in the job's directory (:func:`progress_writer`, :func:`status`), logs a file there;
+:func:`ended` says why a process ended.
 This module stays free of torch and pandas so the app imports it cheaply.
 """
 
@@ -20,8 +21,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
+from sparse_feedback.progress import PROGRESS_FILE, progress_file
+from sparse_feedback.progress import timing as progress_timing
+
 RESUMABLE = ("interrupted", "stopped", "failed")
-PROGRESS_FILE = "progress.json"
 
 
 def spawn(store, job_id: int, argv: list[str], log_file, env: dict | None = None, log_path: str | None = None,
@@ -116,20 +119,41 @@ def in_process(store, kind: str, args: dict, scrub: Callable[[str], str] = str):
     store.finish_job(job_id, "done", outcome["message"])
 
 
-def progress_writer(directory: Path, stage: str, every: float = 0.5):
-    """A progress callback ``(done, total, desc)`` writing ``progress.json`` at most every ``every`` s."""
-    from sparse_feedback.formats import write_json
+progress_writer = progress_file  # a callback (done, total, desc) writing the job's progress.json
 
-    last = [0.0]
 
-    def callback(done: int, total: int, desc: str) -> None:
-        now = time.monotonic()
-        if done < total and now - last[0] < every:
-            return
-        last[0] = now
-        write_json({"stage": stage, "done": done, "total": total, "desc": desc}, Path(directory) / PROGRESS_FILE)
+def read_progress(directory) -> dict:
+    """The job's last ``progress.json`` record, or {} (none yet, or caught mid-write: the next poll reads it)."""
+    path = Path(directory or "") / PROGRESS_FILE
+    try:
+        return json.loads(path.read_text("utf-8")) if path.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        return {}
 
-    return callback
+
+def where(progress: dict) -> str | None:
+    """Where a job was, from its progress record: ``generate 3/8``.
+
+    >>> where({"stage": "generate", "done": 3, "total": 8}), where({})
+    ('generate 3/8', None)
+    """
+    if not progress.get("stage"):
+        return None
+    return f"{progress['stage']} {progress.get('done', 0)}/{progress.get('total', 0)}"
+
+
+def ended(code: int, log_file, step: str | None = None) -> str:
+    """Why a job's process ended, in one line (:func:`sparse_feedback.errors.exit_reason`): the signal or exit
+    status, where it was (``step``), and the last error line of its log."""
+    from sparse_feedback.errors import exit_reason
+
+    try:
+        with open(log_file, "rb") as log:
+            log.seek(max(0, os.path.getsize(log_file) - 20000))
+            text = log.read().decode("utf-8", errors="replace")
+    except OSError:
+        text = ""
+    return exit_reason(code, text, step)[:500]
 
 
 def status(store, job_id: int, directory: Path | None = None) -> dict:
@@ -139,13 +163,7 @@ def status(store, job_id: int, directory: Path | None = None) -> dict:
     job = store.job(job_id)
     if job is None:
         raise StoreError(f"no job {job_id}")
-    progress = {}
-    path = Path(directory or job.get("log_path") or "") / PROGRESS_FILE
-    if path.is_file():
-        try:
-            progress = json.loads(path.read_text("utf-8"))
-        except json.JSONDecodeError:  # caught mid-write; the next poll reads it
-            progress = {}
+    progress = read_progress(directory or job.get("log_path"))
     return {"status": job["status"], "message": job.get("message") or "", **progress}
 
 
@@ -159,15 +177,24 @@ def wait(store, job_id: int, timeout: float = 600, poll: float = 0.5) -> dict:
     return state
 
 
-def describe_status(status: dict) -> str:
-    """One line for the UI.
+def describe_status(status: dict, now: float | None = None) -> str:
+    """One line for the UI: the stage and its count, where a long item is (``detail``), and, while the job runs,
+    its elapsed time and ETA.
 
     >>> describe_status({"status": "running", "stage": "generate", "done": 3, "total": 8})
     'running · generate: 3/8'
+    >>> describe_status({"status": "running", "stage": "generate", "done": 0, "total": 8, "fraction": 0.5,
+    ...                  "detail": "4 instructions x 8 samples: token 64/128", "started": 0, "start_done": 0,
+    ...                  "updated": 30}, now=30)
+    'running · generate: 0/8 · 4 instructions x 8 samples: token 64/128 · elapsed 0:30 · ETA 7:30'
     """
     line = status["status"]
     if status.get("stage"):
         line += f" · {status['stage']}: {status.get('done', 0)}/{status.get('total', 0)}"
+        if status.get("detail"):
+            line += f" · {status['detail']}"
+        if status["status"] == "running" and (timing := progress_timing(status, now)):
+            line += f" · {timing}"
     if status.get("message"):
         line += f" · {status['message']}"
     return line

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from sparse_feedback.errors import disk_error
 from sparse_feedback.jobs import runner
 from sparse_feedback.reward.runs import (  # noqa: F401  the runs' reading, as the Train tab calls it
-    LOG_FILE, MODEL_KIND, RESULTS_FILE, STDOUT_FILE, log_tail, new_run_dir, read_log, runs_dir, trained_models,
-    training_command)
+    LOG_FILE, MODEL_KIND, RESULTS_FILE, STDOUT_FILE, log_tail, new_run_dir, progress_lines, read_log, runs_dir,
+    trained_models, training_command)
 
 JOB_KIND = "train"
 
@@ -31,6 +30,7 @@ def check_device(options: dict) -> None:
     resolve_device(options.get("device") or "auto", dtype, bool(options.get("load_in_8bit")))
 
 
+<<<<<<< HEAD
 def _outcome(output_dir: Path, store=None):
     """How a finished training process ended: done when it saved its results, else failed with its last lines.
     A model saved: projects whose uncertainty queue reads it get their order recomputed (``store`` given)."""
@@ -44,8 +44,26 @@ def _outcome(output_dir: Path, store=None):
 
             refresh_for_model(store, output_dir)
         return ("done" if code == 0 and done else "failed"), message
+=======
+def _outcome(output_dir: Path):
+    """How a finished training process ended: done when it saved its results, else failed with the real reason
+    (the signal or exit status, the step it reached, its last error line), never merely its last log line."""
+
+    def outcome(code: int) -> tuple[str, str]:
+        if code == 0 and (output_dir / RESULTS_FILE).exists():
+            return "done", "model saved"
+        return "failed", runner.ended(code, output_dir / STDOUT_FILE, reached(output_dir))
+>>>>>>> main
 
     return outcome
+
+
+def reached(output_dir) -> str:
+    """``step N/T``: the last step the run logged (0 if none) out of its total (from its progress record)."""
+    steps = [r["step"] for r in read_log(output_dir) if "loss" in r]
+    progress = runner.read_progress(output_dir)
+    step = max(steps[-1] if steps else 0, int(progress.get("done") or 0))
+    return f"step {step}/{progress['total']}" if progress.get("total") else f"step {step}"
 
 
 def start_training(store, protocol: str, train_file, model: str = "smollm2-135m", output_dir=None,

@@ -22,6 +22,7 @@ from typing import Callable
 
 from sparse_feedback.config import arg
 from sparse_feedback.backends import Completion, RequestError
+from sparse_feedback.judge.batch_errors import step
 from sparse_feedback.judge.cache import AnswerCache
 
 TERMINAL = ("completed", "failed", "expired", "cancelled")
@@ -180,20 +181,24 @@ class BatchRun:
         return f"sparse-feedback-{sub}.jsonl"
 
     def _upload_and_create(self, row: dict, data: bytes | None = None) -> None:
-        sub, file_id = row["id"], row["file_id"]
-        if file_id is None:  # killed around the upload: adopt the file if it arrived, else upload it
-            file_id = next((f.id for f in self.client.files.list(purpose="batch")
-                            if f.filename == self._filename(sub)), None)
-        if file_id is None:
-            if data is None:
-                raise RuntimeError(f"submission {sub} lost its file before upload")
-            file_id = self.client.files.create(file=(self._filename(sub), data), purpose="batch").id
+        sub, file_id, url = row["id"], row["file_id"], self.backend.base_url
+        with step(url, "upload"):
+            if file_id is None:  # killed around the upload: adopt the file if it arrived, else upload it
+                file_id = next((f.id for f in self.client.files.list(purpose="batch")
+                                if f.filename == self._filename(sub)), None)
+            if file_id is None:
+                if data is None:
+                    raise RuntimeError(f"submission {sub} lost its file before upload")
+                file_id = self.client.files.create(file=(self._filename(sub), data), purpose="batch").id
         self.ledger.set(sub, file_id=file_id)
-        batch = next((b for b in self.client.batches.list() if (b.metadata or {}).get("sparse_feedback") == sub), None)
-        if batch is None:
-            batch = self.client.batches.create(input_file_id=file_id, endpoint=ENDPOINT, completion_window="24h",
-                                               metadata={"sparse_feedback": sub})
-        self.ledger.set(sub, batch_id=batch.id, status=batch.status)
+        with step(url, "create"):
+            batch = next((b for b in self.client.batches.list()
+                          if (b.metadata or {}).get("sparse_feedback") == sub), None)
+            if batch is None:
+                batch = self.client.batches.create(input_file_id=file_id, endpoint=ENDPOINT,
+                                                   completion_window="24h", metadata={"sparse_feedback": sub})
+            batch_id, status = batch.id, batch.status
+        self.ledger.set(sub, batch_id=batch_id, status=status)
         self.log(f"batch {batch.id}: submitted {row['total']} requests")
 
     def resume(self, questions: dict) -> dict:
@@ -216,10 +221,11 @@ class BatchRun:
             if not rows:
                 return
             for row in rows:
-                batch = self.client.batches.retrieve(row["batch_id"])
-                counts = batch.request_counts
-                self.ledger.set(row["id"], status=batch.status, completed=counts.completed if counts else 0,
-                                failed=counts.failed if counts else 0)
+                with step(self.backend.base_url, "poll", row["batch_id"]):
+                    batch = self.client.batches.retrieve(row["batch_id"])
+                    counts = batch.request_counts
+                    done, failed = (counts.completed, counts.failed) if counts else (0, 0)
+                self.ledger.set(row["id"], status=batch.status, completed=done, failed=failed)
                 self.log(f"batch {batch.id}: {batch.status}, {counts.completed if counts else 0}/"
                          f"{counts.total if counts else row['total']} completed, "
                          f"{counts.failed if counts else 0} failed")
@@ -234,7 +240,8 @@ class BatchRun:
         answered: set[str] = set()
         for file_id in (batch.output_file_id, batch.error_file_id):
             if file_id:
-                answered |= self._ingest(self.client.files.content(file_id).text)
+                with step(self.backend.base_url, "download", batch.id):
+                    answered |= self._ingest(self.client.files.content(file_id).text)
         if batch.status == "failed":
             reason = "; ".join(e.message or "" for e in (batch.errors.data if batch.errors else []) or [])
             for key in keys - answered:
@@ -371,7 +378,8 @@ def cancel_batch(cache_path, batch_id: str, api_key: str | None = None) -> str:
         if row is None or row["batch_id"] is None:
             raise LookupError(f"no batch {batch_id} in {cache_path}")
         client = openai.OpenAI(api_key=api_key or "EMPTY", base_url=row["base_url"], max_retries=3)
-        status = client.batches.cancel(row["batch_id"]).status
+        with step(row["base_url"], "cancel", row["batch_id"]):
+            status = client.batches.cancel(row["batch_id"]).status
         client.close()
         ledger.set(row["id"], status=status)
         return status

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sparse_feedback.backends import BACKENDS
 from sparse_feedback.device import DEVICES
-from sparse_feedback.errors import EXIT_BAD_INPUT
+from sparse_feedback.errors import EXIT_BAD_INPUT, InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -92,6 +92,8 @@ def _batches(args) -> int:
 
     cache = args.cache or default_cache_path()
     if args.cancel:
+        if not Path(cache).is_file():  # nothing to cancel: no request, and no empty ledger left behind
+            raise InputError(cache, f"no answer cache here, so no batch {args.cancel} to cancel")
         try:
             status = cancel_batch(cache, args.cancel, os.environ.get(args.api_key_env, "").strip() or None)
         except LookupError as err:
@@ -114,10 +116,24 @@ def _prices(args, model: str):
     return load_prices(model, args.prices, args.price_in, args.price_out)
 
 
+def check_outputs(args) -> None:
+    """Everything the judge command will write, refused before any request, model load or write: the feedback,
+    its failed list, the batch file and the answer cache."""
+    from sparse_feedback.formats import check_output
+    from sparse_feedback.judge.cache import default_cache_path
+
+    check_output(args.output), check_output(failed_path(args.output)), check_output(args.cache or default_cache_path())
+    if args.write_batch:
+        check_output(args.write_batch)
+    if args.read_batch and not Path(args.read_batch).is_file():
+        raise InputError(args.read_batch, "batch output file not found")
+
+
 def _judge(args) -> int:
     from sparse_feedback.config import from_args
     from sparse_feedback.formats import read_ranking_tasks, read_rating_tasks, write_table
     from sparse_feedback.judge.batch import BatchOptions, judge_batch, read_batch_file, write_batch_file
+    from sparse_feedback.judge.batch_errors import BatchAPIError
     from sparse_feedback.judge.cache import AnswerCache
     from sparse_feedback.judge.costs import Budget, estimate
     from sparse_feedback.judge.config import JudgeConfig
@@ -126,20 +142,22 @@ def _judge(args) -> int:
 
     if args.concurrency < 1 or args.max_retries < 0:
         return _error("--concurrency must be at least 1 and --max-retries at least 0")
+    if args.batch and args.backend != "openai":
+        return _error("--batch needs an OpenAI-compatible server (--backend openai)")
+    check_outputs(args)
     read = read_rating_tasks if args.protocol == "ratings" else read_ranking_tasks
     tasks = read(args.input)
     proto = protocol(args.protocol, args.prompt_template)
+    prices = _prices(args, args.model)
+    config = from_args(JudgeConfig, args)
     try:
         backend = _backend(args)
     except LookupError as err:
         return _error(str(err))
-    config = from_args(JudgeConfig, args)
-    prices = _prices(args, args.model)
-    if args.batch and args.backend != "openai":
-        return _error("--batch needs an OpenAI-compatible server (--backend openai)")
     with AnswerCache(args.cache) as cache:
         if args.dry_run:
-            print("\n".join(estimate(args.protocol, tasks, backend, cache, proto, prices, args.batch).lines(args.model)))
+            plan = estimate(args.protocol, tasks, backend, cache, proto, prices, args.batch)
+            print("\n".join(plan.lines(args.model)))
             return 0
         if args.write_batch:
             n = write_batch_file(args.protocol, tasks, backend, cache, proto, args.write_batch)
@@ -156,17 +174,25 @@ def _judge(args) -> int:
             else:
                 result = judge(args.protocol, tasks, backend, cache, proto, config,
                                show_progress=False if args.no_progress else None)
+        except BatchAPIError as err:
+            print(f"error: {err}" + ("" if err.no_api else "; what finished is cached: rerun to resume"),
+                  file=sys.stderr)
+            return EXIT_BAD_INPUT if err.no_api else 1
         except ValueError as err:
             return _error(str(err))
         except JudgeAborted as err:
             return _error(f"the judge refused every request ({err}); answers so far are cached in {cache.path}")
     result.stats.cost = prices.cost(result.stats.prompt_tokens, result.stats.completion_tokens, args.batch)
-    write_table(result.feedback(seed=args.format == "seed"), args.output, fmt=args.format)
     failed = failed_path(args.output)
     if result.stats.failed:
         write_table(result.failed(), failed, fmt="csv")
     elif failed.exists():
         failed.unlink()  # a stale list from an earlier run would be misleading
     print(result.summary())
+    if result.stats.answered == 0 and result.stats.failed:  # an empty table would replace real feedback
+        kept = f"kept the existing {args.output}" if Path(args.output).exists() else f"wrote no {args.output}"
+        print(f"error: no task was answered ({result.stats.failed} failed, see {failed}); {kept}", file=sys.stderr)
+        return 1
+    write_table(result.feedback(seed=args.format == "seed"), args.output, fmt=args.format)
     print(f"wrote {args.output}" + (f"; failed tasks in {failed}" if result.stats.failed else ""))
     return 0 if result.stats.failed == 0 else 1

@@ -69,24 +69,42 @@ PROTOCOL_DASH = {"ratings": "solid", "rankings": "dash"}
 PROTOCOL_SYMBOL = {"ratings": "circle", "rankings": "diamond-open"}
 
 
+def equal_share(part: pd.DataFrame) -> float:
+    """Percent of all pairs in ``part`` (per-bin rows of one series) answered "equal".
+
+    >>> equal_share(pd.DataFrame({"pairs": [10, 30], "equal": [100.0, 50.0]}))
+    62.5
+    """
+    pairs = part["pairs"].sum()
+    return float((part["pairs"] * part["equal"].fillna(0)).sum() / pairs) if pairs else float("nan")
+
+
 def length_bias_figure(bins: pd.DataFrame) -> go.Figure:
     """Share of decisive pairs won by the longer response, per length-gap bin: one colour per source, the
-    protocol by line style and marker (ratings solid ●, rankings dashed ◇), the legend grouped by source."""
+    protocol by line style and marker (ratings solid ●, rankings dashed ◇), the legend grouped by source.
+    Light bars behind show each series' share of "equal" answers, which the line leaves out: a line at 0 %
+    drawn from the few decisive pairs of a judge that says "equal" to most must not read as the whole story."""
     fig = go.Figure()
     sources = list(pd.unique(bins["source"])) if len(bins) else []
     for (protocol, source), part in bins.groupby(["protocol", "source"], sort=False):
         colour = SOURCE_COLOURS[sources.index(source) % len(SOURCE_COLOURS)]
+        equal = equal_share(part)
+        fig.add_bar(x=part["gap_words"], y=part["equal"], name=f"{source} · {protocol}: equal {equal:.0f} %",
+                    legendgroup=source, legendgrouptitle_text=source, marker=dict(color=colour, opacity=0.22),
+                    customdata=part["pairs"], hovertemplate=f"{source} · {protocol}: "
+                    "%{y:.1f} % equal (pairs %{customdata})<extra></extra>")
         fig.add_scatter(x=part["gap_words"], y=part["longer_preferred"], mode="lines+markers",
                         name=f"{source} · {protocol}", legendgroup=source, legendgrouptitle_text=source,
                         line=dict(color=colour, dash=PROTOCOL_DASH.get(protocol, "dot"), width=2.5),
                         marker=dict(symbol=PROTOCOL_SYMBOL.get(protocol, "square"), size=9, color=colour),
                         customdata=part["pairs"], hovertemplate=f"{source} · {protocol}: "
-                        "%{y:.1f} % (pairs %{customdata})<extra></extra>")
+                        "longer preferred in %{y:.1f} % of the decisive pairs (%{customdata} pairs in this gap)"
+                        "<extra></extra>")
     fig.add_hline(y=50, line_dash="dot", line_color="grey")
     fig.update_xaxes(title="length gap (words)", type="category")
-    fig.update_yaxes(title="longer response preferred (%)", range=[0, 100])
-    fig.update_layout(legend=dict(groupclick="toggleitem"))
-    return _layout(fig, "Length bias: preference vs length gap (solid: ratings, dashed: rankings)")
+    fig.update_yaxes(title="longer preferred (lines) · equal (bars) (%)", range=[0, 100])
+    fig.update_layout(legend=dict(groupclick="toggleitem"), barmode="group")
+    return _layout(fig, "Length bias: preference vs length gap (solid: ratings, dashed: rankings; bars: equal)")
 
 
 def agreement_heatmap(pairs: pd.DataFrame) -> go.Figure:

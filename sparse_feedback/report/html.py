@@ -15,7 +15,9 @@ from sparse_feedback.analysis.leaderboard import describe_orderings
 from sparse_feedback.report import figures
 from sparse_feedback.report.build import Report
 from sparse_feedback.report.tables import readable
-from sparse_feedback.report.views import clip, crossed_cells, leaderboard_rows, pair_rows
+from sparse_feedback.report.views import (
+    SINGLE_PAIRING, clip, crossed_cells, leaderboard_rows, pair_rows, several_pairings,
+)
 
 TABLE_ROWS = 50  # rows of a long table shown in the report; the count says how many there are
 
@@ -56,7 +58,8 @@ def _disagreement_rows(frame: pd.DataFrame) -> pd.DataFrame:
 def sections(report: Report) -> list[tuple[str, list[str]]]:
     """(title, html parts) of each report section, in order."""
     out = []
-    parts = [_figure(figures.consistency_grid_figure(report.grid))] if len(report.grid) else []
+    parts = ([_figure(figures.consistency_grid_figure(report.grid))] if several_pairings(report.grid)
+             else [f"<p class='note'>{html.escape(SINGLE_PAIRING)}</p>"] if len(report.consistency) else [])
     heatmaps = "".join(_figure(figures.consistency_heatmap(c, f"{r} ratings vs {k} rankings"))
                        for (r, k), c in report.consistency.items())
     parts.append(f"<div class='grid'>{heatmaps}</div>")

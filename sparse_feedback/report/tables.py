@@ -35,7 +35,7 @@ HEADERS = {
     "row": "Run", "reranked_with": "Reranked with", "x": "Higher under rankings", "y": "Lower under rankings",
     "ratings_diff": "Ratings gap (points)", "rankings_diff": "Rankings gap (points)",
     "dod": "Difference of differences [95 %]", "inverted": "Inverted", "model": "Policy",
-    "bt_score": "Bradley–Terry score [95 %]", "win_rate_vs_reference": "Implied win-rate vs reference %",
+    "bt_score": "Bradley–Terry score [95 %]", "win_rate_vs_reference": "Implied win-rate %",
     "comparisons": "Comparisons", "ratings_mean": "Mean rating", "ratings_n": "Rated outputs",
     "rankings_rank": "Rank (rankings)", "ratings_rank": "Rank (ratings)",
 }

@@ -55,9 +55,21 @@ def consistency_view(feedback: Feedback, rating_source: str, ranking_source: str
 
 
 def grid_view(feedback: Feedback):
-    """(figure, table) of the consistency of every pairing of LLM, all humans and majority sources."""
+    """(figure, table) of the consistency of every pairing of LLM, all humans and majority sources; the figure
+    is None while there is at most one pairing with pairs (a 1x1 grid only repeats the headline)."""
     grid = consistency_grid(feedback, group_sources(feedback))
-    return figures.consistency_grid_figure(grid), grid
+    return (figures.consistency_grid_figure(grid) if several_pairings(grid) else None), grid
+
+
+def several_pairings(grid) -> bool:
+    """Whether the grid compares more than one (ratings source, rankings source) pairing that has pairs."""
+    return int((grid["n_pairs"] > 0).sum()) > 1 if len(grid) else False
+
+
+# What stands in for the grid of every source pairing while it would be one cell.
+SINGLE_PAIRING = ("Every source pairing: this project has one source so far, so there is a single pairing (its "
+                  "heatmap is shown); the grid of every pairing appears once annotators or a second LLM judge "
+                  "rate and rank.")
 
 
 # ---------------------------------------------------------------- disagreements

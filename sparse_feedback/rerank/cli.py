@@ -9,7 +9,8 @@ from sparse_feedback.reward.cli import add_device_argument
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rerank", help="pick each instruction's best candidate with a reward model")
-    p.add_argument("--rm", required=True, help="trained reward-model directory (from `train ratings|rankings`)")
+    p.add_argument("--rm", required=True, help="trained reward-model directory (from `train ratings|rankings`) or a "
+                   "Hub model repo OWNER/NAME (from `train --push-to-hub`)")
     p.add_argument("--candidates", required=True, help="generation JSON: {instruction, input, responses}")
     p.add_argument("--output", required=True, help="AlpacaEval-format JSON; OUT.scores.json gets every score")
     p.add_argument("--generator", help="name written in each record (default: <policy>-best-of-<n>-<rm dir>)")

@@ -21,10 +21,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     for protocol in PROTOCOLS:
         p = tsub.add_parser(protocol, help=f"reward model from {protocol} feedback")
         add_arguments(p)
+        add_model_push_arguments(p, "also push the trained model (adapter or weights, tokenizer, model card) to "
+                                    "this Hub model repo when training ends")
         p.set_defaults(func=_train)
 
+    h = sub.add_parser("push-rm", help="push a trained reward-model folder to the Hub with its model card")
+    h.add_argument("--model-dir", required=True, help="a directory written by `train`")
+    add_model_push_arguments(h, "the Hub model repo to push to", required=True)
+    h.set_defaults(func=_push_rm)
+
     s = sub.add_parser("score", help="add a reward column to a rating/ranking task or feedback file")
-    s.add_argument("--model-dir", required=True, help="a directory written by `train`")
+    s.add_argument("--model-dir", required=True, help="a directory written by `train`, or a Hub model repo "
+                   "OWNER/NAME")
     s.add_argument("--input", required=True, help="rating tasks/feedback (→ reward) or ranking tasks/feedback "
                    "(→ reward1, reward2)")
     s.add_argument("--output", required=True, help="output table (.csv, .json, .jsonl, .parquet or a directory)")
@@ -34,15 +42,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=_score)
 
 
+def add_model_push_arguments(parser: argparse.ArgumentParser, help: str, required: bool = False) -> None:
+    parser.add_argument("--push-to-hub", metavar="OWNER/NAME", required=required,
+                        help=help + " (token: HF_TOKEN or `hf auth login`)")
+    parser.add_argument("--private", action="store_true", help="create the Hub repo private")
+
+
+def _push(model_dir, args) -> None:
+    from sparse_feedback.reward.hub import push_reward_model
+
+    print(push_reward_model(model_dir, args.push_to_hub, private=args.private).line("the reward model"))
+
+
+def _push_rm(args) -> int:
+    _push(args.model_dir, args)
+    return 0
+
+
 def _train(args) -> int:
+    from sparse_feedback.progress import progress_file
     from sparse_feedback.reward.config import RewardConfig
     from sparse_feedback.reward.train import train
 
-    results = train(RewardConfig.from_args(args, protocol=args.protocol))
+    # progress.json beside log.jsonl: the run's step and total, read by the app's job view (and its exit reason)
+    results = train(RewardConfig.from_args(args, protocol=args.protocol), progress_file(args.output_dir, "train"))
     if results.get("stopped") or int(os.environ.get("RANK", "0")) != 0:  # one report per launch
         return 0
     print(json.dumps({k: v for k, v in results.items() if k in ("eval", "cross_protocol", "step")}, indent=1))
     print(f"saved the reward model to {args.output_dir}")
+    if args.push_to_hub:  # from the saved folder, once training has finished
+        _push(args.output_dir, args)
     return 0
 
 

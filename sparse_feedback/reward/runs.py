@@ -58,6 +58,47 @@ def clean_log(text: str, lines: int = 20) -> str:
     return "\n".join([line for line in kept if line and not _NOISE.search(line)][-lines:])
 
 
+RATE_UNIT = {"rankings": "pairs/s", "ratings": "ratings/s"}
+
+
+def progress_lines(output_dir, total: int | None = None, protocol: str = "rankings", lines: int = 20) -> str:
+    r"""The run's own progress, one line per logged step (step/total, loss, pairs/s, elapsed, ETA) or evaluation,
+    read from ``log.jsonl``: what the app's Log box shows (the console output, with its bars and library
+    warnings, stays in ``train.log``). ``total``: the run's steps (its progress record has them).
+
+    >>> import json, tempfile; d = Path(tempfile.mkdtemp())
+    >>> _ = (d / LOG_FILE).write_text(json.dumps({"step": 1, "loss": 0.69, "elapsed_s": 2, "examples_per_s": 4}) + "\n"
+    ...                           + json.dumps({"step": 4, "eval_accuracy": 0.75, "eval_loss": 0.6}) + "\n")
+    >>> print(progress_lines(d, total=4))
+    step 1/4 · loss 0.6900 · 4.00 pairs/s · elapsed 0:02 · ETA 0:06
+    step 4/4 · eval: accuracy 0.7500, loss 0.6000
+    """
+    from sparse_feedback.progress import clock
+
+    out, base, last_elapsed, last_prev = [], 0, None, 0
+    for row in read_log(output_dir):
+        step = row.get("step", 0)
+        of = f"step {step}/{total}" if total else f"step {step}"
+        if "loss" not in row:
+            metrics = {k.removeprefix("eval_"): v for k, v in row.items() if k.startswith("eval_")
+                       and isinstance(v, (int, float))}
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in list(metrics.items())[:4])
+            out.append(f"{of} · {'final ' if row.get('final') else ''}eval: {shown}")
+            continue
+        elapsed = float(row.get("elapsed_s") or 0)
+        if last_elapsed is not None and elapsed < last_elapsed:  # a resumed run's clock starts again
+            base = last_prev
+        last_elapsed, last_prev = elapsed, step
+        line = f"{of} · loss {row['loss']:.4f}"
+        if row.get("examples_per_s") is not None:
+            line += f" · {row['examples_per_s']:.2f} {RATE_UNIT.get(protocol, 'examples/s')}"
+        line += f" · elapsed {clock(elapsed)}"
+        if total and step > base and step < total:
+            line += f" · ETA {clock(elapsed / (step - base) * (total - step))}"
+        out.append(line)
+    return "\n".join(out[-lines:])
+
+
 def runs_dir() -> Path:
     return home() / "reward_models"
 
@@ -91,7 +132,7 @@ def trained_models(root=None) -> pd.DataFrame:
     for results_path in sorted(Path(root or runs_dir()).glob(f"*/{RESULTS_FILE}")):
         r = json.loads(results_path.read_text())
         ev, cross = r.get("eval") or {}, next(iter((r.get("cross_protocol") or {}).values()), {})
-        pairs = ev if "accuracy" in ev else (ev.get("implied_pairs") or {})
+        pairs = held_out_pairs(r)
         rows.append({"model_dir": str(results_path.parent), "protocol": r.get("protocol"), "base": r.get("model"),
                      "steps": r.get("step"), "n_train": r.get("n_train"), "accuracy": pairs.get("accuracy"),
                      "held_out_pairs": pairs.get("n_pairs"), **_accuracy_note(pairs, r.get("step")),
@@ -100,6 +141,16 @@ def trained_models(root=None) -> pd.DataFrame:
     columns = ["model_dir", "protocol", "base", "steps", "n_train", "accuracy", "held_out_pairs", "accuracy_95ci",
                "note", "mse", "spearman", "cross_accuracy"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def held_out_pairs(results: dict) -> dict:
+    """The held-out pairwise accuracy of a run's results: a rankings RM's own pairs, a ratings RM's implied pairs.
+
+    >>> held_out_pairs({"eval": {"mse": 0.1, "implied_pairs": {"accuracy": 0.5, "n_pairs": 4}}})
+    {'accuracy': 0.5, 'n_pairs': 4}
+    """
+    ev = results.get("eval") or {}
+    return ev if "accuracy" in ev else (ev.get("implied_pairs") or {})
 
 
 def _accuracy_note(pairs: dict, steps) -> dict:

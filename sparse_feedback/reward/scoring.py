@@ -76,7 +76,8 @@ class RewardModel:
 
 
 def load_reward_model(model_dir, device="auto", attention: str = "auto") -> RewardModel:
-    """Load a trained reward model: adapter + score head onto the base named in its config, or a full model.
+    """Load a trained reward model (a folder, or a Hub repo ``OWNER/NAME``): adapter + score head onto the base
+    named in its config, or a full model.
 
     The base is loaded by the same name it was trained from, so an alias such as ``smollm2-135m``
     (which may come from a GGUF) works. LoRA weights are merged for faster scoring. ``device``: auto
@@ -86,9 +87,10 @@ def load_reward_model(model_dir, device="auto", attention: str = "auto") -> Rewa
     from sparse_feedback.device import Device, resolve_device
     from sparse_feedback.hub import load_sequence_classifier
     from sparse_feedback.reward.attention import choose_attention
+    from sparse_feedback.reward.hub import hub_model_dir
     from sparse_feedback.reward.model import PackedRewardModel
 
-    model_dir = Path(model_dir)
+    model_dir = hub_model_dir(model_dir)  # a Hub repo OWNER/NAME is downloaded once, then loads as a folder
     if not (model_dir / CONFIG_FILE).exists():
         raise InputError(model_dir, f"not a trained reward model directory (no {CONFIG_FILE})")
     config = RewardConfig.load(model_dir)

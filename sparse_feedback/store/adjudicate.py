@@ -19,7 +19,7 @@ from sparse_feedback.store.schema import adjudications, items, pair_tasks, utcno
 ADJUDICATED = "adjudicated"
 ENTERED = "entered"  # the adjudicator's own label rather than one source's
 REASON_MAX = 2_000
-DECIDED = ("adjudicator", "accepted", "disagreement", "reason", "created_at", "adjudication_id")
+DECIDED = ("adjudicator", "accepted", "disagreement", "reason", "created_at", "adjudication_id", "task_id")
 
 
 def current_only(table=adjudications):
@@ -82,12 +82,13 @@ class AdjudicateMixin:
             return conn.execute(query.where(current_only()) if current else query).all()
 
     def adjudicated_rankings(self, project: str) -> pd.DataFrame:
-        """The current decision of each adjudicated pair as ranking feedback (output1 = the task's (a)), plus
-        ``adjudicator, accepted, disagreement, reason, created_at, adjudication_id, item``."""
+        """The current decision of each adjudicated pair as ranking feedback (output1 = the task's (a), so
+        ``feedback`` is in stored terms), plus ``adjudicator, accepted, disagreement, reason, created_at,
+        adjudication_id, task_id, item``."""
         rows = [{"instruction": r.instruction, "input": r.input, "output1": r.responses[r.index1],
                  "output2": r.responses[r.index2], "feedback": r.value, "adjudicator": r.adjudicator,
                  "accepted": r.accepted, "disagreement": r.disagreement, "reason": r.reason,
-                 "created_at": r.created_at, "adjudication_id": r.id, "item": r.position}
+                 "created_at": r.created_at, "adjudication_id": r.id, "task_id": r.task_id, "item": r.position}
                 for r in self._decisions(project, current=True)]
         columns = [*RANKING_FEEDBACK.columns, *DECIDED, "item"]
         return pd.DataFrame(rows, columns=columns).astype({c: object for c in RANKING_FEEDBACK.columns})

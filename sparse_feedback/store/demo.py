@@ -8,7 +8,9 @@ from sparse_feedback import formats
 
 DEMO_NAME = "demo"
 PAPER_NAME = "paper"  # the original paper's sample data (Alpaca-7B, GPT-3.5-Turbo), in ``paper/`` of the demo folder
-DEMO_PROJECTS = (DEMO_NAME, PAPER_NAME)
+# The public demo's projects, the one it opens on first: the paper's sample (its real judge), not the small
+# demo whose 135M judge answers "equal" to most pairs.
+DEMO_PROJECTS = (PAPER_NAME, DEMO_NAME)
 
 
 def load_demo(store, directory, name: str = DEMO_NAME) -> dict:

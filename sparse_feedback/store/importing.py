@@ -26,6 +26,7 @@ class Upload:
     generation: pd.DataFrame
     ratings: pd.DataFrame | None = None
     rankings: pd.DataFrame | None = None
+    rows: pd.DataFrame | None = None  # the file's rows as read (every kind but a generation)
 
 
 def sniff_kind(path) -> str:
@@ -71,26 +72,58 @@ def read_upload(path, kind: str = "auto") -> Upload:
         return Upload(kind, formats.read_generation(path))
     frame = formats.read_table(path, _BY_NAME[kind], warn=lambda _m: None)
     if kind == "rating feedback":
-        return Upload(kind, _generation_from(frame, ["output"]), ratings=frame)
+        return Upload(kind, _generation_from(frame, ["output"]), ratings=frame, rows=frame)
     if kind == "ranking feedback":
-        return Upload(kind, _generation_from(frame, ["output1", "output2"]), rankings=frame)
+        return Upload(kind, _generation_from(frame, ["output1", "output2"]), rankings=frame, rows=frame)
     if kind == "rating tasks":
-        return Upload(kind, _generation_from(frame, ["response"]))
-    return Upload(kind, _generation_from(frame, ["response1", "response2"]))
+        return Upload(kind, _generation_from(frame, ["response"]), rows=frame)
+    return Upload(kind, _generation_from(frame, ["response1", "response2"]), rows=frame)
+
+
+_CUT = {"instruction": 120, "input": 60}  # characters of each text shown in the preview (responses: 80)
 
 
 def preview(upload: Upload, rows: int = 20) -> pd.DataFrame:
-    """A small table for the Import tab: one row per instruction with its response count."""
-    gen = upload.generation.head(rows)
-    return pd.DataFrame({"instruction": gen["instruction"].str.slice(0, 120), "input": gen["input"].str.slice(0, 60),
-                         "responses": gen["responses"].map(len)})
+    """A small table for the Import tab: the file's first rows as read (pairs with their label, responses with
+    their rating), texts cut; for a generation, one row per instruction with its response count."""
+    if upload.rows is None:
+        gen = upload.generation.head(rows)
+        return pd.DataFrame({"instruction": gen["instruction"].str.slice(0, 120),
+                             "input": gen["input"].str.slice(0, 60), "responses": gen["responses"].map(len)})
+    shown = upload.rows[list(_BY_NAME[upload.kind].columns)].head(rows).astype(str)
+    return shown.apply(lambda column: column.str.slice(0, _CUT.get(column.name, 80)))
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def summary(upload: Upload) -> str:
-    """One line on what an upload was read as, for the Import tab's preview."""
-    extra = " with ratings" if upload.ratings is not None else " with rankings" if upload.rankings is not None else ""
-    return (f"Read as **{upload.kind}**{extra}: {len(upload.generation)} instructions, "
-            f"{sum(map(len, upload.generation['responses']))} responses.")
+    """One line on what an upload was read as, counting what it holds (pairs and their labels, rated
+    responses), for the Import tab's preview.
+
+    >>> pairs = pd.DataFrame({"instruction": ["q", "q"], "input": ["", ""], "output1": ["a", "a"],
+    ...                       "output2": ["b", "c"], "feedback": ["(a)", "equal"]})
+    >>> summary(Upload("ranking feedback", _generation_from(pairs, ["output1", "output2"]), rankings=pairs,
+    ...                rows=pairs))
+    'Read as **ranking feedback**: 2 pairs with 2 labels ((a): 1 · equal: 1), over 1 instruction and 3 responses.'
+    """
+    gen = upload.generation
+    instructions = _count(len(gen), "instruction")
+    texts = f"{instructions} and {_count(sum(map(len, gen['responses'])), 'response')}"
+    if upload.rows is None:
+        return f"Read as **{upload.kind}**: {texts}."
+    rows, pairs = len(upload.rows), upload.kind.startswith("ranking")
+    over = texts if pairs else instructions  # rated rows are the responses: no second count of them
+    if upload.kind.endswith("feedback"):
+        column = "feedback" if pairs else "rating"
+        counts = upload.rows[column].astype(str).value_counts().sort_index()
+        labels = " · ".join(f"{label}: {n:,}" for label, n in counts.items())
+        unit = "pair" if pairs else "rated response"
+        return (f"Read as **{upload.kind}**: {_count(rows, unit)} with {_count(int(counts.sum()), 'label')} "
+                f"({labels}), over {over}.")
+    what = _count(rows, "pair") + " to rank" if pairs else _count(rows, "response") + " to rate"
+    return f"Read as **{upload.kind}**: {what}, over {over}."
 
 
 def create_project(store, upload: Upload, name: str, overlap: int = 1, source_model: str = "llm",

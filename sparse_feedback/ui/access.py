@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sparse_feedback.errors import InputError
 from sparse_feedback.store import Account, check_password
 from sparse_feedback.store.limits import check_name
+from sparse_feedback.ui.startup import flag, on_space
 
 ADMIN, RESEARCHER, ANNOTATOR, VIEWER = "admin", "researcher", "annotator", "viewer"
 # What each role may do: manage (projects, users, imports, LLM runs), export, jobs (start/stop Train and
@@ -48,6 +49,18 @@ class Identity:
     role: str
     projects: tuple[str, ...] = ()  # the projects given to a researcher or viewer; empty: all
     sandbox: bool = False  # a public-demo visitor: annotations go to a sandbox copy of the project
+    typed: bool = False  # named themselves in open mode (no sign-in): they came to annotate
+
+    @property
+    def takes_tasks(self) -> bool:
+        """Whether opening Rate or Rank hands them a task unasked: annotators, public visitors (in their
+        sandbox) and a name typed in open mode. Admins and researchers only once they ask, so a look at the tab
+        holds no task from the annotators.
+
+        >>> Identity("a", "annotator").takes_tasks, Identity("r", "researcher").takes_tasks
+        (True, False)
+        """
+        return self.role == ANNOTATOR or self.sandbox or self.typed
 
     @property
     def is_admin(self) -> bool:
@@ -76,7 +89,19 @@ def _oauth_username(request) -> str | None:
 
 
 def _names(variable: str) -> tuple[str, ...]:
-    return tuple(a.strip() for a in os.environ.get(variable, "").split(",") if a.strip())
+    """A comma-separated list of names; a bad one is refused naming the variable and the entry."""
+    names = tuple(a.strip() for a in os.environ.get(variable, "").split(",") if a.strip())
+    for n, name in enumerate(names):
+        try:
+            check_name("a name", name)
+        except ValueError as err:
+            raise InputError(variable, str(err), where=f"entry {n + 1}") from None
+    return names
+
+
+def role_lists() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The Hugging Face users given admin and researcher roles (``$SPARSE_FEEDBACK_ADMINS`` / ``_RESEARCHERS``)."""
+    return _names("SPARSE_FEEDBACK_ADMINS"), _names("SPARSE_FEEDBACK_RESEARCHERS")
 
 
 def sandbox_name(project: str) -> str:
@@ -100,17 +125,16 @@ class Access:
     @classmethod
     def from_env(cls, store, accounts: list[Account], public_projects: tuple[str, ...] = ()) -> "Access":
         # Spaces set SYSTEM=spaces and, with ``hf_oauth: true``, the OAUTH_* variables (as Gradio checks).
-        on_space = os.environ.get("SYSTEM") == "spaces" and bool(os.environ.get("SPACE_ID"))
-        oauth = not accounts and on_space and bool(os.environ.get("OAUTH_CLIENT_ID"))
-        public = os.environ.get("SPARSE_FEEDBACK_PUBLIC", "").strip().lower() in ("1", "true", "yes")
+        space = on_space()
+        oauth = not accounts and space and bool(os.environ.get("OAUTH_CLIENT_ID"))
+        public = flag("SPARSE_FEEDBACK_PUBLIC")
         if public and accounts:
             raise InputError("SPARSE_FEEDBACK_PUBLIC", "a public demo cannot use password accounts (Gradio's login "
                              "page would hide it from visitors): use Hugging Face sign-in, or unset it")
         listed = _names("SPARSE_FEEDBACK_PUBLIC_PROJECTS")
         server = os.environ.get("GRADIO_SERVER_NAME", "").strip()
-        local = os.environ.get("SPARSE_FEEDBACK_LOCAL") == "1" or (server in LOOPBACK and not on_space)
-        return cls(store, accounts, oauth, _names("SPARSE_FEEDBACK_ADMINS"), _names("SPARSE_FEEDBACK_RESEARCHERS"),
-                   public, listed or tuple(public_projects), local)
+        local = flag("SPARSE_FEEDBACK_LOCAL") or (server in LOOPBACK and not space)
+        return cls(store, accounts, oauth, *role_lists(), public, listed or tuple(public_projects), local)
 
     @property
     def open(self) -> bool:
@@ -132,7 +156,7 @@ class Access:
         if self.open:
             if not isinstance(typed_name, str) or not typed_name.strip():
                 raise AccessError("type your name at the top first")
-            return Identity(check_name("your name", typed_name), ADMIN if self.local else ANNOTATOR)
+            return Identity(check_name("your name", typed_name), ADMIN if self.local else ANNOTATOR, typed=True)
         name = getattr(request, "username", None) if request is not None else None
         if not name and self.oauth and request is not None:
             name = _oauth_username(request)
@@ -164,10 +188,13 @@ class Access:
         return self.require(request, typed_name, "manage")
 
     def visible_projects(self, who: Identity | None) -> list[str]:
-        """Project names this caller may pick (sandbox copies are never listed: visitors pick the original)."""
+        """Project names this caller may pick (sandbox copies are never listed: visitors pick the original). A
+        public visitor gets them in the order of ``public_projects``, so the demo opens on the first."""
         names = [p.name for p in self.store.projects()]
         if who is not None and (who.sandbox or who.role in (RESEARCHER, VIEWER)):
             names = [n for n in names if who.allows(n) and not (who.sandbox and n.endswith(SANDBOX_SUFFIX))]
+        if who is not None and who.sandbox:
+            names.sort(key=lambda n: self.public_projects.index(n) if n in self.public_projects else len(names))
         return names
 
     def annotation_project(self, who: Identity, project: str | None) -> str | None:

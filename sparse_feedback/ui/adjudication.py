@@ -3,8 +3,11 @@ reason; stored by the store as the source ``adjudicated`` (a new row, never an e
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 
+from sparse_feedback.protocols import flip
 from sparse_feedback.report import views
 from sparse_feedback.store import StoreError
 from sparse_feedback.store.adjudicate import ENTERED
@@ -39,3 +42,18 @@ def decide(store, project: str, adjudicator: str, pair: pd.Series | None, a: str
     store.adjudicate(project, adjudicator, pair["instruction"], pair["input"], pair["output1"], pair["output2"],
                      label, reason, accepted=accepted, disagreement=what)
     return f"Adjudicated as **{label}** ({'entered' if accepted == ENTERED else 'accepted from ' + accepted})."
+
+
+def decision_html(store, project: str, pair: pd.Series | None) -> str:
+    """The selected pair's current decision in the pair's own terms (output1 = (a)), or '' when undecided."""
+    if pair is None:
+        return ""
+    decided = store.adjudicated_rankings(project)
+    hit = decided[views.pair_keys(decided) == pair["pair"]] if len(decided) else decided
+    if not len(hit):
+        return "<p><b>Not adjudicated yet.</b></p>"
+    d = hit.iloc[-1]
+    label = d["feedback"] if d["output1"] == pair["output1"] else flip(d["feedback"])
+    source = "entered" if d["accepted"] == ENTERED else f"accepted from {d['accepted']}"
+    return (f"<p><b>Adjudicated</b>: {html.escape(label)} by {html.escape(d['adjudicator'])} ({html.escape(source)}): "
+            f"{html.escape(d['reason'])}</p>")

@@ -44,6 +44,7 @@ class View:
     result: str = ""
     comment: str = ""  # the comment and flag boxes (empty for a new task)
     flags: list = field(default_factory=list)
+    offer: bool = False  # show "Annotate myself": an admin or researcher who has not asked for tasks yet
 
 
 def _progress_line(store: Store, who: Identity, project: str, protocol: str) -> str:
@@ -52,11 +53,33 @@ def _progress_line(store: Store, who: Identity, project: str, protocol: str) -> 
             + (f" · {p.skipped} skipped" if p.skipped else ""))
 
 
-def show(store: Store, who: Identity, project: str | None, protocol: str, result: str = "") -> View:
-    """The annotator's current task (resumed if one is open) with guideline and progress."""
+def asked(store: Store, who: Identity, project: str, protocol: str) -> bool:
+    """Whether ``who`` takes tasks here: their role does (:attr:`Identity.takes_tasks`), or they asked before
+    (an answer, a skip or an open task of theirs in this project and protocol)."""
+    if who.takes_tasks:
+        return True
+    p = store.progress(project, who.name, protocol)
+    return p.done + p.skipped + p.open > 0
+
+
+def not_asked(who: Identity, protocol: str) -> str:
+    """What an admin or researcher sees instead of a task until they ask for one."""
+    verb = "rate" if protocol == "ratings" else "rank"
+    return (f"**Tasks go to annotators.** As {'an' if who.role[0] in 'aeiou' else 'a'} {who.role} you are not "
+            f"handed one for looking at this tab, so none is held from the team. To {verb} yourself, choose "
+            "**Annotate myself**: you then take tasks from this project's queue like an annotator.")
+
+
+def show(store: Store, who: Identity, project: str | None, protocol: str, result: str = "",
+         take: bool = False) -> View:
+    """The annotator's current task (resumed if one is open) with guideline and progress. An admin or
+    researcher who has not asked (``take``, or earlier tasks of theirs) is offered "Annotate myself" instead."""
     if not project:
         return View(progress="No project yet: an admin can create one in the Import tab.", result=result)
     view = View(guideline=store.guideline(project), progress=_progress_line(store, who, project, protocol), result=result)
+    if not (take or asked(store, who, project, protocol)):
+        view.instruction, view.offer = not_asked(who, protocol), True
+        return view
     return _fill(view, store.next_task(project, who.name, protocol), protocol)
 
 

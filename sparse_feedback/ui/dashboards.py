@@ -9,6 +9,7 @@ from sparse_feedback.analysis.agreement import PROTOCOLS, agreement_sources, sou
 from sparse_feedback.analysis.sources import LLM, Feedback
 from sparse_feedback.report import figures, views
 from sparse_feedback.report.tables import header, readable, turned
+from sparse_feedback.ui.coverage import plural
 
 TEXT_CHARS = 160  # longer texts are cut in a table cell; the full text shows on selection
 
@@ -23,7 +24,8 @@ def pick_source(choice: str | None, names: list[str]) -> str | None:
 
 
 def consistency(feedback: Feedback, rating_source: str | None, ranking_source: str | None):
-    """(sources, ratings source, rankings source, headline, heatmap, grid figure, grid table)."""
+    """(sources, ratings source, rankings source, headline, heatmap, grid figure, grid table); with a single
+    pairing the grid figure is None, its table empty and the headline says why."""
     names = feedback.source_names()
     rating_source, ranking_source = pick_source(rating_source, names), pick_source(ranking_source, names)
     if not names:  # a new project: nothing to compare until someone rates and ranks
@@ -31,6 +33,9 @@ def consistency(feedback: Feedback, rating_source: str | None, ranking_source: s
                 None, None, readable(pd.DataFrame()))
     headline, heatmap, _ = views.consistency_view(feedback, rating_source, ranking_source)
     grid_figure, grid = views.grid_view(feedback)
+    if grid_figure is None:  # one cell would only repeat the headline: a sentence instead of the grid and table
+        return (names, rating_source, ranking_source, f"{headline}\n\n{views.SINGLE_PAIRING}", heatmap,
+                None, readable(pd.DataFrame()))
     return names, rating_source, ranking_source, headline, heatmap, grid_figure, readable(grid)
 
 
@@ -44,7 +49,7 @@ def agreement(feedback: Feedback, number: int = 1):
                 "The table shows what its humans will be measured by.")
         return note, summary, None, readable(pairs), readable(annotators)
     between = pd.concat([source_agreement(feedback, p) for p in PROTOCOLS], ignore_index=True)
-    note = f"{len(feedback.annotators())} annotators, {len(feedback.llm_names())} LLM judge(s)."
+    note = f"{plural(len(feedback.annotators()), 'annotator')}, {plural(len(feedback.llm_names()), 'LLM judge')}."
     return note, summary, figures.agreement_heatmap(between), readable(pairs), readable(annotators)
 
 

@@ -12,6 +12,8 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
+
 from sparse_feedback import formats
 from sparse_feedback.store import ADJUDICATED, Store, StoreError
 from sparse_feedback.ui.uploads import zip_dir
@@ -62,41 +64,115 @@ def capability(what: str) -> str:
     return "manage" if what == AUDIT else "export"
 
 
-def export_file(store: Store, project: str, what: str, source: str, fmt: str, directory=None) -> tuple[Path, int]:
-    """Write the export to a fresh temporary folder; returns (file, row count). HF datasets come zipped."""
-    if not project:
-        raise StoreError("choose a project first")
-    if what not in WHAT or fmt not in FORMATS:
-        raise StoreError(f"choose what from {', '.join(WHAT)} and a format from {', '.join(FORMATS)}")
+def export_frame(store: Store, project: str, what: str, source: str):
+    """(frame, how its rows were made, the rankings TRL pairs came from or None) of one export."""
     kind, who = parse_source(source)
-    if what == AUDIT:  # every answer row of the project, whatever the source says
-        if fmt in ("seed", "seed-json"):
-            raise StoreError("the audit trail has no seed layout: choose csv, json, jsonl, parquet or hf")
+    rankings = None
+    if what == AUDIT:
         frame = store.audit_trail(project)
         frame["created_at"] = frame["created_at"].map(lambda t: t.isoformat(sep=" ", timespec="seconds"))
-        source = "all"
+        how = "every version of every answer (undone ones too)"
     elif what == "trl pairs":
+        rankings, how = store.training_feedback(project, "rankings", kind, who)
         frame = store.rm_pairs(project, kind, who)
-        rankings = store.training_feedback(project, "rankings", kind, who)[0]
+        how += f"; (a)/(b) made chosen/rejected, {len(rankings) - len(frame)} equal dropped"
     elif what == JUDGED_ORDERS:  # the LLM's raw answers, as asked: the per-pair feedback is "rankings"
         if kind != "llm":
             raise StoreError("one row per judged order exists for LLM rankings only; choose an llm source")
         frame = store.llm_ranking_orders(project, who)
         frame["raw_answers"] = frame["raw_answers"].map(lambda answers: " | ".join(answers))
+        how = "one row per order the LLM judge was asked (output1 shown first)"
     else:
-        if fmt == "seed-json":
-            raise StoreError("seed-json is the original's format for TRL pairs only")
         frame = store.feedback(project, what, kind, who)
+        how = ("every human answer, its latest version, one row each (annotator column)" if kind == "human" else
+               "one row per pair and judge by the both-orders rule (orders column)" if what == "rankings" else
+               "one rating per response and judge")
+    return frame, how, rankings
+
+
+def as_written(store: Store, project: str, what: str, source: str, fmt: str) -> tuple[pd.DataFrame, str, object]:
+    """(the rows the export writes, exactly as written: the seed layout's columns, the seed-json pairs one a row;
+    how they were made; what the writer takes). The preview and the file both come from here, so they agree."""
+    if not project:
+        raise StoreError("choose a project first")
+    if what not in WHAT or fmt not in FORMATS:
+        raise StoreError(f"choose what from {', '.join(WHAT)} and a format from {', '.join(FORMATS)}")
+    if what == AUDIT and fmt in ("seed", "seed-json"):
+        raise StoreError("the audit trail has no seed layout: choose csv, json, jsonl, parquet or hf")
+    if what != "trl pairs" and fmt == "seed-json":
+        raise StoreError("seed-json is the original's format for TRL pairs only")
+    frame, how, rankings = export_frame(store, project, what, source)
+    if fmt == "seed-json":  # the original's {prompt: {"sentences": [[chosen, rejected], ...]}}
+        seed = formats.rm_pairs_seed_json(rankings)
+        rows = [(prompt, *pair) for prompt, v in seed.items() for pair in v["sentences"]]
+        return pd.DataFrame(rows, columns=["prompt", "chosen", "rejected"]), how, seed
+    if fmt == "seed":
+        frame = formats.seed_columns(frame)
+    return frame, how, frame
+
+
+PREVIEW_ROWS = 5  # rows the Export tab shows before writing
+PREVIEW_CHARS = 120  # a longer text is cut in the preview (the file holds it whole)
+LAYOUTS = {"seed": "headerless CSV in the original's column order", "hf": "a zipped Hugging Face dataset",
+           "seed-json": "the original's JSON, one pair a row here"}
+
+
+def export_preview(store: Store, project: str, what: str, source: str, fmt: str,
+                   rows: int = PREVIEW_ROWS) -> tuple[str, pd.DataFrame]:
+    """(a line with the row count, layout and how the rows were made; the first ``rows`` rows as the export
+    writes them, texts cut)."""
+    frame, how, _ = as_written(store, project, what, source, fmt)
+    line = (f"The export writes **{len(frame):,} row{'' if len(frame) == 1 else 's'}** ({LAYOUTS.get(fmt, fmt)}): "
+            f"{how}" + (f". The first {min(rows, len(frame))}:" if len(frame) else "."))
+    head = frame.head(rows).astype(object)
+    shown = head.where(head.notna(), "")
+    return line, shown.apply(lambda col: col.map(lambda v: v if len(str(v)) <= PREVIEW_CHARS
+                                                 else str(v)[: PREVIEW_CHARS - 1] + "…"))
+
+
+def export_file(store: Store, project: str, what: str, source: str, fmt: str, directory=None) -> tuple[Path, int]:
+    """Write the export to a fresh temporary folder; returns (file, row count). HF datasets come zipped."""
+    frame, _, written = as_written(store, project, what, source, fmt)
+    source = "all" if what == AUDIT else source
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     label = "audit" if what == AUDIT else what.replace(", one row per judged order", "_orders")
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{project}_{label}_{source}_{stamp}")
     out_dir = Path(directory or tempfile.mkdtemp(prefix="sf-export-"))
     path = out_dir / (stem + _EXT[fmt])
     if fmt == "seed-json":
-        formats.write_json(formats.rm_pairs_seed_json(rankings), path)
+        formats.write_json(written, path)
     elif fmt == "hf":
         formats.write_table(frame, path, "hf")
         path = zip_dir(path, out_dir / f"{stem}.zip")
     else:
         formats.write_table(frame, path, fmt)
     return path, len(frame)
+
+
+def push_export(store: Store, project: str, what: str, source: str, repo_id: str, private: bool = False,
+                token: str | None = None) -> str:
+    """Push one export to a Hub dataset repo with its card; returns the one line saying what happened."""
+    from sparse_feedback.formats.hub import push_dataset
+    from sparse_feedback.report.cards import consistency_figure, dataset_facts
+
+    if not project:
+        raise StoreError("choose a project first")
+    repo_id = (repo_id or "").strip()
+    if not repo_id:
+        raise StoreError("name the Hub dataset repo (OWNER/NAME)")
+    if what not in WHAT:
+        raise StoreError(f"choose what from {', '.join(WHAT)}")
+    frame, how, _ = export_frame(store, project, what, source)
+    kind, who = parse_source(source)
+    protocol = "ratings" if what == "ratings" else "rankings"
+    figure = None
+    if what in ("ratings", "rankings", "trl pairs"):
+        ratings = store.training_feedback(project, "ratings", kind, who)[0]
+        rankings = store.training_feedback(project, "rankings", kind, who)[0]
+        figure = consistency_figure(ratings, rankings, against=f"the project's {source} ratings and rankings "
+                                                              "(one label each, as a reward model trains on them)")
+    judged = store.feedback(project, protocol, kind, who) if what == "trl pairs" else frame
+    judges = ([who] if who else store.sources(project)["models"]) if kind == "llm" else []
+    facts = dataset_facts(repo_id, frame, what=what, protocol=protocol, aggregation=how, source=kind,
+                          judged=judged, consistency_with=figure, judges=judges)
+    return push_dataset(frame, facts, private=private, token=token).line(f"{project} {what} ({source})")

@@ -43,7 +43,6 @@ def session_capacity() -> int:
     >>> session_capacity() >= 1
     True
     """
-    try:
-        return max(1, int(os.environ.get("SPARSE_FEEDBACK_SESSIONS", DEFAULT_SESSIONS)))
-    except ValueError:
-        return DEFAULT_SESSIONS
+    from sparse_feedback.ui.startup import number
+
+    return number("SPARSE_FEEDBACK_SESSIONS", DEFAULT_SESSIONS, 1)

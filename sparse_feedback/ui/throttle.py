@@ -4,6 +4,11 @@ waits an exponentially growing time (1 s, 2 s, 4 s ... up to 15 min), answered w
 
 The refusal is the same for an unknown user and a wrong password, so it tells nothing about who exists.
 State is per process, bounded (oldest entries dropped) and forgotten an hour after the last failure.
+
+Keys: ``user:NAME`` for the user name the form names, however it is encoded (url-encoded, multipart or JSON),
+and ``addr:IP`` for the client address (as :mod:`sparse_feedback.ui.startup` lets uvicorn work it out: the peer,
+or what a trusted proxy forwarded). A form that names no user counts against its address only, never against a
+name shared by others.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import parse_qs
+
+from starlette.requests import Request
 
 FREE_FAILURES = 5
 BASE_DELAY_S = 1.0
@@ -90,9 +97,10 @@ class LoginThrottle:
             more = message.get("more_body", False)
             if len(body) > 64_000:  # a sign-in form is tiny
                 return await _respond(send, 413, "sign-in form too large")
-        name = (parse_qs(body.decode("utf-8", "replace")).get("username") or [""])[0].strip()[:200]
+        name = await sign_in_name(scope, body)
         addr = (scope.get("client") or ("?",))[0]
-        user_key, keys = f"user:{name}", [f"user:{name}", f"addr:{addr}"]
+        user_keys = [f"user:{name}"] if name else []
+        keys = [*user_keys, f"addr:{addr}"]
         wait = self.throttle.wait(keys)
         if wait > 0:
             seconds = math.ceil(wait)
@@ -110,12 +118,33 @@ class LoginThrottle:
         async def watch(message):
             if message["type"] == "http.response.start":
                 if message["status"] == 200:
-                    self.throttle.succeeded([user_key])
-                elif message["status"] in (400, 401):
+                    self.throttle.succeeded(user_keys)
+                elif message["status"] in (400, 401, 422):  # 422: a form Gradio could not read
                     self.throttle.failed(keys)
             await send(message)
 
         await self.app(scope, replay, watch)
+
+
+async def sign_in_name(scope, body: bytes) -> str:
+    """The user name a sign-in form names, url-encoded, multipart or JSON ('' when it names none)."""
+    content_type = dict(scope.get("headers") or []).get(b"content-type", b"").decode("latin-1").lower()
+    value = None
+    try:
+        if "json" in content_type:
+            value = json.loads(body).get("username")
+        elif content_type.startswith("multipart/form-data"):
+            async def once():
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            form = await Request(scope, once).form()
+            value = form.get("username")
+            await form.close()
+        else:  # url-encoded, or no content type at all
+            value = (parse_qs(body.decode("utf-8", "replace")).get("username") or [""])[0]
+    except Exception:  # a malformed body names nobody (Gradio refuses it itself)
+        value = None
+    return value.strip()[:200] if isinstance(value, str) else ""
 
 
 async def _respond(send, status: int, detail: str, headers=()) -> None:

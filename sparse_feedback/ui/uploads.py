@@ -17,3 +17,17 @@ def zip_dir(directory, output) -> Path:
             if p.is_file():
                 zf.write(p, Path(directory.name) / p.relative_to(directory))
     return output
+
+
+def fetch_hub_upload(address) -> Path:
+    """A Hub dataset split (``hf://datasets/OWNER/NAME[/CONFIG][@REVISION][:SPLIT]``) saved as a parquet file in a
+    fresh temporary folder, so the Import tab previews and imports it as an uploaded file."""
+    import tempfile
+
+    from sparse_feedback.errors import InputError
+    from sparse_feedback.formats.hub import FORM, fetch_table, is_hub
+
+    address = str(address or "").strip()
+    if not is_hub(address):
+        raise InputError(address or "address", f"not a Hub dataset address: write {FORM}")
+    return fetch_table(address, tempfile.mkdtemp(prefix="sf-hub-"))

@@ -48,7 +48,10 @@ PROBE = """(panel) => {
     .map((i) => ({label: (i.closest('label') || {}).innerText || '', value: i.value}));
   const buttons = [...panel.querySelectorAll('button')].filter(visible).map((b) => b.innerText.trim());
   const view = panel.querySelector('#bon-view');
-  return {tables, plots, errors, buttons, numbers, width: panel.scrollWidth, client: panel.clientWidth,
+  // The text of named blocks further down than the panel's first 4,000 characters reach.
+  const named = Object.fromEntries(['crossed-flag', 'crossed-table', 'leaderboard-flag', 'leaderboard-table']
+    .map((id) => [id, (panel.querySelector('#' + id) || {}).innerText || '']));
+  return {tables, plots, errors, buttons, numbers, width: panel.scrollWidth, client: panel.clientWidth, named,
           bon_view: view ? view.innerText.trim().slice(0, 200) : '', text: panel.innerText.slice(0, 4000)};
 }"""
 

@@ -147,4 +147,7 @@ def test_a_job_process_that_ends_without_recording_is_failed_with_its_last_error
     log.write_text("Traceback ...\nerror: the store is read-only, so job 3 could not be recorded as done\n")
     assert bon.exit_message(log, 1) == "the store is read-only, so job 3 could not be recorded as done"
     log.write_text("Killed\n")
-    assert bon.exit_message(log, -9) == "the job's process ended with exit code -9; its log is log.txt"
+    assert bon.exit_message(log, -9) == "killed by the system (out of memory?)"
+    (tmp_path / "progress.json").write_text('{"stage": "generate", "done": 3, "total": 8}')
+    log.write_text("Traceback ...\nRuntimeError: CUDA error: device-side assert\n")
+    assert bon.exit_message(log, 1) == "exit status 1 at generate 3/8: RuntimeError: CUDA error: device-side assert"

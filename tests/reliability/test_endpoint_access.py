@@ -17,15 +17,16 @@ from tests.reliability.rawhttp import named_call, queue_call, signed_in
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(180)]
 PROJECT = "proj-7c1e"  # distinctive, so a leak of the name is found by a plain text search
 
-TRAIN = {"train_start", "train_stop", "train_show", "train_list"}  # reward-model jobs
+TRAIN = {"train_start", "train_stop", "train_show", "train_list", "train_full_log"}  # reward-model jobs
 BEST_OF_N = {"best_of_n_start", "best_of_n_stop", "best_of_n_resume", "best_of_n_browse", "best_of_n_show"}  # best-of-n jobs
+EXPORT_PREVIEW = {"export_preview", *(f"export_preview_on_{c}" for c in ("what", "source", "format"))}
 ADMIN_ONLY = {"import_preview", "import_create", "import_stop", "export", "llm_run", "admin_load", "admin_save", *TRAIN,
-              "train_refresh", *BEST_OF_N, "best_of_n_filter"}
+              "train_refresh", *BEST_OF_N, "best_of_n_filter", *EXPORT_PREVIEW}
 # Fired for everyone (a project change, a timer): a no-op for others.
 ADMIN_NOOP = {"export_sources", "admin_on_project", "train_on_project", "train_tick", "best_of_n_status",
               "best_of_n_models", "best_of_n_choices", "export_choices",
-              "best_of_n_on_job"}
-OWN_VIEW = {f"{p}_{e}" for p in ("rate", "rank") for e in ("show", "show_on_name", "on_load", "undo")}
+              "best_of_n_on_job", "import_stop_after", "import_stop_state", "import_running"}
+OWN_VIEW = {f"{p}_{e}" for p in ("rate", "rank") for e in ("show", "show_on_name", "on_load", "undo", "myself")}
 OWN_HISTORY = {f"{p}_{e}" for p in ("rate", "rank")  # the caller's answers
                for e in ("history", "history_on_open", "history_on_project")}
 NOT_YOURS = ({f"rate_submit{s}" for s in ("", "_2", "_3", "_4", "_5", "_6", "_7")}
@@ -34,7 +35,7 @@ NOT_YOURS = ({f"rate_submit{s}" for s in ("", "_2", "_3", "_4", "_5", "_6", "_7"
 WHOAMI = {"whoami"}
 # What each role may call (the capability of sparse_feedback.ui.access that guards it).
 MANAGE = {"import_preview", "import_create", "import_stop", "llm_run", "admin_load", "admin_save", "admin_on_project"}
-EXPORT = {"export", "export_sources", "export_choices"}
+EXPORT = {"export", "export_sources", "export_choices", *EXPORT_PREVIEW}
 VIEW_BON = {"best_of_n_browse", "best_of_n_show", "best_of_n_filter", "best_of_n_status", "best_of_n_on_job"}
 JOBS = (TRAIN | BEST_OF_N | {"train_refresh", "train_on_project", "train_tick", "best_of_n_models"}) - VIEW_BON
 RESEARCH = {"consistency", "disagreements", "agreement", "bias", "winrates", "winrate_runs"}  # researcher dashboards: admins only

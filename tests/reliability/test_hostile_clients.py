@@ -89,11 +89,12 @@ def test_a_failing_database_gives_one_line_with_a_reference_and_logs_the_details
 def test_the_hidden_row_select_checks_access_before_reading_its_event(app):
     url, _, blocks = app
     (index,) = [i for i, fn in blocks.fns.items() if getattr(fn.fn, "__name__", "") == "on_select"]
+    filters = ["", "p", None, None, "", 0, 1, *[c.value for c in blocks.fns[index].inputs[7:]]]  # later: defaults
     alice = signed_in(url, "alice", "alice-pw")
-    result = queue_call(alice, index, ["", "p", None, None, "", 0, 1])
+    result = queue_call(alice, index, filters)
     assert not result["success"] and "only a viewer, a researcher or an admin" in _clean(result["error"])
     root = signed_in(url, "root", "root-pw")
-    result = queue_call(root, index, ["", "p", None, None, "", 0, 1])
+    result = queue_call(root, index, filters)
     assert not result["success"] and "choose a row" in _clean(result["error"])
 
 
@@ -117,3 +118,39 @@ def test_failed_sign_ins_back_off_with_429_and_the_right_password_works_after_th
         assert _login(url, "bob", "wrong").status_code == 400  # the address's 6th failure: the wait doubles
         again = _login(url, "bob", "bob-pw")
         assert again.status_code == 429 and int(again.headers["Retry-After"]) == 2
+
+
+def test_a_malformed_value_is_refused_in_the_projects_words_not_gradios(app):
+    from sparse_feedback.ui.failures import MALFORMED_VALUE
+
+    url, _, blocks = app
+    alice = signed_in(url, "alice", "alice-pw")
+    ticket = _ticket(alice)
+    number = next(i for i, fn in blocks.fns.items() if any(type(c).__name__ == "Number" for c in fn.inputs))
+    number_inputs = [("not a number" if type(c).__name__ == "Number" else None) for c in blocks.fns[number].inputs]
+    calls = {
+        "a flag the form does not offer": named_call(alice, "rate_submit", ["p", "", ticket, "5", "", ["bogus"]]),
+        "flags of the wrong type": named_call(alice, "rate_submit", ["p", "", ticket, "5", "", 12]),
+        "a number that is not one": queue_call(signed_in(url, "root", "root-pw"), number, number_inputs),
+    }
+    for what, result in calls.items():
+        assert not result["success"], what
+        assert _clean(result["error"]) == MALFORMED_VALUE, (what, result["error"])
+    assert named_call(alice, "rate_submit", ["p", "", ticket, "5", "", []])["success"]  # a valid one still works
+
+
+def test_an_unreadable_request_body_is_refused_in_the_projects_words_not_pydantics(app):
+    url, _, _ = app
+    root = signed_in(url, "root", "root-pw")
+    answers = {
+        "queue": root.post("/gradio_api/queue/join", json={"data": "x", "fn_index": "abc", "session_hash": 5}),
+        "call": root.post("/gradio_api/call/rate_submit", json={"data": 5}),
+        "sign-in": httpx.post(url + "login", json={"username": "json-nobody", "password": "x"}, timeout=30),
+    }
+    for route, r in answers.items():
+        assert r.status_code == 422, route
+        detail = r.json()["detail"]
+        assert isinstance(detail, str) and detail.startswith("the request is malformed ("), (route, detail)
+        assert not any(word in r.text for word in ("Input should", "_type", "int_parsing", "missing", "msg")), r.text
+    assert "data" in answers["call"].json()["detail"]
+    assert "fn_index" in answers["queue"].json()["detail"]

@@ -172,7 +172,7 @@ def test_a_large_upload_is_previewed_in_a_process_of_its_own_with_the_same_answe
 
     monkeypatch.setattr(imports, "read_named", not_here)
     line, table = imports.preview_file(good, "auto", "tasks.csv")
-    assert line == in_place[0] and "10 instructions, 40 responses" in line
+    assert line == in_place[0] and "40 responses to rate, over 10 instructions" in line
     pd.testing.assert_frame_equal(table, in_place[1], check_dtype=False)
     with pytest.raises(InputError) as child_err:
         imports.preview_file(bad, "rating feedback", "ratings.csv")

@@ -47,3 +47,29 @@ def test_nothing_served_before_sign_in_or_to_an_annotator_names_server_data(tmp_
         assert any("demo-ratings-rm" in str(c) for c in as_admin["data"][0]["choices"])
         as_annotator = queue_call(signed_in(url, "alice", "alice-pw"), fill, [""])
         assert as_annotator["success"] and "demo-ratings-rm" not in str(as_annotator["data"])
+
+
+def _api_info(page: str) -> dict:
+    import json
+    import re
+
+    match = re.search(r"<script>window\.gradio_api_info = (.*?);</script>", page, re.S)
+    assert match, "the page carries no window.gradio_api_info at all"
+    return json.loads(match.group(1))
+
+
+@pytest.mark.slow
+def test_the_signed_out_page_describes_no_endpoint(tmp_path):
+    blocks = []
+    with running_app(tmp_path, blocks_out=blocks) as (url, _):
+        names = {fn.api_name for fn in blocks[0].fns.values() if fn.api_name}
+        assert {"rate_submit", "whoami"} <= names
+        stranger = signed_in(url)
+        assert stranger.get("/gradio_api/info").status_code == 401
+        page = stranger.get("/")
+        assert page.status_code == 200 and "auth_required" in page.text
+        assert _api_info(page.text) == {"named_endpoints": {}, "unnamed_endpoints": {}}
+        assert [n for n in sorted(names) if f'"/{n}"' in page.text] == []
+        assert int(page.headers["content-length"]) == len(page.content)
+        # signed in, the page describes the API as Gradio does
+        assert "/rate_submit" in _api_info(signed_in(url, "root", "root-pw").get("/").text)["named_endpoints"]

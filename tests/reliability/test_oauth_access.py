@@ -28,10 +28,12 @@ SPACE_ENV = {"SYSTEM": "spaces", "SPACE_ID": "team/sparse-feedback", "OAUTH_CLIE
              "SPARSE_FEEDBACK_ADMINS": "hf-lead"}
 
 
-def session_cookie(username: str, expires_in: float = 3600) -> str:
-    """The signed ``session`` cookie Gradio's OAuth callback sets after a successful sign-in."""
-    info = {"userinfo": {"preferred_username": username, "name": username}, "access_token": "hf_x",
-            "expires_at": time.time() + expires_in}
+def session_cookie(username: str, expires_in: float = 3600, token: str = "hf_x",
+                   scope: str = "openid profile") -> str:
+    """The signed ``session`` cookie Gradio's OAuth callback sets after a successful sign-in (with the access token
+    and scopes it was granted: a handler taking ``gr.OAuthToken`` reads both)."""
+    info = {"userinfo": {"preferred_username": username, "name": username}, "access_token": token,
+            "scope": scope, "token_type": "bearer", "expires_at": time.time() + expires_in}
     payload = base64.b64encode(json.dumps({"oauth_info": info}).encode())
     key = hashlib.sha256((SECRET + "-v4").encode()).hexdigest()
     return TimestampSigner(key).sign(payload).decode()
