@@ -34,13 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        _winrate_leaderboard)
     wl.add_argument("--versus", nargs="+", default=[], metavar="A,B=FILE",
                     help="pairwise feedback of run A (output1) against run B (output2)")
-<<<<<<< HEAD
-    wl.add_argument("--bootstrap", type=int, default=1000, help="resamples of the comparisons (default 1000)")
-    wl.add_argument("--seed", type=int, default=0)
-    wl.add_argument("--json", action="store_true")
-    wl.set_defaults(func=_winrate_leaderboard)
     _register_simulate_budget(sub)
-=======
 
 
 def _runs_command(wsub, name: str, help: str, metavar: str, runs_help: str, resampled: tuple[str, int], func):
@@ -54,7 +48,6 @@ def _runs_command(wsub, name: str, help: str, metavar: str, runs_help: str, resa
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=func)
     return p
->>>>>>> main
 
 
 def format_confusion(confusion: dict) -> str:

@@ -89,16 +89,12 @@ def run_llm_judge(store: Store, project: str, protocol: str, base_url: str, mode
             if not frame.empty:
                 importer = store.import_llm_ratings if protocol == "ratings" else store.import_llm_rankings
                 stored = importer(project, frame, model)
-<<<<<<< HEAD
                 if stored:  # a disagreement queue reads these labels: its order is recomputed in the background
                     from sparse_feedback.jobs.selection import refresh
 
                     refresh(store, project, changed="llm")
-            failed = sum(1 for j in result.judgements if not j.answered)
-=======
             errors = [j.error for j in result.judgements if not j.answered]
             why = f" (the first: {judge.redact(next((e for e in errors if e), 'no answer'), [api_key])[:300]})"
->>>>>>> main
             outcome["message"] = (f"{protocol}: {stored} judgements stored from {model} ({result.stats.cached} of "
                                   f"{result.stats.total} tasks from cache), {len(errors)} task(s) failed"
                                   + (why if errors else "") + (" through the Batch API" if batch else "")

@@ -30,30 +30,19 @@ def check_device(options: dict) -> None:
     resolve_device(options.get("device") or "auto", dtype, bool(options.get("load_in_8bit")))
 
 
-<<<<<<< HEAD
 def _outcome(output_dir: Path, store=None):
-    """How a finished training process ended: done when it saved its results, else failed with its last lines.
-    A model saved: projects whose uncertainty queue reads it get their order recomputed (``store`` given)."""
-
-    def outcome(code: int) -> tuple[str, str]:
-        done = (output_dir / RESULTS_FILE).exists()
-        tail = log_tail(output_dir, 3)
-        message = "model saved" if done else (disk_error(tail) or tail or f"exit status {code}")[-500:]
-        if code == 0 and done and store is not None:
-            from sparse_feedback.jobs.selection import refresh_for_model
-
-            refresh_for_model(store, output_dir)
-        return ("done" if code == 0 and done else "failed"), message
-=======
-def _outcome(output_dir: Path):
     """How a finished training process ended: done when it saved its results, else failed with the real reason
-    (the signal or exit status, the step it reached, its last error line), never merely its last log line."""
+    (the signal or exit status, the step it reached, its last error line), never merely its last log line. A model
+    saved: projects whose uncertainty queue reads it get their order recomputed (``store`` given)."""
 
     def outcome(code: int) -> tuple[str, str]:
         if code == 0 and (output_dir / RESULTS_FILE).exists():
+            if store is not None:
+                from sparse_feedback.jobs.selection import refresh_for_model
+
+                refresh_for_model(store, output_dir)
             return "done", "model saved"
         return "failed", runner.ended(code, output_dir / STDOUT_FILE, reached(output_dir))
->>>>>>> main
 
     return outcome
 
