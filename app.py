@@ -48,9 +48,28 @@ def _first_tab(shown: list[bool], ids: tuple[str, ...]):
     return gr.update(selected=next((i for i, v in zip(ids, shown) if v), ids[0]))
 
 
+def on_study_link(access, capabilities: tuple[str, ...], tab_ids: tuple[str, ...], request: gr.Request):
+    """The page opened by a study link: its participant's project and the annotation tabs, or one refusal and
+    nothing else; None when the address is no study link."""
+    try:
+        who = access.participant(request)
+    except AccessError as err:
+        return (gr.update(choices=[], value=None), f"**{err}**", gr.update(visible=False),
+                *[gr.update(visible=False)] * len(capabilities), gr.update())
+    if who is None:
+        return None
+    shown = [what == "annotate" for what in capabilities]
+    return (gr.update(choices=list(who.projects), value=who.projects[0]),
+            "**Welcome to the study.** Answer in the Rate and Rank tabs; your progress is saved after every answer, "
+            "and this link brings you back where you left off.", gr.update(visible=False),
+            *[gr.update(visible=v) for v in shown], _first_tab(shown, tab_ids))
+
+
 def on_load(store, access, capabilities: tuple[str, ...], tab_ids: tuple[str, ...], request: gr.Request):
     """Who is here, the projects they may pick, the tabs their role shows (one per capability) and the tab
     selected first."""
+    if (study := on_study_link(access, capabilities, tab_ids, request)) is not None:
+        return study
     if access.open:
         names = access.visible_projects(None)
         note = ("Local mode (no sign-in configured): type your name to start." if access.local else

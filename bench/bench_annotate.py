@@ -12,6 +12,7 @@ click); ``--think 0`` is a closed-loop stress test where latency is bounded by t
     python bench/bench_annotate.py --during-import 1000000   # an admin imports a CSV of that many rows meanwhile
     python bench/bench_annotate.py --during-import 1000000 --minutes 8 --import-after 60   # + a same-run baseline
     python bench/bench_annotate.py --during-import 1000000 --preview ...   # the admin also clicks Preview first
+    python bench/bench_annotate.py --gold 10 --minutes 2   # a study: one gold task in every 10 served (issue 21)
     python bench/bench_annotate.py --strategy uncertainty   # the queue served in a stored order (a tiny random RM)
 
 The machine's load average is printed with the figures: on a shared 2-core machine, other work moves them.
@@ -38,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sparse_feedback.store import Store  # noqa: E402
+from sparse_feedback.study import assignment  # noqa: E402
 
 
 def _generation(n_items: int, n_responses: int = 5) -> pd.DataFrame:
@@ -138,23 +140,43 @@ def _store_url(backend: str, home: Path, name: str) -> str:
     return _fresh_postgres() if backend == "postgres" else f"sqlite:///{home / name}"
 
 
-def _store_baseline(url: str, annotators: int, items: int, think: float, strategy: str = "random",
-                    home: Path | None = None) -> list[float]:
-    """The same workload (same annotators, pauses and answers, same queue strategy) straight into a separate
-    store, no HTTP: the floor the app adds to."""
-    store = Store(url)
-    store.create_project_from_generation(_generation(max(1, annotators * items // 5)), "bench", overlap=5)
+def _bench_project(store, n_items: int, gold_every: int, strategy: str = "random", home: Path | None = None) -> None:
+    """The bench project (overlap 5); with ``gold_every``, a study: gold on the first tasks (one gold task per 20
+    items, at least 5), one in every ``gold_every`` served; ``strategy``: its queue order, computed and stored."""
+    store.create_project_from_generation(_generation(max(1, n_items)), "bench", overlap=5)
+    if gold_every:
+        from sparse_feedback.store.schema import rating_tasks
+
+        with store.db.read() as conn:
+            ids = conn.execute(rating_tasks.select().with_only_columns(rating_tasks.c.id).order_by(rating_tasks.c.id)
+                               .limit(max(5, n_items // 20))).scalars().all()
+        store.set_gold("bench", "bench-admin", [("ratings", i, "4") for i in ids])
+        store.set_study_settings("bench", "bench-admin", gold_every=gold_every)
     if strategy != "random":
         _order(store, strategy, home)
+
+
+def _stored(store) -> int:
+    """Every current answer in the bench project (gold ones too: they are acknowledged like any other)."""
+    return len(store.study_answers("bench"))
+
+
+def _store_baseline(url: str, annotators: int, items: int, think: float, gold_every: int = 0,
+                    strategy: str = "random", home: Path | None = None) -> list[float]:
+    """The same workload (same annotators, pauses and answers, same queue strategy) straight into a separate store,
+    no HTTP: the floor the app adds to (the next task chosen by the study's rules, as the app does)."""
+    store = Store(url)
+    _bench_project(store, annotators * items // 5, gold_every, strategy, home)
     lat, lock = [], threading.Lock()
 
     def work(who):
-        task = store.next_task("bench", who, "ratings")
+        task = assignment.next_task(store, "bench", who, "ratings")
         for _ in range(items):
             if think:
                 time.sleep(random.uniform(0.5, 1.5) * think)
             start = time.perf_counter()  # what the app's submit does: store the answer, take the next task
-            _, task = store.submit_and_next("bench", who, "ratings", task.assignment_id, "4", submit_id=task.submit_id)
+            _, task = assignment.submit_and_next(store, "bench", who, "ratings", task.assignment_id, "4",
+                                                 submit_id=task.submit_id)
             with lock:
                 lat.append(time.perf_counter() - start)
 
@@ -216,6 +238,8 @@ def main(argv=None) -> int:
     ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite",
                     help="the app's store: SQLite in a temp home, a fresh database on $SPARSE_FEEDBACK_TEST_PG, "
                          "or one run on each")
+    ap.add_argument("--gold", type=int, default=0, metavar="N",
+                    help="a study: gold tasks mixed in, one in every N served (0: none)")
     ap.add_argument("--strategy", choices=("random", "disagreement", "uncertainty", "coverage"), default="random",
                     help="the project's queue strategy; its order is computed (uncertainty: under a tiny random-weight "
                          "RM, as the submit path does not depend on which RM) and stored before the annotators start")
@@ -235,9 +259,7 @@ def _bench(args, backend: str) -> int:
     store_url = _store_url(backend, home, "sparse_feedback.db")
     store = Store(store_url)
     # overlap 5 and enough items that each annotator has at least ``items`` rating tasks
-    store.create_project_from_generation(_generation(max(1, args.annotators * args.items // 5)), "bench", overlap=5)
-    if args.strategy != "random":
-        _order(store, args.strategy, home)
+    _bench_project(store, args.annotators * args.items // 5, args.gold, args.strategy, home)
     store.close()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -299,15 +321,15 @@ def _bench(args, backend: str) -> int:
         server_log.seek(0)
         stderr = server_log.read()
     store = Store(store_url)
-    stored = len(store.human_ratings("bench"))
+    stored, gold_answers = _stored(store), int(store.study_answers("bench")["gold"].notna().sum())
     store.close()
     base = _store_baseline(_store_url(backend, home, "baseline.db"), args.annotators, min(args.items, 20), args.think,
-                           args.strategy, home)
+                           args.gold, args.strategy, home)
     locked = stderr.count("database is locked")
     print(f"machine: {os.cpu_count()} CPUs, load average (1/5/15 min) before {_load(load_before)}, "
           f"at the end {_load(load_after)}; store {backend}"
           + (f" synchronous={args.synchronous or 'FULL (default)'}" if backend == "sqlite" else "") + "; "
-          f"client={args.client}")
+          f"client={args.client}" + (f"; gold 1 in {args.gold} ({gold_answers} gold answers)" if args.gold else ""))
     print(f"annotators={args.annotators} think={args.think}s "
           + (f"minutes={args.minutes:g}" if args.minutes else f"items={args.items}")
           + f" submits={len(lat)} wall={wall:.1f}s throughput={len(lat) / wall:.1f}/s")

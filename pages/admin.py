@@ -1,8 +1,8 @@
-"""Admin tab: edit the guideline and overlap, see everyone's progress, coverage and jobs."""
+"""Admin tab: edit the guideline and overlap, see everyone's progress, coverage and jobs; the human-study panel."""
 
 import gradio as gr
 
-from pages import Shell, admin_only, bind, guarded
+from pages import Shell, admin_only, bind, guarded, study
 from pages import queue as queue_section
 from sparse_feedback.report.tables import jobs_table, readable
 from sparse_feedback.ui.coverage import coverage_line
@@ -45,5 +45,6 @@ def build(store, shell: Shell):
                          api_name="admin_on_project")
     save_btn.click(bind(save, store, access), [shell.name, shell.project, guideline, overlap], message,
                    api_name="admin_save")
+    study.build(store, shell)
     queue_section.build(store, shell)
     return loader, outputs

@@ -3,7 +3,7 @@
 import gradio as gr
 
 from pages.research import feedback, on_open, pickers, researcher
-from sparse_feedback.ui import dashboards
+from sparse_feedback.ui import dashboards, studies
 
 INTRO = ("Cohen's κ per annotator pair, Fleiss' κ, Krippendorff's α (ordinal for ratings, nominal for "
          "rankings); human vs LLM pairs every human answer with the LLM's on the same item. The heatmap "
@@ -15,6 +15,7 @@ def show(store, project, number=1):
     table); the plot and the annotator tables are hidden while there is nothing to compare."""
     note, summary, heatmap, pairs, annotators = dashboards.agreement(feedback(store, project), number or 1)
     humans = len(annotators) > 0
+    note = f"{note} {studies.used_note(store, project)}."
     return (note, summary, gr.update(value=heatmap, visible=heatmap is not None),
             gr.update(value=pairs, visible=humans), gr.update(value=annotators, visible=humans))
 

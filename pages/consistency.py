@@ -3,7 +3,7 @@
 import gradio as gr
 
 from pages.research import feedback, on_open, pickers, researcher
-from sparse_feedback.ui import dashboards
+from sparse_feedback.ui import dashboards, studies
 
 INTRO = ("How often do the preferences a source's **ratings** imply match a source's **rankings** "
          "on the same pairs? Rows: implied by ratings; columns: given by rankings. Sources: the LLM, "
@@ -16,6 +16,7 @@ def show(store, project, rating_source=None, ranking_source=None):
     a source not offered by the project falls back to the LLM. The grid is hidden while it would be one cell."""
     names, rating_source, ranking_source, headline, heatmap, grid_figure, grid = dashboards.consistency(
         feedback(store, project), rating_source, ranking_source)
+    headline = f"{headline}\n\n_{studies.used_note(store, project)}_"
     return (gr.update(choices=names, value=rating_source), gr.update(choices=names, value=ranking_source), headline,
             heatmap, gr.update(value=grid_figure, visible=grid_figure is not None),
             gr.update(value=grid, visible=len(grid) > 0))

@@ -23,10 +23,11 @@ from sparse_feedback.report import cli as report_cli
 from sparse_feedback.rerank import cli as rerank_cli
 from sparse_feedback.reward import cli as reward_cli
 from sparse_feedback.store import cli as store_cli
+from sparse_feedback.study import cli as study_cli
 
 # The stage order of the data flow; each module exposes register(subparsers).
-COMMAND_MODULES = [formats_cli, generate_cli, judge_cli, store_cli, analysis_cli, reward_cli, rerank_cli, evaluate_cli,
-                   report_cli, pipeline_cli, jobs_cli]
+COMMAND_MODULES = [formats_cli, generate_cli, judge_cli, store_cli, analysis_cli, study_cli, reward_cli, rerank_cli,
+                   evaluate_cli, report_cli, pipeline_cli, jobs_cli]
 
 
 def build_parser() -> argparse.ArgumentParser:

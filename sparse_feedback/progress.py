@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 
 ProgressCallback = Callable[[int, int, str], None]  # (done, total, description)
 PROGRESS_FILE = "progress.json"
+PARTIAL_EVERY = 0.25  # seconds between two calls of the callback for work part-way through an item
 
 
 class Progress(AbstractContextManager):
@@ -23,6 +24,7 @@ class Progress(AbstractContextManager):
     def __init__(self, total: int | None, desc: str = "", callback: ProgressCallback | None = None,
                  disable: bool | None = None, unit: str = "it", initial: int = 0):
         self.total, self.desc, self.callback, self.done = total, desc, callback, initial
+        self._partial = -PARTIAL_EVERY
         self.bar = tqdm(total=total, desc=desc, disable=disable, unit=unit, dynamic_ncols=True, initial=initial)
         if callback is not None and total:
             callback(self.done, total, desc)
@@ -38,8 +40,11 @@ class Progress(AbstractContextManager):
 
     def partial(self, fraction: float, detail: str) -> None:
         """Part-way through the next item (a long batch): ``callback(done + fraction, total, detail)``, a
-        fractional count whose description says where the work is (the bar is left as it is)."""
-        if self.callback is not None and self.total:
+        fractional count whose description says where the work is (the bar is left as it is). At most four a
+        second: a decoding step may call it hundreds of times a second."""
+        now = time.monotonic()
+        if self.callback is not None and self.total and now - self._partial >= PARTIAL_EVERY:
+            self._partial = now
             self.callback(self.done + min(max(fraction, 0.0), 0.999), self.total, detail)
 
     def close(self) -> None:

@@ -33,13 +33,16 @@ def fake_hub():
 
 
 @pytest.fixture
-def hub_in_process(monkeypatch):
-    """The fake Hub for calls made in this process: ``huggingface_hub`` read ``HF_ENDPOINT`` at import, so its
-    constants are set here (and Xet off, as the fake speaks plain LFS only)."""
+def hub_in_process(monkeypatch, tmp_path):
+    """The fake Hub for calls made in this process: ``huggingface_hub`` read ``HF_ENDPOINT`` (and ``HF_HOME``) at
+    import, so its constants are set here (a fresh download cache, Xet off: the fake speaks plain LFS only)."""
     from huggingface_hub import constants
 
     with FakeHub() as hub:
         monkeypatch.setattr(constants, "ENDPOINT", hub.url)
+        monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
+                            hub.url + "/{repo_id}/resolve/{revision}/{filename}")
+        monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
         monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
         monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
         monkeypatch.setenv("HF_TOKEN", TOKEN)

@@ -13,8 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FOUNDATION = {"__init__", "errors", "settings", "progress", "device", "templates", "hub", "config", "lazy"}
 ALONGSIDE = {"protocols": "formats"}  # the protocol rules read the formats' schema
-ORDER = ["formats", "backends", "generate", "judge", "store", "analysis", "study", "reward", "rerank", "evaluate", "report",
-         "pipeline", "jobs", "ui"]
+ORDER = ["formats", "backends", "generate", "judge", "store", "analysis", "study", "reward", "rerank", "evaluate",
+         "report", "pipeline", "jobs", "ui"]
 CLI, PAGES = len(ORDER) + 1, len(ORDER) + 2
 
 

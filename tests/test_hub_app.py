@@ -84,3 +84,19 @@ def test_the_app_on_a_space_without_storage_shows_the_warning_on_the_page(monkey
     with running_app(tmp_path, users=None, extra_env={"SPACE_ID": "someone/sf"}) as (url, _):
         config = httpx.get(url.rstrip("/") + "/config").text
     assert "annotations are lost when the Space restarts" in config
+
+
+@pytest.mark.slow
+def test_a_hub_reward_model_typed_in_the_best_of_n_picker_becomes_a_folder_the_job_accepts(hub_in_process):
+    """The Best-of-n tab passes what is typed through ``hub_model_dir``: OWNER/NAME is downloaded from the Hub."""
+    from sparse_feedback.reward.hub import hub_model_dir, push_reward_model
+    from sparse_feedback.ui import best_of_n as bon
+    from tests.appserver import ROOT
+
+    demo = ROOT / "assets" / "demo" / "best_of_n" / "rm_ratings"
+    assert push_reward_model(demo, "tester/ratings-rm").changed
+    local = hub_model_dir("tester/ratings-rm")
+    assert local != demo and (local / "adapter_model.safetensors").read_bytes() == (
+        demo / "adapter_model.safetensors").read_bytes()
+    bon.BestOfNSettings(policy="p", reward_models=[str(local)], device="cpu").check()  # a trained RM folder
+    assert bon.rm_label(str(local)).startswith("ratings RM")

@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                   "ranking feedback, rating tasks or ranking tasks")
     p.add_argument("--overlap", type=int, default=1, help="annotators per task")
     p.add_argument("--source", default="llm", help="source name under which a feedback file's labels are stored")
+    p.add_argument("--gold", action="store_true", help="mark the tasks of an existing project that a rating or ranking "
+                                                       "feedback file names as gold, with its labels as the answers")
+    p.add_argument("--as", dest="actor", default=None, help="with --gold: who marks them, for the log")
     _strategy_arguments(p, default="random")
     p.add_argument("--db", help=DB_HELP)
     p.set_defaults(func=_import)
@@ -46,6 +49,8 @@ def _strategy_arguments(p: argparse.ArgumentParser, default) -> None:
 
 
 def _import(args) -> int:
+    if args.gold:
+        return _import_gold(args)
     import tempfile
 
     from tqdm import tqdm
@@ -79,8 +84,7 @@ def _import(args) -> int:
 
 def _set_strategy(store, project: str, strategy: str | None, reward_model: str | None, show: int) -> int:
     """Set the strategy (when given), compute and store its order here (the CLI waits), print the next items."""
-    from sparse_feedback.jobs.selection import run_selection
-    from sparse_feedback.ui.queue import next_items, strategy_status
+    from sparse_feedback.jobs.selection import next_items, run_selection, strategy_status
 
     try:
         if strategy:
@@ -100,3 +104,14 @@ def _queue(args) -> int:
     from sparse_feedback.store import Store
 
     return _set_strategy(Store(args.db), args.project, args.strategy, args.reward_model, args.show)
+
+
+def _import_gold(args) -> int:
+    import getpass
+
+    from sparse_feedback.store import Store
+    from sparse_feedback.study.gold import import_gold
+
+    protocol, n = import_gold(Store(args.db), args.project, args.file, args.actor or getpass.getuser() or "cli")
+    print(f"{args.project}: {n} {protocol} tasks marked gold")
+    return 0

@@ -15,5 +15,6 @@ __all__ = lazy_package(__name__, {
     ".jobs": ["redact"],
     ".projects": ["DEFAULT_GUIDELINE", "Project", "StoreError"],
     ".schema": ["SCHEMA_VERSION", "migrate"],
+    ".studies": ["StudyLink", "StudySettings"],
     ".users": ["Account", "check_password", "configured_accounts", "parse_users"],
 })

@@ -2,8 +2,11 @@
 
 Each task goes to ``overlap`` annotators; an annotator never gets the same task twice (a unique
 constraint, not just a query); the next task is always one with the fewest active assignments, so
-queues stay balanced. Rankings are shown in a random left/right order, recorded, and answers are
-stored in the un-randomised ``(a)``/``(b)``/``equal`` terms of the pair task.
+queues stay balanced. Which task is next can be chosen by the caller (``choose``: the study policy of
+:mod:`sparse_feedback.study.assignment`); the store only offers :func:`candidates` and records the
+choice. Tasks of gold items are never in the regular pool (a study serves them as gold). Rankings are
+shown in a random left/right order, recorded, and answers are stored in the un-randomised
+``(a)``/``(b)``/``equal`` terms of the pair task.
 """
 
 from __future__ import annotations
@@ -108,15 +111,16 @@ class AnnotateMixin:
             raise StoreError(f"no project named {name!r}")
         return row
 
-    def next_task(self, project: str, annotator: str, protocol: str) -> Task | None:
+    def next_task(self, project: str, annotator: str, protocol: str, choose=None) -> Task | None:
         """The annotator's open task (resumed after a reload or an undo), else a newly assigned one; None
-        when their queue is empty."""
+        when their queue is empty. ``choose(conn, project_row, annotator, protocol)`` returns the task id to
+        assign (or None); by default the least-served task of the regular pool (:func:`candidates`)."""
         _check_protocol(protocol)
         project, annotator = check_name("project", project), check_name("annotator", annotator)
         with self.db.write() as conn:
-            return self._next_task(conn, self._project_row(conn, project), annotator, protocol, utcnow())
+            return self._next_task(conn, self._project_row(conn, project), annotator, protocol, utcnow(), choose)
 
-    def _next_task(self, conn, proj, annotator: str, protocol: str, now) -> Task | None:
+    def _next_task(self, conn, proj, annotator: str, protocol: str, now, choose=None) -> Task | None:
         row = conn.execute(select(assignments).where(
             assignments.c.project_id == proj.id, assignments.c.protocol == protocol,
             assignments.c.annotator == annotator, assignments.c.status == "open",
@@ -130,8 +134,7 @@ class AnnotateMixin:
             # answer just inserted holds KEY SHARE on it through its foreign key, which must not deadlock).
             conn.execute(select(projects.c.id).where(projects.c.id == proj.id).with_for_update(key_share=True))
             table = _TASK_TABLE[protocol]
-            task_id = conn.execute(text(_NEXT_SQL.format(table=table)), dict(
-                pid=proj.id, protocol=protocol, who=annotator, k=proj.overlap)).scalar()
+            task_id = (choose or _least_served)(conn, proj, annotator, protocol)
             if task_id is None:
                 return None
             conn.execute(text(f"UPDATE {table} SET active = active + 1 WHERE id = :id"), dict(id=task_id))
@@ -165,15 +168,16 @@ class AnnotateMixin:
             return self._submit(conn, annotator, assignment_id, choice, submit_id, utcnow(), note=note)
 
     def submit_and_next(self, project: str, annotator: str, protocol: str, assignment_id: int, choice,
-                        submit_id: str | None = None, comment: str = "", flags=()) -> tuple[Submission, Task | None]:
-        """:meth:`submit` and :meth:`next_task` in one transaction: one commit per answer, not two."""
+                        submit_id: str | None = None, comment: str = "", flags=(),
+                        choose=None) -> tuple[Submission, Task | None]:
+        """:meth:`submit` and :meth:`next_task` (with ``choose``) in one transaction: one commit per answer."""
         _check_protocol(protocol)
         project, annotator = check_name("project", project), check_name("annotator", annotator)
         submit_id, note = check_submit_id(submit_id), (check_comment(comment), check_flags(flags))
         now = utcnow()
         with self.db.write() as conn:
             sub = self._submit(conn, annotator, assignment_id, choice, submit_id, now, protocol, note)
-            return sub, self._next_task(conn, self._project_row(conn, project), annotator, protocol, now)
+            return sub, self._next_task(conn, self._project_row(conn, project), annotator, protocol, now, choose)
 
     def _submit(self, conn, annotator: str, assignment_id, choice, submit_id: str | None, now,
                 protocol: str | None = None, note: tuple[str, str] = ("", "")) -> Submission:
@@ -236,10 +240,12 @@ class AnnotateMixin:
             table, args = _TASK_TABLE[protocol], dict(pid=proj.id, protocol=protocol, who=annotator, k=proj.overlap)
             # Tasks still short of k answers, less those this annotator already had (any status).
             open_to_all = conn.execute(text(
-                f"SELECT COUNT(*) FROM {table} WHERE project_id = :pid AND active < :k"), args).scalar_one()
+                f"SELECT COUNT(*) FROM {table} t WHERE project_id = :pid AND active < :k AND {NOT_GOLD}"),
+                args).scalar_one()
             had = conn.execute(text(
                 f"SELECT COUNT(*) FROM assignments a JOIN {table} t ON t.id = a.task_id WHERE a.annotator = :who "
-                "AND a.project_id = :pid AND a.protocol = :protocol AND t.active < :k"), args).scalar_one()
+                f"AND a.project_id = :pid AND a.protocol = :protocol AND t.active < :k AND {NOT_GOLD}"),
+                args).scalar_one()
             available = open_to_all - had
         return Progress(counts.get("done", 0), counts.get("skipped", 0), counts.get("open", 0), available)
 
@@ -272,16 +278,39 @@ class AnnotateMixin:
         return out
 
 
-# The next task for this annotator: fewest active (open or done) assignments first, one they never had, then the
-# project's stored order (``priority``, schema v7; all 0 under ``random``). ``active`` is kept per task (schema v3),
-# so this walks the (project_id, active, priority, id) index.
-_NEXT_SQL = """
-SELECT t.id FROM {table} t
-WHERE t.project_id = :pid AND t.active < :k
-  AND NOT EXISTS (SELECT 1 FROM assignments x
-                  WHERE x.protocol = :protocol AND x.task_id = t.id AND x.annotator = :who)
-ORDER BY t.active, t.priority, t.id LIMIT 1
-"""
+NOT_GOLD = "NOT EXISTS (SELECT 1 FROM gold g WHERE g.item_id = t.item_id)"  # ``t``: a task table row
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A task that may be assigned next: its id, its item and how many active assignments it has."""
+
+    task_id: int
+    item_id: int
+    active: int
+
+
+def candidates(conn, proj, annotator: str, protocol: str, where: str = "", params: dict | None = None,
+               limit: int = 1, pool: str = "regular") -> list[Candidate]:
+    """Tasks this annotator never had, fewest active (open or done) assignments first, then by the project's stored
+    queue order (``priority``, schema v8; all 0 under ``random``), then by id: an index walk of (project_id, active,
+    priority, id). ``pool``: ``regular`` (short of ``overlap`` answers, gold items left
+    out) or ``gold`` (the gold tasks, no overlap cap). ``where`` adds a condition on ``t`` (the task table)."""
+    table = _TASK_TABLE[protocol]
+    if pool == "gold":
+        scope = "EXISTS (SELECT 1 FROM gold g WHERE g.protocol = :protocol AND g.task_id = t.id)"
+    else:
+        scope = f"t.active < :k AND {NOT_GOLD}"
+    sql = (f"SELECT t.id, t.item_id, t.active FROM {table} t WHERE t.project_id = :pid AND {scope} "
+           "AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.protocol = :protocol AND x.task_id = t.id "
+           f"AND x.annotator = :who) {'AND ' + where if where else ''} ORDER BY t.active, t.priority, t.id LIMIT :n")
+    args = dict(params or {}, pid=proj.id, protocol=protocol, who=annotator, k=proj.overlap, n=limit)
+    return [Candidate(*row) for row in conn.execute(text(sql), args).all()]
+
+
+def _least_served(conn, proj, annotator: str, protocol: str) -> int | None:
+    found = candidates(conn, proj, annotator, protocol)
+    return found[0].task_id if found else None
 
 
 def next_version(conn, assignment_id: int) -> int:

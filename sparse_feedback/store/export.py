@@ -1,14 +1,15 @@
 """Frames out of the store: every human and LLM judgement, in the foundation's canonical formats.
 
 ``human_ratings`` / ``human_rankings`` / ``llm_ratings`` / ``llm_rankings`` keep every column an
-analysis needs (annotator, order shown, seconds, raw answers); :meth:`ExportMixin.feedback` trims
+analysis needs (annotator, order shown, seconds, raw answers). They are the data: gold items (a study's checks)
+and excluded annotators' answers are never in them (see :func:`counted`); :meth:`ExportMixin.feedback` trims
 them to the original rating/ranking feedback layout so ``formats.write_table`` writes csv/seed/hf.
 """
 
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import and_, exists, select, true
 
 from sparse_feedback.formats import RANKING_FEEDBACK, RATING_FEEDBACK, rm_pairs
 from sparse_feedback.protocols import (
@@ -17,7 +18,7 @@ from sparse_feedback.protocols import (
 from sparse_feedback.store.adjudicate import ADJUDICATED
 from sparse_feedback.store.answers import latest_only
 from sparse_feedback.store.projects import StoreError
-from sparse_feedback.store.schema import annotations, items, llm_feedback, pair_tasks, rating_tasks
+from sparse_feedback.store.schema import annotations, excluded, gold, items, llm_feedback, pair_tasks, rating_tasks
 
 SOURCES = ("human", "llm", ADJUDICATED)
 NOTED = ("annotator", "comment", "flags", "version")  # what a human answer carries besides its label
@@ -33,7 +34,7 @@ class ExportMixin:
         query = (select(fb, items.c.instruction, items.c.input, items.c.responses, items.c.position,
                         *(task.c[c] for c in (("response_index",) if protocol == "ratings" else ("index1", "index2"))))
                  .join(task, task.c.id == fb.c.task_id).join(items, items.c.id == task.c.item_id)
-                 .where(fb.c.project_id == pid, fb.c.protocol == protocol).order_by(fb.c.id))
+                 .where(fb.c.project_id == pid, fb.c.protocol == protocol, counted(fb, task)).order_by(fb.c.id))
         if source == "human":
             query = query.where(latest_only(fb))  # an edited answer counts once, as last edited
             if who is not None:
@@ -95,7 +96,8 @@ class ExportMixin:
         """Who has judged this project: ``{"annotators": [...], "models": [...]}``."""
         pid = self.project(project).id
         with self.db.read() as conn:
-            who = conn.execute(select(annotations.c.annotator).where(annotations.c.project_id == pid)
+            who = conn.execute(select(annotations.c.annotator).where(annotations.c.project_id == pid,
+                                                                     counted(annotations))
                                .distinct().order_by(annotations.c.annotator)).scalars().all()
             models = conn.execute(select(llm_feedback.c.source_model).where(llm_feedback.c.project_id == pid)
                                   .distinct().order_by(llm_feedback.c.source_model)).scalars().all()
@@ -152,6 +154,16 @@ class ExportMixin:
                  every_annotation: bool = False) -> pd.DataFrame:
         """TRL preference pairs (``prompt, chosen, rejected``) from the rankings a reward model trains on."""
         return rm_pairs(self.training_feedback(project, "rankings", source, who, every_annotation)[0])
+
+
+def counted(fb, task=None):
+    """A WHERE clause keeping the rows that count as data: not on a gold item (``task``: the joined task table)
+    and, for human answers, not by an annotator excluded from the project."""
+    clauses = [] if task is None else [~exists().where(gold.c.item_id == task.c.item_id)]
+    if "annotator" in fb.c:
+        clauses.append(~exists().where(excluded.c.project_id == fb.c.project_id,
+                                       excluded.c.annotator == fb.c.annotator))
+    return and_(*clauses) if clauses else true()
 
 
 def _noted(row: dict) -> dict:

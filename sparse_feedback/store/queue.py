@@ -1,5 +1,5 @@
 """A project's queue strategy and its stored order: what the background job reads and writes, and what the
-Admin tab shows. The order is each task's ``priority`` (its rank; schema v7), so a submit reads it for free:
+Admin tab shows. The order is each task's ``priority`` (its rank; schema v8), so a submit reads it for free:
 the next task is the first of the regular pool by (fewest active answers, priority, id)."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import delete, insert, select, text, update
 
+from sparse_feedback.store.annotate import NOT_GOLD
 from sparse_feedback.store.limits import StoreError, check_name, check_strategy
 from sparse_feedback.store.schema import (
     items, pair_tasks, queue_reasons, queue_settings, rating_tasks, utcnow,
@@ -132,8 +133,9 @@ class QueueMixin:
                          .values(message=message))
 
     def queue_preview(self, project: str, protocol: str, n: int = 20) -> pd.DataFrame:
-        """The next ``n`` tasks of the regular pool in the order the queue serves them (fewest active answers,
-        then the stored order), with ``rank``, ``answers`` (active) and ``reason`` — the Admin tab's "why"."""
+        """The next ``n`` tasks of the regular pool (gold items left out: they keep their own rate) in the order the
+        queue serves them (fewest active answers, then the stored order), with ``rank``, ``answers`` (active) and
+        ``reason`` — the Admin tab's "why"."""
         table = _TABLES[protocol]
         with self.db.read() as conn:
             pid = self._pid(conn, project)
@@ -142,7 +144,8 @@ class QueueMixin:
             rows = conn.execute(text(
                 f"SELECT t.id, t.item_id, {shown}, t.active, t.priority, q.reason FROM {table.name} t "
                 "LEFT JOIN queue_reasons q ON q.protocol = :protocol AND q.task_id = t.id "
-                "WHERE t.project_id = :pid AND t.active < :k ORDER BY t.active, t.priority, t.id LIMIT :n"),
+                f"WHERE t.project_id = :pid AND t.active < :k AND {NOT_GOLD} ORDER BY t.active, t.priority, t.id "
+                "LIMIT :n"),
                 dict(pid=pid, protocol=protocol, k=k, n=int(n))).all()
             ids = sorted({r[1] for r in rows})
             texts = {r.id: r for r in conn.execute(select(items.c.id, items.c.instruction, items.c.responses)

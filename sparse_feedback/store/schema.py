@@ -64,7 +64,7 @@ def _task_table(name: str, *responses: Column) -> Table:
         Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
         *responses,
         Column("active", Integer, nullable=False, default=0, server_default="0"),  # open or done assignments
-        Column("priority", Integer, nullable=False, default=0, server_default="0"),  # v7: rank in the stored order
+        Column("priority", Integer, nullable=False, default=0, server_default="0"),  # v8: rank in the stored order
         UniqueConstraint("item_id", *(column.name for column in responses)),
     )
 
@@ -156,7 +156,83 @@ adjudications = Table(
     Column("revises", Integer),  # adjudications.id of the decision this one replaces
 )
 
-# v7: the queue strategy of each project and why each task sits where it does in its order (the order itself is
+
+# v7: human studies. The policy (gold rate, paired design, quotas, quality) lives in sparse_feedback.study; these
+# tables only hold what it decides and what an admin set.
+study_settings = Table(
+    "study_settings", metadata,
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("gold_every", Integer, nullable=False, default=0),  # one gold task in every N served; 0: none
+    Column("paired", Boolean, nullable=False, default=False),  # each annotator rates and ranks the same items
+    Column("fast_seconds", Float, nullable=False, default=0.0),  # answers faster than this are flagged; 0: off
+)
+
+gold = Table(
+    "gold", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("protocol", String(10), nullable=False),
+    Column("task_id", Integer, nullable=False),
+    Column("expected", String(10), nullable=False),  # stored terms, as annotations.value
+    UniqueConstraint("protocol", "task_id"),
+)
+
+excluded = Table(  # annotators whose answers are left out of exports, training and dashboards (kept, never deleted)
+    "excluded", metadata,
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("annotator", String(200), primary_key=True),
+    Column("reason", Text, nullable=False, default=""),
+)
+
+study_log = Table(  # every study change an admin made: who, when, what
+    "study_log", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", String(200), nullable=False, default=""),
+    Column("detail", Text, nullable=False, default=""),
+    Column("created_at", DateTime, nullable=False),
+)
+
+designs = Table(  # paired design: which protocol each annotator does first (drawn at random, recorded)
+    "designs", metadata,
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("annotator", String(200), primary_key=True),
+    Column("first", String(10), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+study_links = Table(
+    "study_links", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 of the secret token; never the token
+    Column("quota", Integer, nullable=False),  # answers per participant
+    Column("completion_code", String(200), nullable=False),
+    Column("redirect_url", Text, nullable=False, default=""),
+    Column("revoked", Boolean, nullable=False, default=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+participants = Table(
+    "participants", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("link_id", ForeignKey("study_links.id", ondelete="CASCADE"), nullable=False),
+    Column("participant_id", String(200), nullable=False),  # PROLIFIC_PID or ?participant=: stored, never shown
+    Column("annotator", String(200), nullable=False, unique=True),  # the name their answers are stored under
+    Column("study_id", String(200), nullable=False, default=""),
+    Column("session_id", String(200), nullable=False, default=""),
+    Column("started_at", DateTime, nullable=False),
+    Column("completed_at", DateTime),
+    UniqueConstraint("link_id", "participant_id"),
+)
+
+STUDY_TABLES = [study_settings, gold, excluded, study_log, designs, study_links, participants]
+
+# v8: the queue strategy of each project and why each task sits where it does in its order (the order itself is
 # the tasks' ``priority`` column, so the next task stays one index walk).
 queue_settings = Table(
     "queue_settings", metadata,
@@ -236,7 +312,12 @@ def _v6_adjudications(conn) -> None:
                          "(project_id, protocol, task_id)")
 
 
-def _v7_queue_order(conn) -> None:
+def _v7_studies(conn) -> None:
+    """Human studies: gold tasks, exclusions and their log, paired-design orders, study links and participants."""
+    metadata.create_all(conn, tables=STUDY_TABLES)
+
+
+def _v8_queue_order(conn) -> None:
     """Queue strategies: each task's ``priority`` (its rank in the project's stored order, 0 for all under
     ``random``), walked by (project_id, active, priority, id) so the next task costs what it did; the settings and
     the reasons live in their own tables."""
@@ -250,7 +331,7 @@ def _v7_queue_order(conn) -> None:
 
 # Append only: a migration, once released, never changes.
 MIGRATIONS: list[Callable] = [_v1_initial, _v2_indexes, _v3_queue_counts, _v4_answer_versions, _v5_task_items,
-                              _v6_adjudications, _v7_queue_order]
+                              _v6_adjudications, _v7_studies, _v8_queue_order]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

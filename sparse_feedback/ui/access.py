@@ -4,6 +4,11 @@ Identities come from Gradio sign-in (users file / env), Hugging Face OAuth on a 
 (anonymous visitors) or open local mode. With sign-in on, a handler's identity comes only from the request
 (``request.username`` or the OAuth session), never from a field the client fills in.
 
+A study link (``?study=TOKEN&PROLIFIC_PID=...`` or ``&participant=...``, see :mod:`sparse_feedback.study.links`)
+signs its participant in as an annotator of that one project, with no password, in every mode but password
+accounts (Gradio's login page comes first there); the browser sends the page's address with every event, so the
+link is checked on each. A wrong, revoked or incomplete link is refused and gives no identity at all.
+
 Roles: ``admin`` (projects, users, imports, LLM runs, jobs), ``researcher`` (every dashboard, exports, Train and
 Best-of-n jobs, adjudicating disagreements, on the projects they are given), ``annotator`` (their own queue), ``viewer`` (dashboards and the
 Best-of-n browser, read-only). Open mode (no sign-in configured) trusts a typed name; it gives admin only when
@@ -19,6 +24,7 @@ from dataclasses import dataclass
 from sparse_feedback.errors import InputError
 from sparse_feedback.store import Account, check_password
 from sparse_feedback.store.limits import check_name
+from sparse_feedback.study import links
 from sparse_feedback.ui.startup import flag, on_space
 
 ADMIN, RESEARCHER, ANNOTATOR, VIEWER = "admin", "researcher", "annotator", "viewer"
@@ -49,6 +55,7 @@ class Identity:
     role: str
     projects: tuple[str, ...] = ()  # the projects given to a researcher or viewer; empty: all
     sandbox: bool = False  # a public-demo visitor: annotations go to a sandbox copy of the project
+    study: bool = False  # a participant who came by a study link: an annotator of ``projects[0]`` only
     typed: bool = False  # named themselves in open mode (no sign-in): they came to annotate
 
     @property
@@ -73,7 +80,9 @@ class Identity:
         return self.role in CAN[what] or (what == "annotate" and self.sandbox)
 
     def allows(self, project: str | None) -> bool:
-        """Whether this project is one of theirs (admins and annotators: every project)."""
+        """Whether this project is one of theirs (admins and annotators: every project; a participant: theirs)."""
+        if self.study:
+            return not project or project in self.projects
         return not project or not self.projects or self.role in (ADMIN, ANNOTATOR) or project in self.projects
 
 
@@ -86,6 +95,14 @@ def _oauth_username(request) -> str | None:
     if info.get("expires_at") is not None and info["expires_at"] < time.time():
         return None  # a sign-in whose token has expired counts as none
     return (info.get("userinfo") or {}).get("preferred_username")
+
+
+def query_params(request) -> dict:
+    """The page address's query parameters (the browser sends them with every event); empty without a request."""
+    try:
+        return dict(getattr(request, "query_params", None) or {})
+    except Exception:  # noqa: BLE001 - a request without a query (an API client): no study entry
+        return {}
 
 
 def _names(variable: str) -> tuple[str, ...]:
@@ -152,7 +169,21 @@ class Access:
         session = str(getattr(request, "session_hash", None) or "anonymous")
         return Identity(f"visitor-{session[:8]}", VIEWER, self.public_projects or ("\0none",), sandbox=True)
 
+    def participant(self, request) -> Identity | None:
+        """The study participant the page address names; None when it names no study; AccessError when the link is
+        wrong, revoked or incomplete."""
+        params = query_params(request)
+        if not links.is_entry(params):
+            return None
+        try:
+            entry = links.enter(self.store, params)
+        except links.StudyRefusal as err:
+            raise AccessError(str(err)) from None
+        return Identity(entry.annotator, ANNOTATOR, (entry.project,), study=True)
+
     def identify(self, request, typed_name: str | None = "") -> Identity:
+        if request is not None and (who := self.participant(request)) is not None:
+            return who
         if self.open:
             if not isinstance(typed_name, str) or not typed_name.strip():
                 raise AccessError("type your name at the top first")
@@ -190,6 +221,8 @@ class Access:
     def visible_projects(self, who: Identity | None) -> list[str]:
         """Project names this caller may pick (sandbox copies are never listed: visitors pick the original). A
         public visitor gets them in the order of ``public_projects``, so the demo opens on the first."""
+        if who is not None and who.study:
+            return list(who.projects)
         names = [p.name for p in self.store.projects()]
         if who is not None and (who.sandbox or who.role in (RESEARCHER, VIEWER)):
             names = [n for n in names if who.allows(n) and not (who.sandbox and n.endswith(SANDBOX_SUFFIX))]
@@ -199,7 +232,9 @@ class Access:
 
     def annotation_project(self, who: Identity, project: str | None) -> str | None:
         """Where ``who`` annotates ``project``: the project itself, or for a public visitor its sandbox copy
-        (created on first use with the same items)."""
+        (created on first use with the same items); for a study participant always their study's project."""
+        if who.study:
+            return who.projects[0]
         if not who.sandbox or not project:
             return project
         if not who.allows(project):

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from sparse_feedback.store import Store, StoreError, Task
 from sparse_feedback.store.annotate import stored_to_shown
 from sparse_feedback.store.limits import FLAGS
+from sparse_feedback.study import assignment, links
 from sparse_feedback.ui.access import Identity
+from sparse_feedback.ui.keyboard import COMPLETION_LINK
 from sparse_feedback.ui.render import quoted, safe_markdown
 
 
@@ -48,9 +50,24 @@ class View:
 
 
 def _progress_line(store: Store, who: Identity, project: str, protocol: str) -> str:
+    if who.study:  # a participant's queue is their quota, across both protocols
+        return links.progress_note(store, who.name)
     p = store.progress(project, who.name, protocol)
     return (f"**{safe_markdown(who.name)}** · {protocol}: **{p.done} done / {p.assigned} assigned**"
             + (f" · {p.skipped} skipped" if p.skipped else ""))
+
+
+def _completed(store: Store, who: Identity, view: View) -> View | None:
+    """A participant whose quota is met: the view with their completion code (and the platform's link)."""
+    done = links.completion(store, who.name) if who.study else None
+    if done is None:
+        return None
+    code = safe_markdown(done["completion_code"])
+    view.instruction = (f"**Thank you: the study is complete.** Your completion code is **{code}**"
+                        + (f"\n\n[{COMPLETION_LINK}]({done['redirect_url']})" if done["redirect_url"] else ""))
+    view.input = view.response = view.left = view.right = ""
+    view.ticket = {}
+    return view
 
 
 def asked(store: Store, who: Identity, project: str, protocol: str) -> bool:
@@ -80,7 +97,8 @@ def show(store: Store, who: Identity, project: str | None, protocol: str, result
     if not (take or asked(store, who, project, protocol)):
         view.instruction, view.offer = not_asked(who, protocol), True
         return view
-    return _fill(view, store.next_task(project, who.name, protocol), protocol)
+    task = assignment.next_task(store, project, who.name, protocol)
+    return (task is None and _completed(store, who, view)) or _fill(view, task, protocol)
 
 
 def _fill(view: View, task: Task | None, protocol: str) -> View:
@@ -145,11 +163,11 @@ def answer(store: Store, who: Identity, project: str, protocol: str, ticket: dic
     if (view := _nothing_on_screen(store, who, project, protocol, ticket)) is not None:
         return view
     assignment_id, submit_id = _ticket_ids(ticket)
-    sub, task = store.submit_and_next(project, who.name, protocol, assignment_id, choice, submit_id=submit_id,
-                                      comment=comment, flags=flags)
+    sub, task = assignment.submit_and_next(store, project, who.name, protocol, assignment_id, choice,
+                                           submit_id=submit_id, comment=comment, flags=flags)
     view = View(guideline=store.guideline(project), progress=_progress_line(store, who, project, protocol),
                 result="Previous item — " + comparison(store, sub))
-    return _fill(view, task, protocol)
+    return (task is None and _completed(store, who, view)) or _fill(view, task, protocol)
 
 
 def undo(store: Store, who: Identity, project: str, protocol: str) -> View:

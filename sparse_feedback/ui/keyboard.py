@@ -18,6 +18,7 @@ KEYS = {
     "s": ["rate-skip", "rank-skip"],
 }
 NAME_BOX = "#annotator-name textarea, #annotator-name input"
+COMPLETION_LINK = "Continue to the completion page"  # a study's completed view: followed after a few seconds
 PROJECT_BOX = "#project input"
 
 _SCRIPT = """<script>
@@ -58,10 +59,17 @@ _SCRIPT = """<script>
       if (shown(el) && !el.disabled) { ev.preventDefault(); el.click(); return; }
     }
   });
+  let leaving = false;
+  setInterval(() => {
+    const link = [...document.querySelectorAll(".sf-task a")]
+      .find((a) => shown(a) && a.textContent.trim() === %(done)s);
+    if (link && !leaving) { leaving = true; setTimeout(() => { window.location.href = link.href; }, 3000); }
+  }, 1000);
 })();
 </script>"""
 
 
 def head_script() -> str:
     """A ``<script>`` for ``gr.Blocks(head=...)`` / ``launch(head=...)``."""
-    return _SCRIPT % {"keys": json.dumps(KEYS), "name": json.dumps(NAME_BOX), "project": json.dumps(PROJECT_BOX)}
+    return _SCRIPT % {"keys": json.dumps(KEYS), "name": json.dumps(NAME_BOX), "project": json.dumps(PROJECT_BOX),
+                      "done": json.dumps(COMPLETION_LINK)}

@@ -6,45 +6,8 @@ from __future__ import annotations
 import pandas as pd
 
 from sparse_feedback.jobs import selection
+from sparse_feedback.jobs.selection import DESCRIPTIONS, next_items, strategy_status
 from sparse_feedback.store.limits import STRATEGIES  # noqa: F401  (the page's choices)
-
-DESCRIPTIONS = {
-    "random": "fewest answers first, then import order (as before)",
-    "disagreement": "pairs where the LLM's two orders disagree or its ratings contradict its ranking, most first",
-    "uncertainty": "pairs with the smallest reward margin under the chosen RM; responses by their instruction's "
-                   "reward variance",
-    "coverage": "instructions with the fewest human answers first, one task of each per round",
-}
-
-
-def strategy_status(setting: dict) -> str:
-    """One line on the stored order.
-
-    >>> strategy_status({"strategy": "coverage", "computed_strategy": None, "stale": True, "message": "",
-    ...                  "computed_at": None, "reward_model": ""})
-    'Strategy **coverage**: its order is not computed yet (the queue serves the previous order meanwhile).'
-    """
-    head = f"Strategy **{setting['strategy']}**"
-    if setting["strategy"] == "uncertainty" and setting["reward_model"]:
-        head += f" (RM `{setting['reward_model']}`)"
-    if setting["message"].startswith("failed"):
-        return f"{head}: the last computation {setting['message']}"
-    if setting["computed_strategy"] != setting["strategy"] or setting["computed_at"] is None:
-        if setting["strategy"] == "random" and setting["computed_strategy"] is None:
-            return f"{head}: {DESCRIPTIONS['random']}."
-        return f"{head}: its order is not computed yet (the queue serves the previous order meanwhile)."
-    when = f"{setting['computed_at']:%Y-%m-%d %H:%M} UTC"
-    done = setting["message"].removeprefix(f"{setting['strategy']}: ")
-    note = "; its inputs changed since (a new order is computed on the next change or save)" if setting["stale"] else ""
-    return f"{head}: {done}, stored {when}{note}."
-
-
-def next_items(store, project: str, n: int = 10) -> pd.DataFrame:
-    """The next ``n`` items of each protocol's queue, in the order served, with why."""
-    frames = [store.queue_preview(project, protocol, n).assign(protocol=protocol)
-              for protocol in ("ratings", "rankings")]
-    out = pd.concat(frames, ignore_index=True)
-    return out[["protocol", "rank", "answers", "reason", "instruction", "response", "task"]]
 
 
 def load(store, project: str) -> tuple[str, str, str, pd.DataFrame]:

@@ -1,0 +1,104 @@
+"""The Admin tab's study panel: settings, gold, the quality table, exclusion, study links and the study log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sparse_feedback.study import exclusion, gold, links
+from sparse_feedback.study.quality import project_quality
+from sparse_feedback.ui.render import safe_markdown
+
+# The quality table as the Admin tab shows it: (column, heading).
+SHOWN = [("annotator", "annotator"), ("answers", "answers"), ("median_seconds", "median s"), ("fast", "fast"),
+         ("gold_n", "gold"), ("gold_accuracy", "gold acc."), ("gold_ratings_exact", "gold ratings exact"),
+         ("gold_rankings_exact", "gold rankings exact"), ("alpha_ratings_delta", "alpha ratings +/-"),
+         ("alpha_rankings_delta", "alpha rankings +/-"), ("kappa_ratings", "kappa ratings"),
+         ("kappa_rankings", "kappa rankings"), ("llm_ratings_within1", "LLM ratings +/-1"),
+         ("llm_rankings_agree", "LLM rankings"), ("left_share", "left share"), ("longest_run", "longest run"),
+         ("consistency", "own consistency %"), ("consistency_low", "95% low"), ("consistency_high", "95% high"),
+         ("flags", "flags"), ("excluded", "excluded")]
+
+
+@dataclass
+class Panel:
+    gold_every: int = 0
+    paired: bool = False
+    fast_seconds: float = 0.0
+    summary: str = ""
+    quality: pd.DataFrame | None = None
+    items: pd.DataFrame | None = None
+    links: pd.DataFrame | None = None
+    log: pd.DataFrame | None = None
+    annotators: list | None = None
+
+
+def used_note(store, project: str) -> str:
+    """What a human figure is built from: ``Human figures use human answers of 5 annotators (1 excluded)``."""
+    return f"Human figures use {exclusion.annotators_used(store, project)}"
+
+
+def shown_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The quality table with readable headings and numbers rounded for the screen."""
+    out = table[[c for c, _ in SHOWN]].rename(columns=dict(SHOWN))
+    return out.round(3)
+
+
+def panel(store, project: str) -> Panel:
+    settings = store.study_settings(project)
+    quality = project_quality(store, project)
+    n_gold = len(store.gold_tasks(project))
+    flagged = int((quality.table["flags"] != "").sum())
+    summary = (f"**{n_gold}** gold tasks, one in every **{settings.gold_every}** served" if settings.gold_every
+               else f"**{n_gold}** gold tasks, not mixed in (gold rate off)")
+    summary += (f" · paired design **{'on' if settings.paired else 'off'}** · quality of **{quality.annotators}** "
+                f"annotators, **{flagged}** flagged · figures use {exclusion.annotators_used(store, project)}")
+    if quality.judge:
+        summary += f" · judge columns compare with **{safe_markdown(quality.judge)}**"
+    items = quality.items.rename(columns={"item_id": "item id", "median_seconds": "median s"})
+    return Panel(settings.gold_every, settings.paired, settings.fast_seconds, summary, shown_table(quality.table),
+                 items.round(2), store.study_links(project), store.study_log(project),
+                 sorted(quality.table["annotator"]))
+
+
+def save_settings(store, project: str, actor: str, gold_every, paired, fast_seconds) -> str:
+    s = store.set_study_settings(project, actor, gold_every=int(gold_every or 0), paired=bool(paired),
+                                 fast_seconds=float(fast_seconds or 0))
+    return (f"Saved: gold {'1 in ' + str(s.gold_every) if s.gold_every else 'off'}, paired design "
+            f"{'on' if s.paired else 'off'}, answers under {s.fast_seconds:g} s flagged.")
+
+
+def import_gold_file(store, project: str, actor: str, path) -> str:
+    if not path:
+        return "Choose a gold file first (rating or ranking feedback columns)."
+    protocol, n = gold.import_gold(store, project, path, actor)
+    return f"Marked **{n}** {protocol} tasks as gold."
+
+
+def set_exclusion(store, project: str, actor: str, names, exclude: bool, threshold=None) -> str:
+    names = [n for n in (names or []) if n]
+    if exclude and threshold not in (None, ""):
+        done = exclusion.exclude_below(store, project, actor, float(threshold))
+        done += exclusion.exclude(store, project, actor, names) if names else []
+    elif exclude:
+        done = exclusion.exclude(store, project, actor, names)
+    else:
+        done = exclusion.include(store, project, actor, names)
+    verb = "Excluded" if exclude else "Included again"
+    who = ", ".join(safe_markdown(n) for n in done) or "nobody (no change)"
+    return f"{verb}: {who}. Figures now use {exclusion.annotators_used(store, project)}."
+
+
+def new_link(store, project: str, actor: str, quota, code: str, redirect_url: str, host: str) -> str:
+    made = links.create_link(store, project, actor, int(quota or 0), (code or "").strip() or None,
+                             (redirect_url or "").strip())
+    host = (host or "").strip() or "https://HOST"
+    return (f"Study link **{made.link_id}** made (completion code **{safe_markdown(made.code)}**). The token is shown "
+            f"only now; copy the link:\n\n- Prolific: `{links.prolific_url(host, made.token)}`\n"
+            f"- any other platform: `{links.generic_url(host, made.token)}`")
+
+
+def revoke_link(store, project: str, actor: str, link_id) -> str:
+    store.revoke_study_link(project, actor, int(link_id))
+    return f"Study link {int(link_id)} revoked: it now refuses everyone."
