@@ -32,9 +32,9 @@ def llm_labels(generation: pd.DataFrame):
                 reversed=[False, True] * (len(rankings) // 2)))
 
 
-def planted_store(url, overlap: int, strategy: str, reward_model=None):
+def planted_store(url, overlap: int, strategy: str, reward_model=None, n_items: int = 3):
     store = Store(url)
-    generation = small_generation(3, 3)
+    generation = small_generation(n_items, 3)
     store.create_project_from_generation(generation, "p", overlap=overlap)
     ratings, rankings = llm_labels(generation)
     store.import_llm_ratings("p", ratings, "judge")
@@ -205,3 +205,27 @@ def test_import_strategy_orders_the_new_project_and_queue_changes_it_later(tmp_p
     store.close()
     refused = cli("queue", "--project", "q", "--strategy", "uncertainty")
     assert refused.returncode == 2 and "needs a reward model" in refused.stderr
+
+
+@pytest.mark.parametrize("strategy", ["disagreement", "coverage"])
+def test_gold_keeps_its_rate_and_the_rest_follows_the_stored_order(db_url, strategy):  # noqa: F811
+    from sparse_feedback.study.assignment import next_task
+
+    store = planted_store(db_url, overlap=1, strategy=strategy, n_items=6)
+    try:
+        pairs = store.selection_inputs("p")["pairs"]
+        gold_ids = pairs[pairs["item"] == pairs["item"].max()]["task_id"].tolist()  # the last item's 3 pairs
+        store.set_gold("p", "root", [("rankings", t, "(a)") for t in gold_ids])
+        store.set_study_settings("p", "root", gold_every=3)
+        regular = store.queue_preview("p", "rankings", n=50)["task"].tolist()  # gold left out of the preview
+        assert len(regular) == 15 and not set(gold_ids) & set(regular)
+        served = []
+        while (task := next_task(store, "p", "ann", "rankings")) is not None:
+            served.append(task.task_id)
+            store.submit("ann", task.assignment_id, "left")
+        assert [t for t in served if t not in gold_ids] == regular  # the stored order, gold mixed in
+        for block in range(3):  # one gold task in every 3 served
+            assert sum(t in gold_ids for t in served[3 * block:3 * block + 3]) == 1
+        assert sorted(t for t in served if t in gold_ids) == sorted(gold_ids) and len(served) == 18
+    finally:
+        store.close()
