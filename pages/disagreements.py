@@ -136,6 +136,6 @@ def build(store, shell=None, tab=None):
     if shell is not None:
         shell.after_sign_in.append(("adjudication_form", admin_only(bind(may_adjudicate, access), 1), [shell.name],
                                     [form]))
-    decide.click(bind(decide_as, store, access), [*inputs, selected, decision, label, reason], [decided, rows, selected, pair],
-                 api_name="adjudicate")
+    decide.click(bind(decide_as, store, access), [*inputs, selected, decision, label, reason],
+                 [decided, rows, selected, pair], api_name="adjudicate")
     return run, outputs

@@ -30,7 +30,8 @@ def push(store, access, name, project, what, source, repo_id, private, request: 
 def preview(store, access, name, project, what, source, fmt, request: gr.Request):
     """(line with the row count, the first rows) of the export as it would be written."""
     access.require(request, name, exports.capability(what), project)
-    return exports.export_preview(store, project, what, source, fmt)
+    line, rows = exports.export_preview(store, project, what, source, fmt)
+    return line, gr.update(value=rows, visible=True)
 
 
 @guarded
@@ -64,7 +65,7 @@ def build(store, shell: Shell):
         button = gr.Button("Export", variant="primary")
     summary = gr.Markdown(elem_id="export-preview-line")
     rows = gr.Dataframe(label="Preview: the first rows as written", interactive=False, wrap=True,
-                        elem_id="export-preview")
+                        elem_id="export-preview", visible=False)  # shown with the first preview
     message = gr.Markdown(elem_id="export-message")
     out = gr.File(label="Download")
     with gr.Row(visible=access.open) as hub_row:  # admins: shown after sign-in

@@ -37,6 +37,11 @@ def import_gold(store, access, name, project, upload, request: gr.Request):
 
 
 @guarded
+def adjudicated_gold(store, access, name, project, request: gr.Request):
+    return studies.adjudicated_as_gold(store, project, _admin(access, request, name, project))
+
+
+@guarded
 def exclude(store, access, name, project, annotators, threshold, request: gr.Request):
     return studies.set_exclusion(store, project, _admin(access, request, name, project), annotators, True,
                                  threshold)
@@ -70,6 +75,7 @@ def build(store, shell: Shell):
         with gr.Row(equal_height=True):
             gold_file = gr.File(label="Gold file (rating or ranking feedback columns)", type="filepath")
             gold_btn = gr.Button("Mark as gold", elem_id="study-gold")
+            adjudicated_btn = gr.Button("Mark adjudicated pairs as gold", elem_id="study-gold-adjudicated")
         message = gr.Markdown(elem_id="study-message")
         refresh = gr.Button("Refresh the quality table", size="sm", elem_id="study-refresh")
         quality = gr.Dataframe(label="Per-annotator quality", interactive=False, wrap=True, elem_id="study-quality")
@@ -99,6 +105,7 @@ def build(store, shell: Shell):
     for button, fn, inputs, name in (
             (save_btn, save, [gold_every, paired, fast], "study_save"),
             (gold_btn, import_gold, [gold_file], "study_gold"),
+            (adjudicated_btn, adjudicated_gold, [], "study_gold_adjudicated"),
             (exclude_btn, exclude, [who, threshold], "study_exclude"),
             (include_btn, include, [who], "study_include"),
             (link_btn, create_link, [quota, code, redirect, host], "study_link"),

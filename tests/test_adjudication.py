@@ -163,3 +163,24 @@ def test_the_selected_pair_shows_its_current_decision(store):
     _decide(store, decision=adjudication.ENTER, label="(b)", reason="output 2 <answers> the question")
     shown = disagreements.detail(store, "demo", A, B, "", 0, 1, 0)
     assert "<b>Adjudicated</b>: (b) by rita (entered): output 2 &lt;answers&gt; the question" in shown
+
+
+def test_adjudicated_pairs_become_gold_items_with_their_decision_as_the_expected_answer(tmp_path, monkeypatch):
+    from pages import study
+
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    ensure_demo(store, ROOT / "assets" / "demo")
+    access = signed(store, monkeypatch)
+    for row, label in ((0, "(b)"), (1, "equal")):
+        _decide(store, row=row, decision=adjudication.ENTER, label=label)
+    decided = store.adjudicated_rankings("demo")
+    with pytest.raises(gr.Error, match="admin"):
+        study.adjudicated_gold(store, access, "", "demo", request=req("res"))
+    assert study.adjudicated_gold(store, access, "", "demo", request=req("root")).startswith("Marked **2**")
+    made = store.gold_tasks("demo")
+    assert sorted(zip(made["task_id"], made["expected"])) == sorted(zip(decided["task_id"], decided["feedback"]))
+    assert store.feedback("demo", "rankings", "adjudicated").empty  # a gold item leaves the data, as every gold item
+    assert len(store.adjudicated_rankings("demo")) == 2  # the decisions themselves stay
+    with pytest.raises(StoreError, match="no adjudicated pair"):
+        store.adjudicated_gold("paper", "root")
+    store.close()

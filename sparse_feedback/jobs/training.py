@@ -15,8 +15,8 @@ import pandas as pd
 
 from sparse_feedback.jobs import runner
 from sparse_feedback.reward.runs import (  # noqa: F401  the runs' reading, as the Train tab calls it
-    LOG_FILE, MODEL_KIND, RESULTS_FILE, STDOUT_FILE, log_tail, new_run_dir, progress_lines, read_log, runs_dir,
-    trained_models, training_command)
+    LOG_FILE, MODEL_KIND, RESULTS_FILE, STDOUT_FILE, TRAINING_ENV, log_tail, new_run_dir, progress_lines, read_log,
+    runs_dir, step_label, trained_models, training_command)
 
 JOB_KIND = "train"
 
@@ -48,11 +48,8 @@ def _outcome(output_dir: Path, store=None):
 
 
 def reached(output_dir) -> str:
-    """``step N/T``: the last step the run logged (0 if none) out of its total (from its progress record)."""
-    steps = [r["step"] for r in read_log(output_dir) if "loss" in r]
-    progress = runner.read_progress(output_dir)
-    step = max(steps[-1] if steps else 0, int(progress.get("done") or 0))
-    return f"step {step}/{progress['total']}" if progress.get("total") else f"step {step}"
+    """``step N/T``: the steps the run had done out of its total when it ended (see ``runs.step_label``)."""
+    return step_label(output_dir) or "step 0"
 
 
 def start_training(store, protocol: str, train_file, model: str = "smollm2-135m", output_dir=None,
@@ -68,7 +65,7 @@ def start_training(store, protocol: str, train_file, model: str = "smollm2-135m"
             "output_dir": str(output_dir), "train_file": str(train_file), "aggregation": aggregation, **options}
     job_id = store.start_job(JOB_KIND, args, log_path=str(output_dir / LOG_FILE))
     try:
-        runner.spawn(store, job_id, cmd, output_dir / STDOUT_FILE, env={"PYTHONUNBUFFERED": "1"},
+        runner.spawn(store, job_id, cmd, output_dir / STDOUT_FILE, env={"PYTHONUNBUFFERED": "1", **TRAINING_ENV},
                      on_exit=_outcome(output_dir, store))
     except OSError as err:
         store.finish_job(job_id, "failed", f"could not start: {err}")

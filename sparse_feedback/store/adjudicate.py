@@ -3,7 +3,8 @@
 A decision is a new row of ``adjudications`` (one source's label accepted, or one entered, always with a
 reason); it never touches an annotation or an LLM answer. Deciding a pair again adds a row that ``revises``
 the last one, so the audit trail keeps every decision. The current decision of each pair is the source
-``adjudicated``: exportable, a training source, and gold items for the human studies.
+``adjudicated``: exportable, a training source, and gold items for the human studies (:meth:`adjudicated_gold`;
+a pair made gold then leaves the data, as every gold item does).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy import and_, exists, func, insert, select
 from sparse_feedback.formats import LABELS, RANKING_FEEDBACK
 from sparse_feedback.protocols import flip
 from sparse_feedback.store.limits import NAME_MAX, StoreError, check_name, check_text
-from sparse_feedback.store.schema import adjudications, items, pair_tasks, utcnow
+from sparse_feedback.store.schema import adjudications, gold, items, pair_tasks, utcnow
 
 ADJUDICATED = "adjudicated"
 ENTERED = "entered"  # the adjudicator's own label rather than one source's
@@ -70,7 +71,7 @@ class AdjudicateMixin:
                 accepted=accepted, disagreement=disagreement, reason=reason, adjudicator=adjudicator,
                 created_at=utcnow(), revises=last)).inserted_primary_key[0]
 
-    def _decisions(self, project: str, current: bool) -> list:
+    def _decisions(self, project: str, current: bool, data_only: bool = False) -> list:
         with self.db.read() as conn:
             pid = self._project_row(conn, project).id
             query = (select(adjudications, items.c.instruction, items.c.input, items.c.responses, items.c.position,
@@ -79,17 +80,19 @@ class AdjudicateMixin:
                      .join(items, items.c.id == pair_tasks.c.item_id)
                      .where(and_(adjudications.c.project_id == pid, adjudications.c.protocol == "rankings"))
                      .order_by(adjudications.c.id))
+            if data_only:  # a gold item (a study's check) never counts as data
+                query = query.where(~exists().where(gold.c.item_id == pair_tasks.c.item_id))
             return conn.execute(query.where(current_only()) if current else query).all()
 
-    def adjudicated_rankings(self, project: str) -> pd.DataFrame:
+    def adjudicated_rankings(self, project: str, data_only: bool = False) -> pd.DataFrame:
         """The current decision of each adjudicated pair as ranking feedback (output1 = the task's (a), so
         ``feedback`` is in stored terms), plus ``adjudicator, accepted, disagreement, reason, created_at,
-        adjudication_id, task_id, item``."""
+        adjudication_id, task_id, item``; ``data_only``: without pairs on gold items (exports, training)."""
         rows = [{"instruction": r.instruction, "input": r.input, "output1": r.responses[r.index1],
                  "output2": r.responses[r.index2], "feedback": r.value, "adjudicator": r.adjudicator,
                  "accepted": r.accepted, "disagreement": r.disagreement, "reason": r.reason,
                  "created_at": r.created_at, "adjudication_id": r.id, "task_id": r.task_id, "item": r.position}
-                for r in self._decisions(project, current=True)]
+                for r in self._decisions(project, current=True, data_only=data_only)]
         columns = [*RANKING_FEEDBACK.columns, *DECIDED, "item"]
         return pd.DataFrame(rows, columns=columns).astype({c: object for c in RANKING_FEEDBACK.columns})
 
@@ -108,3 +111,12 @@ class AdjudicateMixin:
                         "current": latest[r.task_id] == r.id, "seconds": None, "created_at": r.created_at,
                         "kind": "adjudication"})
         return pd.DataFrame(out)
+
+    def adjudicated_gold(self, project: str, actor: str) -> int:
+        """Mark every adjudicated pair as a gold task whose expected answer is its current decision (the human
+        studies' :meth:`set_gold`); returns how many. The decisions stay as they are."""
+        decided = self.adjudicated_rankings(project)
+        if not len(decided):
+            raise StoreError("no adjudicated pair in this project yet: adjudicate on the Disagreements tab first")
+        return self.set_gold(project, actor, [("rankings", int(t), v) for t, v in
+                                              zip(decided["task_id"], decided["feedback"])])

@@ -113,7 +113,7 @@ class ExportMixin:
         if source == ADJUDICATED:
             if protocol != "rankings":
                 raise StoreError("adjudication decides pairs: there are adjudicated rankings, not ratings")
-            frame = self.adjudicated_rankings(project)
+            frame = self.adjudicated_rankings(project, data_only=True)
             frame = frame[frame["adjudicator"] == who] if who is not None else frame
             return frame[[*RANKING_FEEDBACK.columns, "adjudicator", "accepted", "reason"]].reset_index(drop=True)
         getter = {("ratings", "human"): self.human_ratings, ("rankings", "human"): self.human_rankings,

@@ -34,7 +34,9 @@ def choose_task(store, conn, proj, annotator: str, protocol: str, order: Order |
         return None
     settings = settings_row(conn, proj.id)
     where, params = paired.restriction(conn, proj, annotator, protocol) if settings.paired else ("", {})
-    found = candidates(conn, proj, annotator, protocol, where, params, limit=CANDIDATES)
+    # the first candidate is the default choice; only an ordering or the paired design looks at more
+    limit = CANDIDATES if order is not None or settings.paired else 1
+    found = candidates(conn, proj, annotator, protocol, where, params, limit=limit)
     level = [c for c in found if c.active == found[0].active] if found else []
     if not level:
         return None

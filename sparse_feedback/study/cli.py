@@ -79,6 +79,9 @@ def _annotators(args) -> int:
         print(json.dumps(quality.to_dict(), default=str))
         return 0
     print(f"{args.project}: {quality.annotators} annotators" + (f"; judge: {quality.judge}" if quality.judge else ""))
+    if quality.table.empty:
+        print("no answers yet")
+        return 0
     with pd.option_context("display.width", 200, "display.max_columns", None, "display.float_format", "{:.3g}".format):
         print(quality.table[SHOWN].to_string(index=False))
     return 0

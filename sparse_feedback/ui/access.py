@@ -10,8 +10,8 @@ accounts (Gradio's login page comes first there); the browser sends the page's a
 link is checked on each. A wrong, revoked or incomplete link is refused and gives no identity at all.
 
 Roles: ``admin`` (projects, users, imports, LLM runs, jobs), ``researcher`` (every dashboard, exports, Train and
-Best-of-n jobs, adjudicating disagreements, on the projects they are given), ``annotator`` (their own queue), ``viewer`` (dashboards and the
-Best-of-n browser, read-only). Open mode (no sign-in configured) trusts a typed name; it gives admin only when
+Best-of-n jobs, adjudicating disagreements, on the projects they are given), ``annotator`` (their own queue),
+``viewer`` (dashboards and the Best-of-n browser, read-only). Open mode (no sign-in configured) trusts a typed name; it gives admin only when
 the app is served on a loopback address (or ``SPARSE_FEEDBACK_LOCAL=1``), else the typed name is an annotator.
 """
 

@@ -76,6 +76,11 @@ def import_gold_file(store, project: str, actor: str, path) -> str:
     return f"Marked **{n}** {protocol} tasks as gold."
 
 
+def adjudicated_as_gold(store, project: str, actor: str) -> str:
+    n = store.adjudicated_gold(project, actor)
+    return f"Marked **{n}** adjudicated pairs as gold (expected answer: each pair's current decision)."
+
+
 def set_exclusion(store, project: str, actor: str, names, exclude: bool, threshold=None) -> str:
     names = [n for n in (names or []) if n]
     if exclude and threshold not in (None, ""):
