@@ -15,8 +15,8 @@ import pandas as pd
 
 from sparse_feedback.jobs import runner
 from sparse_feedback.reward.runs import (  # noqa: F401  the runs' reading, as the Train tab calls it
-    LOG_FILE, MODEL_KIND, RESULTS_FILE, STDOUT_FILE, log_tail, new_run_dir, progress_lines, read_log, runs_dir,
-    trained_models, training_command)
+    LOG_FILE, MODEL_KIND, RESULTS_FILE, STDOUT_FILE, TRAINING_ENV, log_tail, new_run_dir, progress_lines, read_log,
+    runs_dir, step_label, trained_models, training_command)
 
 JOB_KIND = "train"
 
@@ -30,12 +30,17 @@ def check_device(options: dict) -> None:
     resolve_device(options.get("device") or "auto", dtype, bool(options.get("load_in_8bit")))
 
 
-def _outcome(output_dir: Path):
+def _outcome(output_dir: Path, store=None):
     """How a finished training process ended: done when it saved its results, else failed with the real reason
-    (the signal or exit status, the step it reached, its last error line), never merely its last log line."""
+    (the signal or exit status, the step it reached, its last error line), never merely its last log line. A model
+    saved: projects whose uncertainty queue reads it get their order recomputed (``store`` given)."""
 
     def outcome(code: int) -> tuple[str, str]:
         if code == 0 and (output_dir / RESULTS_FILE).exists():
+            if store is not None:
+                from sparse_feedback.jobs.selection import refresh_for_model
+
+                refresh_for_model(store, output_dir)
             return "done", "model saved"
         return "failed", runner.ended(code, output_dir / STDOUT_FILE, reached(output_dir))
 
@@ -43,11 +48,8 @@ def _outcome(output_dir: Path):
 
 
 def reached(output_dir) -> str:
-    """``step N/T``: the last step the run logged (0 if none) out of its total (from its progress record)."""
-    steps = [r["step"] for r in read_log(output_dir) if "loss" in r]
-    progress = runner.read_progress(output_dir)
-    step = max(steps[-1] if steps else 0, int(progress.get("done") or 0))
-    return f"step {step}/{progress['total']}" if progress.get("total") else f"step {step}"
+    """``step N/T``: the steps the run had done out of its total when it ended (see ``runs.step_label``)."""
+    return step_label(output_dir) or "step 0"
 
 
 def start_training(store, protocol: str, train_file, model: str = "smollm2-135m", output_dir=None,
@@ -63,8 +65,8 @@ def start_training(store, protocol: str, train_file, model: str = "smollm2-135m"
             "output_dir": str(output_dir), "train_file": str(train_file), "aggregation": aggregation, **options}
     job_id = store.start_job(JOB_KIND, args, log_path=str(output_dir / LOG_FILE))
     try:
-        runner.spawn(store, job_id, cmd, output_dir / STDOUT_FILE, env={"PYTHONUNBUFFERED": "1"},
-                     on_exit=_outcome(output_dir))
+        runner.spawn(store, job_id, cmd, output_dir / STDOUT_FILE, env={"PYTHONUNBUFFERED": "1", **TRAINING_ENV},
+                     on_exit=_outcome(output_dir, store))
     except OSError as err:
         store.finish_job(job_id, "failed", f"could not start: {err}")
         raise

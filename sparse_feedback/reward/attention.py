@@ -2,7 +2,7 @@
 
 On a CUDA GPU the packed rows use FlexAttention with a block mask: blocks that no query may see (a
 response's siblings) are skipped and nothing of size L x L is materialised, so packing keeps its token
-savings. On the CPU, SDPA with a boolean mask is the fastest path (measured, bench/bench_train.py).
+savings. On the CPU, SDPA takes one additive float mask shared by every layer.
 """
 
 from __future__ import annotations
@@ -81,12 +81,13 @@ def block_mask(segments: torch.Tensor):
 
 
 def packed_mask(backbone, segments: torch.Tensor):
-    """The mask ``backbone``'s attention implementation takes: a BlockMask (flex), boolean (SDPA) or additive."""
+    """The mask ``backbone``'s attention implementation takes: a BlockMask (flex), else one additive mask in the
+    compute dtype. SDPA given a boolean mask converts it to a float copy in every layer and keeps each copy for
+    the backward pass (layers x L x L floats per row, quadratic in the row length); a float mask of the query's
+    dtype is used as is, so all layers share one."""
     implementation = getattr(backbone.config, "_attn_implementation", "sdpa")
     if implementation == "flex_attention":
         return block_mask(segments)
-    if implementation == "sdpa":
-        return block_causal_mask(segments)
     device = segments.device.type
     dtype = next(p for p in backbone.parameters() if p.is_floating_point()).dtype
     if torch.is_autocast_enabled(device):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from pathlib import Path
 
 from sparse_feedback.reward.config import PROTOCOLS, add_arguments
 
@@ -60,18 +61,30 @@ def _push_rm(args) -> int:
 
 
 def _train(args) -> int:
-    from sparse_feedback.progress import progress_file
     from sparse_feedback.reward.config import RewardConfig
+    from sparse_feedback.reward.runs import RESULTS_FILE, WATCHED
+
+    config = RewardConfig.from_args(args, protocol=args.protocol)
+    launched = any(k in os.environ for k in ("LOCAL_RANK", "WORLD_SIZE"))  # torchrun/accelerate: the launcher watches
+    if os.environ.get(WATCHED):
+        return _run_training(config)
+    code = _run_training(config) if launched else _watch(config)
+    finished = code == 0 and (Path(config.output_dir) / RESULTS_FILE).exists()  # not stopped part-way
+    if finished and args.push_to_hub and int(os.environ.get("RANK", "0")) == 0:  # from the saved folder
+        _push(config.output_dir, args)
+    return code
+
+
+def _run_training(config) -> int:
+    from sparse_feedback.progress import progress_file
     from sparse_feedback.reward.train import train
 
     # progress.json beside log.jsonl: the run's step and total, read by the app's job view (and its exit reason)
-    results = train(RewardConfig.from_args(args, protocol=args.protocol), progress_file(args.output_dir, "train"))
+    results = train(config, progress_file(config.output_dir, "train"))
     if results.get("stopped") or int(os.environ.get("RANK", "0")) != 0:  # one report per launch
         return 0
     print(json.dumps({k: v for k, v in results.items() if k in ("eval", "cross_protocol", "step")}, indent=1))
-    print(f"saved the reward model to {args.output_dir}")
-    if args.push_to_hub:  # from the saved folder, once training has finished
-        _push(args.output_dir, args)
+    print(f"saved the reward model to {config.output_dir}")
     return 0
 
 
@@ -92,3 +105,38 @@ def _score(args) -> int:
     write_table(out, args.output)
     print(f"scored {len(table)} rows with the {model.protocol} reward model; wrote {args.output}")
     return 0
+
+
+def _watch(config) -> int:
+    """Train in a child process and report how it ended: a run the system kills (signal 9, most often for lack of
+    memory) leaves no message of its own, so this one says so and names the step it reached."""
+    import signal
+    import subprocess
+    import sys
+
+    from sparse_feedback.errors import exit_reason
+    from sparse_feedback.reward.runs import TRAINING_ENV, step_label, training_command
+
+    import sparse_feedback
+    from sparse_feedback.formats import check_output
+    from sparse_feedback.reward.runs import MODEL_KIND
+
+    check_output(config.output_dir, MODEL_KIND)  # refused here, before a process or a model is started
+    options = {k: v for k, v in config.to_dict().items() if k not in ("protocol", "train", "output_dir", "model")}
+    argv = training_command(config.protocol, config.train, config.output_dir, config.model, **options)
+    # the child imports this very package, wherever the caller's working directory is
+    package_root = str(Path(sparse_feedback.__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+    child = subprocess.Popen(argv, env={**os.environ, **TRAINING_ENV, "PYTHONPATH": path})
+    forward = lambda sig, _: child.send_signal(sig)  # noqa: E731  Stop (SIGTERM) and Ctrl-C reach the trainer
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        code = child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if code < 0 and -code != signal.SIGINT:
+        # on a line of its own: the killed run's progress bar never ended its line
+        print(f"\nerror: training {exit_reason(code, step=step_label(config.output_dir))}", file=sys.stderr)
+        return 128 - code
+    return code

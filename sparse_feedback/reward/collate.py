@@ -62,10 +62,44 @@ def rows(prompt: list[int], responses: list[list[int]], max_length: int) -> list
     return [(prompt[len(prompt) - keep:] if keep else [], members) for keep, members in by_cut.items()]
 
 
+def row_lengths(group: Group, max_length: int) -> list[int]:
+    """Tokens of each of the group's packed rows (a prompt copy, then its responses).
+
+    >>> row_lengths(Group([1, 2, 3, 4, 5], [[6, 7], [8], [9, 9]]), max_length=4)
+    [6, 4]
+    """
+    return [len(prompt) + sum(min(len(group.responses[k]), max_length) for k in members)
+            for prompt, members in rows(group.prompt, group.responses, max_length)]
+
+
 def packed_length(group: Group, max_length: int) -> int:
     """Tokens the group takes once packed (the prompt once per row, then every response)."""
-    return sum(len(prompt) + sum(min(len(group.responses[k]), max_length) for k in members)
-               for prompt, members in rows(group.prompt, group.responses, max_length))
+    return sum(row_lengths(group, max_length))
+
+
+def token_chunks(groups: list[Group], max_length: int, budget: int) -> list[list[int]]:
+    """Split groups into micro-batches whose padded size (rows x longest row) stays within ``budget`` tokens.
+
+    Groups are taken longest row first, so a chunk pads little; a group is never split (its pairs' losses need
+    its responses in one graph), so one that alone exceeds the budget is a chunk of its own.
+
+    >>> g = [Group([1], [[2] * 5]), Group([1], [[2] * 2]), Group([1], [[2] * 2], ratings=[3]), Group([1], [[2] * 9])]
+    >>> token_chunks(g, max_length=16, budget=12)
+    [[3], [0, 1], [2]]
+    """
+    lengths = [row_lengths(g, max_length) for g in groups]
+    order = sorted(range(len(groups)), key=lambda i: -max(lengths[i]))
+    chunks: list[list[int]] = []
+    n_rows = width = 0
+    for i in order:
+        rows_i, width_i = len(lengths[i]), max(lengths[i])
+        if chunks and (n_rows + rows_i) * max(width, width_i) <= budget:
+            chunks[-1].append(i)
+            n_rows, width = n_rows + rows_i, max(width, width_i)
+        else:
+            chunks.append([i])
+            n_rows, width = rows_i, width_i
+    return chunks
 
 
 @dataclass

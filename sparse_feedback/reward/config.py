@@ -62,15 +62,21 @@ class RewardConfig:
     lora_dropout: float = _arg("LoRA dropout", default=0.05)
     lora_targets: str = _arg("comma-separated module names that get LoRA adapters", default="q_proj,v_proj")
     full: bool = _arg("fine-tune every weight instead of LoRA", default=False)
-    gradient_checkpointing: bool = _arg("recompute activations in the backward pass (less memory, slower)",
-                                        default=False)
+    gradient_checkpointing: bool = _arg("recompute activations in the backward pass for every micro-batch (less "
+                                        "memory, about a third slower); without it only a group of responses that "
+                                        "alone exceeds --max-batch-tokens is recomputed", default=False)
+    max_batch_tokens: int = _arg("padded tokens per forward/backward pass: a step's batch is run in passes of at "
+                                 "most this many, so memory is bounded whatever the lengths (0: 1024 on the CPU, "
+                                 "what fits in 60 percent of the free memory on a GPU)", default=0)
+    memory_limit_gb: float = _arg("refuse, before a step runs, one that would take this process past this many GB "
+                                  "(0: the machine's available memory)", default=0.0)
     device: str = _arg("auto (a CUDA GPU where there is one, else the CPU), cuda or cpu", default="auto")
     dtype: str = _arg("compute precision: auto (bfloat16 on a GPU that supports it, else float16; float32 on the "
                       "CPU), float32, bfloat16 or float16 (the last two need a GPU)", default="auto",
                       meta={"choices": ["auto", "float32", "bfloat16", "float16"]})
     bf16: bool = _arg("same as --dtype bfloat16 (refused without a GPU)", default=False)
-    attention: str = _arg("attention for the packed rows: auto (FlexAttention block mask on CUDA, SDPA with a "
-                          "boolean mask on the CPU), flex_attention, sdpa or eager", default="auto",
+    attention: str = _arg("attention for the packed rows: auto (FlexAttention block mask on CUDA, SDPA with one "
+                          "additive mask on the CPU), flex_attention, sdpa or eager", default="auto",
                           meta={"choices": ["auto", "flex_attention", "sdpa", "eager"]})
     load_in_8bit: bool = _arg("8-bit frozen base weights via bitsandbytes (GPU and LoRA only; bitsandbytes must "
                               "be installed)", default=False)

@@ -38,6 +38,15 @@ class PackedRewardModel(nn.Module):
         return head(hidden[score_rows, score_cols]).squeeze(-1).float()
 
 
+def set_checkpointing(model: nn.Module, on: bool) -> None:
+    """Recompute (``on``) or keep the decoder layers' activations in the next training passes."""
+    from transformers.modeling_layers import GradientCheckpointingLayer
+
+    for module in model.modules():
+        if isinstance(module, GradientCheckpointingLayer):
+            module.gradient_checkpointing = on
+
+
 def check_8bit(config) -> None:
     """8-bit base weights: LoRA only, and bitsandbytes installed (the CPU is refused by ``resolve_device``)."""
     if not config.load_in_8bit:
@@ -71,8 +80,14 @@ def build_classifier(config, device: Device, attention: str = "sdpa"):
 
         classifier = prepare_model_for_kbit_training(
             classifier, use_gradient_checkpointing=config.gradient_checkpointing)
-    if config.gradient_checkpointing:
+    # Checkpointing is set up always and switched per micro-batch (see set_checkpointing): only a group too large
+    # for the token budget pays for the recompute, unless --gradient-checkpointing asks it for every one.
+    enable = getattr(classifier, "activation_checkpointing_enable", None)
+    if enable is not None:
+        enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:  # transformers < 5
         classifier.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    set_checkpointing(classifier, config.gradient_checkpointing)
     if not config.full:
         from peft import LoraConfig, get_peft_model
 

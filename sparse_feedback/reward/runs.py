@@ -14,6 +14,13 @@ import pandas as pd
 from sparse_feedback.settings import home
 
 LOG_FILE, RESULTS_FILE, STDOUT_FILE = "log.jsonl", "eval_results.json", "train.log"
+STATE_FILE = "run_state.json"  # {"step": steps done, "total": steps planned}, rewritten as each step starts
+# Set in a training process whose parent watches how it ends (the `train` command's own, or the app's job runner)
+WATCHED = "SPARSE_FEEDBACK_TRAIN_WATCHED"
+# The environment of such a process. A fixed mmap threshold makes glibc hand each pass's freed activations back to
+# the system instead of keeping them in its heap: the peak RSS of a pass drops by about a quarter (measured,
+# SmolLM2-135M on the CPU: 2.19 -> 1.58 MB per token).
+TRAINING_ENV = {WATCHED: "1", "MALLOC_MMAP_THRESHOLD_": "131072"}
 MODEL_KIND = "reward model"  # the kind of folder a training run writes (see formats.claim_dir)
 
 
@@ -29,6 +36,38 @@ def read_log(output_dir) -> list[dict]:
         except json.JSONDecodeError:
             break
     return rows
+
+
+def write_state(output_dir, step: int, total: int) -> None:
+    """Record where the run is, before a step that may not finish (so a killed run's report names its step)."""
+    path = Path(output_dir) / STATE_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"step": step, "total": total}))
+    tmp.replace(path)
+
+
+def step_label(output_dir) -> str | None:
+    """``"step N/T"``: the steps a run had done out of those planned (from its state, written before each step;
+    else its log), or None for a run that logged nothing.
+
+    >>> import tempfile; d = tempfile.mkdtemp(); write_state(d, 3, 40); step_label(d)
+    'step 3/40'
+    """
+    try:
+        state = json.loads((Path(output_dir) / STATE_FILE).read_text())
+        return f"step {int(state['step'])}/{int(state['total'])}"
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    from sparse_feedback.progress import PROGRESS_FILE
+
+    steps = [r["step"] for r in read_log(output_dir) if "loss" in r]
+    try:
+        total = json.loads((Path(output_dir) / PROGRESS_FILE).read_text()).get("total")
+    except (OSError, ValueError, AttributeError):
+        total = None
+    if total:
+        return f"step {steps[-1] if steps else 0}/{total}"
+    return f"step {steps[-1]}" if steps else None
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")

@@ -22,9 +22,10 @@ from pathlib import Path
 from sparse_feedback.errors import InputError
 from sparse_feedback.formats import check_output, claim_dir
 from sparse_feedback.progress import Progress
-from sparse_feedback.reward.collate import PackedCollator, length_grouped_batches, packed_length
+from sparse_feedback.reward import memory
+from sparse_feedback.reward.collate import PackedCollator, length_grouped_batches, packed_length, token_chunks
 from sparse_feedback.reward.config import RewardConfig
-from sparse_feedback.reward.runs import LOG_FILE, MODEL_KIND, RESULTS_FILE, read_log
+from sparse_feedback.reward.runs import LOG_FILE, MODEL_KIND, RESULTS_FILE, read_log, write_state
 from sparse_feedback.reward.data import load_feedback, make_groups, split_by_instruction, table_scores
 from sparse_feedback.reward.losses import per_example_loss
 from sparse_feedback.reward.metrics import evaluate
@@ -133,6 +134,11 @@ class Trainer:
         self.steps_per_epoch = max(1, math.ceil(micro / config.grad_accum))
         self.total = config.max_steps if config.max_steps > 0 else math.ceil(config.epochs * self.steps_per_epoch)
 
+        # Each micro-batch runs in passes of at most `budget` padded tokens, so a step's memory is bounded
+        self.shape = memory.Shape.of(classifier.config, 2 if self.device.dtype != "float32" else 4)
+        self.budget = config.max_batch_tokens or memory.default_budget(
+            self.shape, self.device.type, memory.free_bytes(self.device.type, config.memory_limit_gb))
+        self.loaded_rss = memory.rss()
         model = PackedRewardModel(classifier)
         self.params = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(self.params, lr=config.lr, weight_decay=config.weight_decay)
@@ -165,10 +171,38 @@ class Trainer:
 
     # ------------------------------------------------------------------ steps
 
+    def _passes(self, step: int) -> list[tuple[dict, bool]]:
+        """This process's passes of step ``step``: (tensors, checkpointed) of at most ``budget`` padded tokens
+        each; a group that alone exceeds the budget is checkpointed (and always with --gradient-checkpointing)."""
+        passes = []
+        for share in self._micro_batches(step):
+            groups = [self.train_groups[i] for i in share]
+            for chunk in token_chunks(groups, self.config.max_length, self.budget):
+                batch = self.collator([groups[i] for i in chunk])
+                passes.append((batch, self.config.gradient_checkpointing or batch["input_ids"].numel() > self.budget))
+        return passes
+
+    def check_memory(self, step: int, passes: list[tuple[dict, bool]]) -> None:
+        """Refuse, in one line and before it runs, a step whose largest pass would not fit in the free memory."""
+        rows, width, checkpointed = max(((*b["input_ids"].shape, c) for b, c in passes),
+                                        key=lambda p: self.shape.micro_batch(*p))
+        need = self.shape.micro_batch(rows, width, checkpointed)
+        if not self.device.is_cuda:  # memory this process already holds from earlier passes is reused
+            need -= max(0, memory.rss() - self.loaded_rss)
+        cfg = self.config
+        memory.check_fits(need, memory.free_bytes(self.device.type, cfg.memory_limit_gb),
+                          f"step {step + 1}/{self.total} (a pass of {rows} rows x {width} tokens)",
+                          f"lower --max-batch-tokens (now {self.budget}), --max-length (now {cfg.max_length}) or "
+                          f"--responses-per-prompt (now {cfg.responses_per_prompt}), or add --gradient-checkpointing")
+
     def train_step(self, step: int) -> tuple[float, int, int, bool]:
         """One optimizer step; returns (global mean loss, global examples, local tokens, stop requested)."""
+        from sparse_feedback.reward.model import set_checkpointing
+
         torch = self.torch
-        batches = [self.collator([self.train_groups[i] for i in share]) for share in self._micro_batches(step)]
+        passes = self._passes(step)
+        self.check_memory(step, passes)
+        batches = [batch for batch, _ in passes]
         per_example = "chosen" if self.config.protocol == "rankings" else "targets"  # pairs or rated responses
         local = sum(len(b[per_example]) for b in batches)
         counts = self.acc.reduce(torch.tensor([float(local), float(_Stop.requested)], device=self.acc.device),
@@ -176,8 +210,10 @@ class Trainer:
         n_global = counts[0].item()
         loss_sum = torch.zeros((), device=self.acc.device)
         self.model.train()
-        for k, batch in enumerate(batches):
+        classifier = self.acc.unwrap_model(self.model).classifier
+        for k, (batch, checkpointed) in enumerate(passes):
             sync = nullcontext() if k == len(batches) - 1 else self.acc.no_sync(self.model)
+            set_checkpointing(classifier, checkpointed)
             batch = self._to_device(batch)
             with sync, self.acc.autocast():
                 scores = self.model(**batch)
@@ -317,23 +353,30 @@ class Trainer:
         if self.step:
             progress.update(self.step)
         started, examples, tokens, stopped = time.perf_counter(), 0, 0, False
-        while self.step < self.total and not stopped:
-            loss, n, t, stopped = self.train_step(self.step)
-            self.step += 1
-            examples, tokens = examples + n, tokens + t
-            elapsed = time.perf_counter() - started
-            progress.update(1, loss=f"{loss:.4f}")
-            if self.step % max(1, cfg.logging_steps) == 0 or self.step == self.total:
-                self.log({"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 4), "loss": loss,
-                          "lr": self.scheduler.get_last_lr()[0], "elapsed_s": round(elapsed, 3),
-                          "examples_per_s": round(examples / elapsed, 3),
-                          "tokens_per_s": round(tokens * self.world / elapsed, 1)})
-            epoch_end = self.step % self.steps_per_epoch == 0
-            if self.step < self.total and (epoch_end or (cfg.eval_steps and self.step % cfg.eval_steps == 0)):
-                self.log({"step": self.step, **_flatten("", self.evaluate())})
-            if epoch_end or stopped or self.step == self.total or (cfg.save_steps and self.step % cfg.save_steps == 0):
-                self.save_checkpoint()
-        progress.close()
+        try:  # the bar's line is ended even when a step is refused or fails
+            while self.step < self.total and not stopped:
+                if main:
+                    write_state(self.out, self.step, self.total)
+                loss, n, t, stopped = self.train_step(self.step)
+                self.step += 1
+                examples, tokens = examples + n, tokens + t
+                elapsed = time.perf_counter() - started
+                progress.update(1, loss=f"{loss:.4f}")
+                if self.step % max(1, cfg.logging_steps) == 0 or self.step == self.total:
+                    self.log({"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 4), "loss": loss,
+                              "lr": self.scheduler.get_last_lr()[0], "elapsed_s": round(elapsed, 3),
+                              "examples_per_s": round(examples / elapsed, 3),
+                              "tokens_per_s": round(tokens * self.world / elapsed, 1)})
+                epoch_end = self.step % self.steps_per_epoch == 0
+                if self.step < self.total and (epoch_end or (cfg.eval_steps and self.step % cfg.eval_steps == 0)):
+                    self.log({"step": self.step, **_flatten("", self.evaluate())})
+                periodic = cfg.save_steps and self.step % cfg.save_steps == 0
+                if epoch_end or stopped or self.step == self.total or periodic:
+                    self.save_checkpoint()
+        finally:
+            progress.close()
+        if main:
+            write_state(self.out, self.step, self.total)
         if stopped:
             if main:
                 print(f"stopped at step {self.step}/{self.total}; --resume continues from the checkpoint")

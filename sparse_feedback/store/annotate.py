@@ -292,8 +292,9 @@ class Candidate:
 
 def candidates(conn, proj, annotator: str, protocol: str, where: str = "", params: dict | None = None,
                limit: int = 1, pool: str = "regular") -> list[Candidate]:
-    """Tasks this annotator never had, fewest active (open or done) assignments first, then by id: an index walk
-    of (project_id, active, id) (schema v3). ``pool``: ``regular`` (short of ``overlap`` answers, gold items left
+    """Tasks this annotator never had, fewest active (open or done) assignments first, then by the project's stored
+    queue order (``priority``, schema v8; all 0 under ``random``), then by id: an index walk of (project_id, active,
+    priority, id). ``pool``: ``regular`` (short of ``overlap`` answers, gold items left
     out) or ``gold`` (the gold tasks, no overlap cap). ``where`` adds a condition on ``t`` (the task table)."""
     table = _TASK_TABLE[protocol]
     if pool == "gold":
@@ -302,7 +303,7 @@ def candidates(conn, proj, annotator: str, protocol: str, where: str = "", param
         scope = f"t.active < :k AND {NOT_GOLD}"
     sql = (f"SELECT t.id, t.item_id, t.active FROM {table} t WHERE t.project_id = :pid AND {scope} "
            "AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.protocol = :protocol AND x.task_id = t.id "
-           f"AND x.annotator = :who) {'AND ' + where if where else ''} ORDER BY t.active, t.id LIMIT :n")
+           f"AND x.annotator = :who) {'AND ' + where if where else ''} ORDER BY t.active, t.priority, t.id LIMIT :n")
     args = dict(params or {}, pid=proj.id, protocol=protocol, who=annotator, k=proj.overlap, n=limit)
     return [Candidate(*row) for row in conn.execute(text(sql), args).all()]
 
