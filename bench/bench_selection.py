@@ -4,10 +4,11 @@ strategy at one budget to check that the cheap head's verdict holds for a real r
 
 Prints the per-budget table, the ratio table (labels each strategy needs to come within 1 point of the full-data
 accuracy, as a ratio to random, with a bootstrap interval), the LoRA check, the wall time of each phase and the
-load average. Target: <= 15 minutes from a clean clone on a 2-core CPU.
+load average. Target: <= 15 minutes from a clean clone on a 2-core CPU (without ``--lora``: each LoRA run takes
+minutes on a CPU).
 
     python bench/bench_selection.py [--seeds 20] [--synthetic-seeds 50] [--features model|hashed] [--no-cache]
-                                    [--lora-budget 0.4] [--lora-epochs 1] [--no-lora] [--output DIR]
+                                    [--lora [--lora-budget 0.4] [--lora-epochs 1]] [--output DIR]
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def main() -> int:
     parser.add_argument("--lora-epochs", type=float, default=1.0)
     parser.add_argument("--lora-max-length", type=int, default=256, help="tokens per prompt + response (the "
                         "response's end is kept): the tiny scale that fits this CPU")
-    parser.add_argument("--no-lora", action="store_true")
+    parser.add_argument("--lora", action="store_true", help="also the LoRA check (minutes per strategy on a CPU)")
     parser.add_argument("--output", default=None, help="where the tables and plot go (default: a temp dir)")
     args = parser.parse_args()
     output = Path(args.output or tempfile.mkdtemp(prefix="bench_selection_"))
@@ -125,7 +126,7 @@ def main() -> int:
         print(f"{name}: best strategy {top['strategy']} at {top['ratio_to_random']:.2f}x random's labels "
               f"(95 % {top['ratio_low']:.2f}-{top['ratio_high']:.2f}); {verdict}")
 
-    if not args.no_lora:
+    if args.lora:
         print(f"\nLoRA check on the paper sample at {args.lora_budget:.0%} (seed 0, SmolLM2-135M + LoRA r=32, "
               f"{args.lora_epochs:g} epoch(s), {args.lora_max_length} tokens, CPU):", flush=True)
         with tempfile.TemporaryDirectory(prefix="bench_selection_lora_") as workdir:
