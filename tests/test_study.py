@@ -113,6 +113,7 @@ def test_gold_is_only_mixed_in_while_the_regular_queue_lasts(db_url):
     store = _gold_project(db_url, 3, overlap=1, gold_every=2, n_gold=2)
     served = _answer_all(store, "p", "ann", "ratings")
     assert len(served) == 4 + 2 and set(served[-1:]) - _gold_ids(store, "p", "ratings")  # ends on a regular task
+    assert store.coverage("p")["ratings"] == (4, 4)  # the gold item is no task to cover
 
 
 def test_no_task_gets_k_plus_1_answers_before_every_task_has_k(db_url):

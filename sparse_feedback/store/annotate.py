@@ -263,16 +263,18 @@ class AnnotateMixin:
         return pd.DataFrame([tuple(r) for r in rows], columns=["annotator", "protocol", "done", "skipped", "open"])
 
     def coverage(self, project: str) -> dict[str, tuple[int, int]]:
-        """Per protocol: (tasks with ``overlap`` answers, all tasks)."""
+        """Per protocol: (tasks with ``overlap`` answers, all tasks), gold items left out (they are checks, not
+        tasks to cover)."""
         out = {}
         with self.db.read() as conn:
             proj = self._project_row(conn, project)
             for protocol, table in _TASK_TABLE.items():
-                total = conn.execute(text(f"SELECT COUNT(*) FROM {table} WHERE project_id=:pid"),
+                total = conn.execute(text(f"SELECT COUNT(*) FROM {table} t WHERE project_id=:pid AND {NOT_GOLD}"),
                                      dict(pid=proj.id)).scalar_one()
                 full = conn.execute(text(
                     "SELECT COUNT(*) FROM (SELECT task_id FROM annotations WHERE project_id=:pid AND "
-                    "protocol=:protocol AND NOT undone GROUP BY task_id HAVING COUNT(DISTINCT annotator) >= :k) q"),
+                    "protocol=:protocol AND NOT undone AND task_id NOT IN (SELECT task_id FROM gold "
+                    "WHERE protocol=:protocol) GROUP BY task_id HAVING COUNT(DISTINCT annotator) >= :k) q"),
                     dict(pid=proj.id, protocol=protocol, k=proj.overlap)).scalar_one()
                 out[protocol] = (full, total)
         return out
