@@ -13,6 +13,7 @@ click); ``--think 0`` is a closed-loop stress test where latency is bounded by t
     python bench/bench_annotate.py --during-import 1000000 --minutes 8 --import-after 60   # + a same-run baseline
     python bench/bench_annotate.py --during-import 1000000 --preview ...   # the admin also clicks Preview first
     python bench/bench_annotate.py --gold 10 --minutes 2   # a study: one gold task in every 10 served (issue 21)
+    python bench/bench_annotate.py --strategy uncertainty   # the queue served in a stored order (a tiny random RM)
 
 The machine's load average is printed with the figures: on a shared 2-core machine, other work moves them.
 """
@@ -139,9 +140,9 @@ def _store_url(backend: str, home: Path, name: str) -> str:
     return _fresh_postgres() if backend == "postgres" else f"sqlite:///{home / name}"
 
 
-def _bench_project(store, n_items: int, gold_every: int) -> None:
+def _bench_project(store, n_items: int, gold_every: int, strategy: str = "random", home: Path | None = None) -> None:
     """The bench project (overlap 5); with ``gold_every``, a study: gold on the first tasks (one gold task per 20
-    items, at least 5), one in every ``gold_every`` served."""
+    items, at least 5), one in every ``gold_every`` served; ``strategy``: its queue order, computed and stored."""
     store.create_project_from_generation(_generation(max(1, n_items)), "bench", overlap=5)
     if gold_every:
         from sparse_feedback.store.schema import rating_tasks
@@ -151,6 +152,8 @@ def _bench_project(store, n_items: int, gold_every: int) -> None:
                                .limit(max(5, n_items // 20))).scalars().all()
         store.set_gold("bench", "bench-admin", [("ratings", i, "4") for i in ids])
         store.set_study_settings("bench", "bench-admin", gold_every=gold_every)
+    if strategy != "random":
+        _order(store, strategy, home)
 
 
 def _stored(store) -> int:
@@ -158,11 +161,12 @@ def _stored(store) -> int:
     return len(store.study_answers("bench"))
 
 
-def _store_baseline(url: str, annotators: int, items: int, think: float, gold_every: int = 0) -> list[float]:
-    """The same workload (same annotators, pauses and answers) straight into a separate store, no HTTP:
-    the floor the app adds to (the next task chosen by the study's rules, as the app does)."""
+def _store_baseline(url: str, annotators: int, items: int, think: float, gold_every: int = 0,
+                    strategy: str = "random", home: Path | None = None) -> list[float]:
+    """The same workload (same annotators, pauses and answers, same queue strategy) straight into a separate store,
+    no HTTP: the floor the app adds to (the next task chosen by the study's rules, as the app does)."""
     store = Store(url)
-    _bench_project(store, annotators * items // 5, gold_every)
+    _bench_project(store, annotators * items // 5, gold_every, strategy, home)
     lat, lock = [], threading.Lock()
 
     def work(who):
@@ -195,6 +199,22 @@ def _wait_port(port: int, proc, timeout: float = 120) -> None:
     raise SystemExit("app did not start")
 
 
+def _order(store, strategy: str, home: Path) -> None:
+    """Set the bench project's strategy and compute its stored order here, before the app starts."""
+    from sparse_feedback.jobs.selection import run_selection
+
+    model = None
+    if strategy == "uncertainty":
+        from tests.tiny_models import tiny_causal_lm, tiny_reward_model
+
+        model = home / "rm"
+        model = str(model if model.exists() else tiny_reward_model(model, tiny_causal_lm(home / "rm-base")))
+    store.set_queue_strategy("bench", strategy, reward_model=model)
+    started = time.perf_counter()
+    line = run_selection(store, "bench")
+    print(f"queue order: {line} in {time.perf_counter() - started:.1f} s (before the run)")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--annotators", type=int, default=50)
@@ -220,6 +240,9 @@ def main(argv=None) -> int:
                          "or one run on each")
     ap.add_argument("--gold", type=int, default=0, metavar="N",
                     help="a study: gold tasks mixed in, one in every N served (0: none)")
+    ap.add_argument("--strategy", choices=("random", "disagreement", "uncertainty", "coverage"), default="random",
+                    help="the project's queue strategy; its order is computed (uncertainty: under a tiny random-weight "
+                         "RM, as the submit path does not depend on which RM) and stored before the annotators start")
     args = ap.parse_args(argv)
     if args.minutes:  # enough tasks for everyone to keep answering the whole time
         args.items = int(args.minutes * 60 / max(args.think * 0.5, 0.05)) + 10
@@ -236,7 +259,7 @@ def _bench(args, backend: str) -> int:
     store_url = _store_url(backend, home, "sparse_feedback.db")
     store = Store(store_url)
     # overlap 5 and enough items that each annotator has at least ``items`` rating tasks
-    _bench_project(store, args.annotators * args.items // 5, args.gold)
+    _bench_project(store, args.annotators * args.items // 5, args.gold, args.strategy, home)
     store.close()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -301,7 +324,7 @@ def _bench(args, backend: str) -> int:
     stored, gold_answers = _stored(store), int(store.study_answers("bench")["gold"].notna().sum())
     store.close()
     base = _store_baseline(_store_url(backend, home, "baseline.db"), args.annotators, min(args.items, 20), args.think,
-                           args.gold)
+                           args.gold, args.strategy, home)
     locked = stderr.count("database is locked")
     print(f"machine: {os.cpu_count()} CPUs, load average (1/5/15 min) before {_load(load_before)}, "
           f"at the end {_load(load_after)}; store {backend}"
@@ -316,7 +339,8 @@ def _bench(args, backend: str) -> int:
     if lat:
         print(f"CPU per submit: app server {server_cpu / len(lat) * 1000:.1f} ms, "
               f"benchmark clients {client_cpu / len(lat) * 1000:.1f} ms (both on the same cores)")
-    print(f"baseline store.submit (no HTTP, same annotators and pauses): p50={_p(base, 50):.1f} ms  p95={_p(base, 95):.1f} ms"
+    print(f"baseline store.submit (no HTTP, same annotators, pauses and strategy): p50={_p(base, 50):.1f} ms  "
+          f"p95={_p(base, 95):.1f} ms"
           + (f"  ratio app/store p95={_p(lat, 95) / _p(base, 95):.1f}x" if lat else ""))
     print(f"acknowledged={acked} stored={stored} {'OK' if acked == stored else 'MISMATCH'}  errors={len(errors)}  "
           f"'database is locked' in server log: {locked}")

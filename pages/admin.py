@@ -3,6 +3,7 @@
 import gradio as gr
 
 from pages import Shell, admin_only, bind, guarded, study
+from pages import queue as queue_section
 from sparse_feedback.report.tables import jobs_table, readable
 from sparse_feedback.ui.coverage import coverage_line
 
@@ -45,4 +46,5 @@ def build(store, shell: Shell):
     save_btn.click(bind(save, store, access), [shell.name, shell.project, guideline, overlap], message,
                    api_name="admin_save")
     study.build(store, shell)
+    queue_section.build(store, shell)
     return loader, outputs

@@ -37,6 +37,11 @@ def import_gold(store, access, name, project, upload, request: gr.Request):
 
 
 @guarded
+def mark_one(store, access, name, project, item, responses, expected, request: gr.Request):
+    return studies.mark_one(store, project, _admin(access, request, name, project), item, responses, expected)
+
+
+@guarded
 def adjudicated_gold(store, access, name, project, request: gr.Request):
     return studies.adjudicated_as_gold(store, project, _admin(access, request, name, project))
 
@@ -76,6 +81,11 @@ def build(store, shell: Shell):
             gold_file = gr.File(label="Gold file (rating or ranking feedback columns)", type="filepath")
             gold_btn = gr.Button("Mark as gold", elem_id="study-gold")
             adjudicated_btn = gr.Button("Mark adjudicated pairs as gold", elem_id="study-gold-adjudicated")
+        with gr.Row(equal_height=True):
+            gold_item = gr.Number(None, precision=0, minimum=0, label="Item number")
+            gold_responses = gr.Textbox(label="Response ('2') or pair ('0,1')")
+            gold_expected = gr.Textbox(label="Expected: 1-7, or (a) / (b) / equal")
+            one_btn = gr.Button("Mark this task as gold", elem_id="study-gold-one")
         message = gr.Markdown(elem_id="study-message")
         refresh = gr.Button("Refresh the quality table", size="sm", elem_id="study-refresh")
         quality = gr.Dataframe(label="Per-annotator quality", interactive=False, wrap=True, elem_id="study-quality")
@@ -105,6 +115,7 @@ def build(store, shell: Shell):
     for button, fn, inputs, name in (
             (save_btn, save, [gold_every, paired, fast], "study_save"),
             (gold_btn, import_gold, [gold_file], "study_gold"),
+            (one_btn, mark_one, [gold_item, gold_responses, gold_expected], "study_gold_one"),
             (adjudicated_btn, adjudicated_gold, [], "study_gold_adjudicated"),
             (exclude_btn, exclude, [who, threshold], "study_exclude"),
             (include_btn, include, [who], "study_include"),

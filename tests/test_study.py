@@ -113,6 +113,7 @@ def test_gold_is_only_mixed_in_while_the_regular_queue_lasts(db_url):
     store = _gold_project(db_url, 3, overlap=1, gold_every=2, n_gold=2)
     served = _answer_all(store, "p", "ann", "ratings")
     assert len(served) == 4 + 2 and set(served[-1:]) - _gold_ids(store, "p", "ratings")  # ends on a regular task
+    assert store.coverage("p")["ratings"] == (4, 4)  # the gold item is no task to cover
 
 
 def test_no_task_gets_k_plus_1_answers_before_every_task_has_k(db_url):
@@ -354,3 +355,20 @@ def test_a_study_link_lets_one_participant_in_continues_them_and_stops_at_the_qu
     with pytest.raises(links.StudyRefusal):
         links.enter(store, params)
     assert store.study_log("p")["action"].tolist() == ["study link", "revoke link"]
+
+
+def test_one_task_is_marked_gold_from_the_admin_form_and_a_bad_entry_is_refused(db_url):
+    from sparse_feedback.ui import studies
+
+    store = Store(db_url)
+    store.create_project_from_generation(small_generation(3, 3), "p")
+    assert "expected **6**" in studies.mark_one(store, "p", "boss", 1, "2", "6")
+    assert "expected **(b)**" in studies.mark_one(store, "p", "boss", 2, "2,0", "a")  # (a) = response 2
+    frame = store.gold_tasks("p")
+    assert frame[["protocol", "item", "expected"]].values.tolist() == [["ratings", 1, "6"], ["rankings", 2, "(b)"]]
+    assert frame["index1"].tolist()[1] == 0 and frame["index2"].tolist()[1] == 2
+    for item, responses, expected, message in ((1, "2", "9", "1 to 7"), (1, "0,1", "maybe", r"\(a\), \(b\)"),
+                                               (7, "0", "3", "no ratings task"), ("x", "0", "3", "numbers")):
+        with pytest.raises(StoreError, match=message):
+            studies.mark_one(store, "p", "boss", item, responses, expected)
+    assert len(store.gold_tasks("p")) == 2

@@ -30,12 +30,17 @@ def check_device(options: dict) -> None:
     resolve_device(options.get("device") or "auto", dtype, bool(options.get("load_in_8bit")))
 
 
-def _outcome(output_dir: Path):
+def _outcome(output_dir: Path, store=None):
     """How a finished training process ended: done when it saved its results, else failed with the real reason
-    (the signal or exit status, the step it reached, its last error line), never merely its last log line."""
+    (the signal or exit status, the step it reached, its last error line), never merely its last log line. A model
+    saved: projects whose uncertainty queue reads it get their order recomputed (``store`` given)."""
 
     def outcome(code: int) -> tuple[str, str]:
         if code == 0 and (output_dir / RESULTS_FILE).exists():
+            if store is not None:
+                from sparse_feedback.jobs.selection import refresh_for_model
+
+                refresh_for_model(store, output_dir)
             return "done", "model saved"
         return "failed", runner.ended(code, output_dir / STDOUT_FILE, reached(output_dir))
 
@@ -61,7 +66,7 @@ def start_training(store, protocol: str, train_file, model: str = "smollm2-135m"
     job_id = store.start_job(JOB_KIND, args, log_path=str(output_dir / LOG_FILE))
     try:
         runner.spawn(store, job_id, cmd, output_dir / STDOUT_FILE, env={"PYTHONUNBUFFERED": "1", **TRAINING_ENV},
-                     on_exit=_outcome(output_dir))
+                     on_exit=_outcome(output_dir, store))
     except OSError as err:
         store.finish_job(job_id, "failed", f"could not start: {err}")
         raise

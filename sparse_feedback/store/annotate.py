@@ -263,16 +263,18 @@ class AnnotateMixin:
         return pd.DataFrame([tuple(r) for r in rows], columns=["annotator", "protocol", "done", "skipped", "open"])
 
     def coverage(self, project: str) -> dict[str, tuple[int, int]]:
-        """Per protocol: (tasks with ``overlap`` answers, all tasks)."""
+        """Per protocol: (tasks with ``overlap`` answers, all tasks), gold items left out (they are checks, not
+        tasks to cover)."""
         out = {}
         with self.db.read() as conn:
             proj = self._project_row(conn, project)
             for protocol, table in _TASK_TABLE.items():
-                total = conn.execute(text(f"SELECT COUNT(*) FROM {table} WHERE project_id=:pid"),
+                total = conn.execute(text(f"SELECT COUNT(*) FROM {table} t WHERE project_id=:pid AND {NOT_GOLD}"),
                                      dict(pid=proj.id)).scalar_one()
                 full = conn.execute(text(
                     "SELECT COUNT(*) FROM (SELECT task_id FROM annotations WHERE project_id=:pid AND "
-                    "protocol=:protocol AND NOT undone GROUP BY task_id HAVING COUNT(DISTINCT annotator) >= :k) q"),
+                    "protocol=:protocol AND NOT undone AND task_id NOT IN (SELECT task_id FROM gold "
+                    "WHERE protocol=:protocol) GROUP BY task_id HAVING COUNT(DISTINCT annotator) >= :k) q"),
                     dict(pid=proj.id, protocol=protocol, k=proj.overlap)).scalar_one()
                 out[protocol] = (full, total)
         return out
@@ -292,8 +294,9 @@ class Candidate:
 
 def candidates(conn, proj, annotator: str, protocol: str, where: str = "", params: dict | None = None,
                limit: int = 1, pool: str = "regular") -> list[Candidate]:
-    """Tasks this annotator never had, fewest active (open or done) assignments first, then by id: an index walk
-    of (project_id, active, id) (schema v3). ``pool``: ``regular`` (short of ``overlap`` answers, gold items left
+    """Tasks this annotator never had, fewest active (open or done) assignments first, then by the project's stored
+    queue order (``priority``, schema v8; all 0 under ``random``), then by id: an index walk of (project_id, active,
+    priority, id). ``pool``: ``regular`` (short of ``overlap`` answers, gold items left
     out) or ``gold`` (the gold tasks, no overlap cap). ``where`` adds a condition on ``t`` (the task table)."""
     table = _TASK_TABLE[protocol]
     if pool == "gold":
@@ -302,7 +305,7 @@ def candidates(conn, proj, annotator: str, protocol: str, where: str = "", param
         scope = f"t.active < :k AND {NOT_GOLD}"
     sql = (f"SELECT t.id, t.item_id, t.active FROM {table} t WHERE t.project_id = :pid AND {scope} "
            "AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.protocol = :protocol AND x.task_id = t.id "
-           f"AND x.annotator = :who) {'AND ' + where if where else ''} ORDER BY t.active, t.id LIMIT :n")
+           f"AND x.annotator = :who) {'AND ' + where if where else ''} ORDER BY t.active, t.priority, t.id LIMIT :n")
     args = dict(params or {}, pid=proj.id, protocol=protocol, who=annotator, k=proj.overlap, n=limit)
     return [Candidate(*row) for row in conn.execute(text(sql), args).all()]
 

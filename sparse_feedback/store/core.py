@@ -9,13 +9,14 @@ from sparse_feedback.store.engine import Database
 from sparse_feedback.store.export import ExportMixin
 from sparse_feedback.store.jobs import JobsMixin
 from sparse_feedback.store.projects import ProjectsMixin
+from sparse_feedback.store.queue import QueueMixin
 from sparse_feedback.store.schema import migrate
 from sparse_feedback.store.studies import StudiesMixin
 from sparse_feedback.store.users import UsersMixin
 
 
 class Store(ProjectsMixin, AnnotateMixin, AnswersMixin, AdjudicateMixin, ExportMixin, JobsMixin, UsersMixin,
-            StudiesMixin):
+            StudiesMixin, QueueMixin):
     """The one entry point to stored data. ``Store()`` opens (and migrates) the default database."""
 
     def __init__(self, url: str | None = None):

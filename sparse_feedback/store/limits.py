@@ -118,3 +118,17 @@ def check_flags(value) -> str:
 def check_comment(value) -> str:
     """An optional comment on one answer: at most :data:`COMMENT_MAX` characters, stripped; None is empty."""
     return "" if value is None else check_text("comment", value, COMMENT_MAX).strip()
+
+
+STRATEGIES = ("random", "disagreement", "uncertainty", "coverage")  # a project's queue strategy (store.queue)
+
+
+def check_strategy(name: str) -> str:
+    """A queue strategy's name, or a StoreError naming the choices.
+
+    >>> check_strategy("coverage")
+    'coverage'
+    """
+    if name not in STRATEGIES:
+        raise StoreError(f"strategy must be one of {', '.join(STRATEGIES)}, not {name!r}")
+    return name

@@ -12,7 +12,9 @@ from sqlalchemy import delete, func, insert, select, update
 from sparse_feedback.formats import normalize_label
 from sparse_feedback.protocols import flip, gives_orders, orders_from_final, orders_from_pairs
 from sparse_feedback.store.limits import StoreError, check_name, check_text
-from sparse_feedback.store.schema import items, llm_feedback, pair_tasks, projects, rating_tasks, utcnow
+from sparse_feedback.store.schema import (
+    items, llm_feedback, pair_tasks, projects, queue_settings, rating_tasks, utcnow,
+)
 
 DEFAULT_GUIDELINE = """\
 **Ratings.** Read the instruction (and its input, if any), then rate how well the response fulfils it:
@@ -262,6 +264,9 @@ class ProjectsMixin:
                     {**r, "project_id": pid, "protocol": protocol, "created_at": now} for r in batch])
             if callback is not None and chunk:
                 callback(start + len(batch), len(rows), "labels")
+        if rows:  # the disagreement order read the old labels
+            with self.db.write() as conn:
+                conn.execute(update(queue_settings).where(queue_settings.c.project_id == pid).values(stale=True))
         return len(rows)
 
     def llm_feedback_for(self, protocol: str, task_id: int) -> list[dict]:

@@ -64,6 +64,7 @@ def _task_table(name: str, *responses: Column) -> Table:
         Column("item_id", ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
         *responses,
         Column("active", Integer, nullable=False, default=0, server_default="0"),  # open or done assignments
+        Column("priority", Integer, nullable=False, default=0, server_default="0"),  # v8: rank in the stored order
         UniqueConstraint("item_id", *(column.name for column in responses)),
     )
 
@@ -231,6 +232,31 @@ participants = Table(
 
 STUDY_TABLES = [study_settings, gold, excluded, study_log, designs, study_links, participants]
 
+# v8: the queue strategy of each project and why each task sits where it does in its order (the order itself is
+# the tasks' ``priority`` column, so the next task stays one index walk).
+queue_settings = Table(
+    "queue_settings", metadata,
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("strategy", String(20), nullable=False, default="random"),
+    Column("reward_model", Text, nullable=False, default=""),  # uncertainty: the RM's directory
+    Column("llm_source", String(200), nullable=False, default=""),  # disagreement: the LLM source ('' = any)
+    Column("updated_at", DateTime, nullable=False),
+    Column("computed_at", DateTime),  # when the stored order was last written
+    Column("computed_strategy", String(20)),  # the strategy that order follows
+    Column("stale", Boolean, nullable=False, default=True),  # its inputs changed since
+    Column("message", Text, nullable=False, default=""),  # the last computation's summary or error
+)
+
+queue_reasons = Table(
+    "queue_reasons", metadata,
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("protocol", String(10), primary_key=True),
+    Column("task_id", Integer, primary_key=True),
+    Column("rank", Integer, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
 V1_TABLES = [users, projects, items, rating_tasks, pair_tasks, assignments, annotations, llm_feedback, jobs]
 
 
@@ -291,9 +317,21 @@ def _v7_studies(conn) -> None:
     metadata.create_all(conn, tables=STUDY_TABLES)
 
 
+def _v8_queue_order(conn) -> None:
+    """Queue strategies: each task's ``priority`` (its rank in the project's stored order, 0 for all under
+    ``random``), walked by (project_id, active, priority, id) so the next task costs what it did; the settings and
+    the reasons live in their own tables."""
+    for table in ("rating_tasks", "pair_tasks"):
+        if "priority" not in {c["name"] for c in inspect(conn).get_columns(table)}:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN priority INTEGER NOT NULL DEFAULT 0")
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_{table}_order ON {table} "
+                             "(project_id, active, priority, id)")
+    metadata.create_all(conn, tables=[queue_settings, queue_reasons])
+
+
 # Append only: a migration, once released, never changes.
 MIGRATIONS: list[Callable] = [_v1_initial, _v2_indexes, _v3_queue_counts, _v4_answer_versions, _v5_task_items,
-                              _v6_adjudications, _v7_studies]
+                              _v6_adjudications, _v7_studies, _v8_queue_order]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -102,6 +102,26 @@ class StudiesMixin:
                 log(conn, pid, actor, "gold", detail=f"{len(expected)} gold tasks set")
         return len(expected)
 
+    def task_at(self, project: str, protocol: str, item: int, responses: tuple[int, ...]) -> int:
+        """The id of the task of item ``item`` (its position) on ``responses`` (one index for a rating task, two for
+        a pair, in either order)."""
+        with self.db.read() as conn:
+            pid = self._project_row(conn, project).id
+            item_id = conn.execute(select(items.c.id).where(items.c.project_id == pid,
+                                                            items.c.position == int(item))).scalar()
+            if protocol == "ratings" and len(responses) == 1:
+                found = conn.execute(select(rating_tasks.c.id).where(
+                    rating_tasks.c.item_id == item_id, rating_tasks.c.response_index == int(responses[0]))).scalar()
+            elif protocol == "rankings" and len(responses) == 2:
+                low, high = sorted(int(r) for r in responses)
+                found = conn.execute(select(pair_tasks.c.id).where(
+                    pair_tasks.c.item_id == item_id, pair_tasks.c.index1 == low, pair_tasks.c.index2 == high)).scalar()
+            else:
+                raise StoreError("a rating task names one response, a pair two")
+        if found is None:
+            raise StoreError(f"project {project!r} has no {protocol} task for item {item} and responses {responses}")
+        return found
+
     def clear_gold(self, project: str, actor: str) -> int:
         """Unmark every gold task of the project (their items return to the regular pool); logged."""
         actor = check_name("admin", actor)

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from sparse_feedback.formats import normalize_label
+from sparse_feedback.protocols import flip
+from sparse_feedback.store.limits import StoreError
 from sparse_feedback.study import exclusion, gold, links
 from sparse_feedback.study.quality import project_quality
 from sparse_feedback.ui.render import safe_markdown
@@ -74,6 +77,28 @@ def import_gold_file(store, project: str, actor: str, path) -> str:
         return "Choose a gold file first (rating or ranking feedback columns)."
     protocol, n = gold.import_gold(store, project, path, actor)
     return f"Marked **{n}** {protocol} tasks as gold."
+
+
+def mark_one(store, project: str, actor: str, item, responses: str, expected: str) -> str:
+    """Mark one task as gold from the form: item number, ``"2"`` (a response) or ``"0,1"`` (a pair, (a) first),
+    the expected rating (1-7) or label ((a), (b), equal)."""
+    try:
+        indices = tuple(int(x) for x in str(responses or "").replace(" ", "").split(",") if x != "")
+        number = int(item)
+    except (TypeError, ValueError):
+        raise StoreError("item and responses are numbers: an item, then '2' (a response) or '0,1' (a pair)") from None
+    protocol = "ratings" if len(indices) == 1 else "rankings"
+    value = str(expected or "").strip()
+    if protocol == "ratings" and value not in {str(n) for n in range(1, 8)}:
+        raise StoreError("a rating task's expected answer is a rating from 1 to 7")
+    label = normalize_label(value) if protocol == "rankings" else value
+    if label is None:
+        raise StoreError("a pair's expected answer is (a), (b) or equal")
+    if protocol == "rankings" and indices[0] > indices[1]:
+        label = flip(label)  # the pair is stored lower response first
+    task_id = store.task_at(project, protocol, number, indices)
+    store.set_gold(project, actor, [(protocol, task_id, label)])
+    return f"Item {number}, responses {','.join(map(str, indices))}: gold, expected **{safe_markdown(label)}**."
 
 
 def adjudicated_as_gold(store, project: str, actor: str) -> str:
