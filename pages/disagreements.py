@@ -68,9 +68,10 @@ def adjudicate(store, project, adjudicator, a, b, search, min_score, number, row
 
 @guarded
 def may_adjudicate(access, name, request: gr.Request):
-    """After sign-in: the adjudication form for researchers and admins (in open local mode, for everyone)."""
+    """After sign-in: the adjudication form for researchers and admins (in open local mode, for everyone); a no-op
+    for others (the form starts hidden)."""
     shown = (access.open and access.local) or access.identify(request, name).can("adjudicate")
-    return gr.update(visible=shown)
+    return gr.update(visible=True) if shown else gr.update()
 
 
 @guarded(also=(LookupError,))

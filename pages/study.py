@@ -121,5 +121,6 @@ def build(store, shell: Shell):
             (include_btn, include, [who], "study_include"),
             (link_btn, create_link, [quota, code, redirect, host], "study_link"),
             (revoke_btn, revoke_link, [link_id], "study_revoke")):
-        button.click(bind(fn, store, access), [*common, *inputs], message, api_name=name, **QUIET).then(
-            loader, common, outputs, api_visibility="private", **QUIET)
+        # The panel again once the change is stored (a refused change leaves it as it was).
+        button.click(bind(fn, store, access), [*common, *inputs], message, api_name=name, **QUIET).success(
+            loader, common, outputs, api_visibility="private", api_name=f"{name}_reload", **QUIET)

@@ -20,12 +20,18 @@ PROJECT = "proj-7c1e"  # distinctive, so a leak of the name is found by a plain 
 TRAIN = {"train_start", "train_stop", "train_show", "train_list", "train_full_log"}  # reward-model jobs
 BEST_OF_N = {"best_of_n_start", "best_of_n_stop", "best_of_n_resume", "best_of_n_browse", "best_of_n_show"}  # best-of-n jobs
 EXPORT_PREVIEW = {"export_preview", *(f"export_preview_on_{c}" for c in ("what", "source", "format"))}
+HUB = {"import_fetch", "export_push", "train_push"}  # fetch from and push to the Hub: admins only
+STUDY_ACTIONS = {f"study_{a}" for a in ("save", "gold", "gold_one", "gold_adjudicated", "exclude", "include", "link",
+                                        "revoke")}
+STUDY = {"study_load", *STUDY_ACTIONS, *(f"{a}_reload" for a in STUDY_ACTIONS)}  # the human-study panel
+QUEUE = {"queue_load", "queue_save"}  # the queue strategy section
 ADMIN_ONLY = {"import_preview", "import_create", "import_stop", "export", "llm_run", "admin_load", "admin_save", *TRAIN,
-              "train_refresh", *BEST_OF_N, "best_of_n_filter", *EXPORT_PREVIEW}
+              "train_refresh", *BEST_OF_N, "best_of_n_filter", *EXPORT_PREVIEW, *HUB, *STUDY, *QUEUE}
 # Fired for everyone (a project change, a timer): a no-op for others.
 ADMIN_NOOP = {"export_sources", "admin_on_project", "train_on_project", "train_tick", "best_of_n_status",
               "best_of_n_models", "best_of_n_choices", "export_choices",
-              "best_of_n_on_job", "import_stop_after", "import_stop_state", "import_running"}
+              "best_of_n_on_job", "import_stop_after", "import_stop_state", "import_running",
+              "export_hub", "study_on_project", "queue_on_project"}
 OWN_VIEW = {f"{p}_{e}" for p in ("rate", "rank") for e in ("show", "show_on_name", "on_load", "undo", "myself")}
 OWN_HISTORY = {f"{p}_{e}" for p in ("rate", "rank")  # the caller's answers
                for e in ("history", "history_on_open", "history_on_project")}
@@ -34,8 +40,11 @@ NOT_YOURS = ({f"rate_submit{s}" for s in ("", "_2", "_3", "_4", "_5", "_6", "_7"
              | {f"{p}_{e}" for p in ("rate", "rank") for e in ("history_pick", "edit")})  # bob's answer, by id
 WHOAMI = {"whoami"}
 # What each role may call (the capability of sparse_feedback.ui.access that guards it).
-MANAGE = {"import_preview", "import_create", "import_stop", "llm_run", "admin_load", "admin_save", "admin_on_project"}
-EXPORT = {"export", "export_sources", "export_choices", *EXPORT_PREVIEW}
+MANAGE = {"import_preview", "import_create", "import_stop", "llm_run", "admin_load", "admin_save", "admin_on_project",
+          *HUB, *STUDY, "study_on_project", *QUEUE, "queue_on_project"}
+EXPORT = {"export", "export_sources", "export_choices", "export_hub", *EXPORT_PREVIEW}
+# A final label for a disagreement: researchers (on their projects) and admins; refused to everyone else.
+ADJUDICATE = {"adjudicate"}
 VIEW_BON = {"best_of_n_browse", "best_of_n_show", "best_of_n_filter", "best_of_n_status", "best_of_n_on_job"}
 JOBS = (TRAIN | BEST_OF_N | {"train_refresh", "train_on_project", "train_tick", "best_of_n_models"}) - VIEW_BON
 RESEARCH = {"consistency", "disagreements", "agreement", "bias", "winrates", "winrate_runs"}  # researcher dashboards: admins only
@@ -43,7 +52,7 @@ RESEARCH = {"consistency", "disagreements", "agreement", "bias", "winrates", "wi
 RESEARCH_MODULES = {f"pages.{m}" for m in RESEARCH} | {"pages.research"}
 PUBLIC = {"rate_submit", "rate_undo", "rate_skip", "rate_show", "rank_submit", "rank_undo", "rank_skip", "rank_show",
           "import_preview", "import_create", "import_stop", "export", "llm_run", "admin_load", "admin_save", *RESEARCH, *TRAIN,
-          *BEST_OF_N}
+          *BEST_OF_N, *HUB, *(STUDY - {f"{a}_reload" for a in STUDY_ACTIONS}), *QUEUE, *ADJUDICATE}
 # Anonymous routes that carry no app data: the login page and its assets, Gradio's own meta endpoints.
 ANONYMOUS_OK = re.compile(r"^/(|login/?|logout|favicon\.ico|theme\.css|robots\.txt|manifest\.json|openapi\.json|"
                           r"svelte/.*|static/.*|assets/.*|pwa_icon.*|monitoring/\{key\}|"
@@ -70,7 +79,7 @@ def app(tmp_path_factory):
                             "task_id": answered["task_id"]},
                    "ratings": _ticket(bob_rating), "rankings": _ticket(bob_ranking), "answer": answered["id"]}
         tickets["defaults"] = _defaults(blocks[0])
-        tickets["research_hidden"] = _research_hidden(blocks[0])
+        tickets["research_hidden"], tickets["states"] = _research_hidden(blocks[0]), _state_outputs(blocks[0])
         yield url, store, blocks[0], tickets
 
 
@@ -91,9 +100,15 @@ def _handlers(blocks) -> dict[str, int]:
 
 
 def _research_hidden(blocks) -> set[str]:
-    """Hidden handlers of the researcher dashboards."""
-    return {d["api_name"] for d in blocks.config["dependencies"] if d["api_name"] not in RESEARCH
+    """Hidden handlers of the researcher dashboards (not the adjudication, which changes data)."""
+    return {d["api_name"] for d in blocks.config["dependencies"] if d["api_name"] not in RESEARCH | ADJUDICATE
             and getattr(blocks.fns[d["id"]].fn, "__module__", "") in RESEARCH_MODULES}
+
+
+def _state_outputs(blocks) -> dict[str, set[int]]:
+    """Each handler's output positions that are ``gr.State`` (server-side: never sent to the client)."""
+    states = {c["id"] for c in blocks.config["components"] if c.get("type") == "state"}
+    return {d["api_name"]: {i for i, o in enumerate(d["outputs"]) if o in states} for d in blocks.config["dependencies"]}
 
 
 def _defaults(blocks) -> dict[str, list]:
@@ -133,7 +148,7 @@ def _check(api_name: str, result: dict, tickets: dict) -> None:
     text = json.dumps(result, ensure_ascii=False)
     assert "bob" not in text and tickets["ratings"]["submit_id"] not in text, (api_name, text)
     assert "Question number" not in text or api_name in OWN_VIEW, (api_name, text)
-    if api_name in ADMIN_ONLY or api_name in RESEARCH:
+    if api_name in ADMIN_ONLY | RESEARCH | ADJUDICATE:
         assert not result["success"] and re.search("only (an admin|a researcher|a viewer)", str(result["error"])), \
             (api_name, result)
     elif api_name in NOT_YOURS:
@@ -143,12 +158,12 @@ def _check(api_name: str, result: dict, tickets: dict) -> None:
     elif api_name in OWN_HISTORY:  # their own (empty) list of answers, never bob's
         assert result["success"] and "No answers yet" in result["data"][2], (api_name, result)
     elif api_name in ADMIN_NOOP:
-        assert result["success"] and all(set(u) == {"__type__"} for u in result["data"]), (api_name, result)
+        assert _noop(result, tickets["states"][api_name]), (api_name, result)
     elif api_name in OWN_VIEW:
         assert result["success"] and result["data"][1].startswith("**alice**"), (api_name, result)
     elif api_name in tickets["research_hidden"]:  # refused, or no-op updates for events everyone fires
         refused = not result["success"] and result["error"]
-        assert refused or all(set(u) == {"__type__"} for u in result["data"]), (api_name, result)
+        assert refused or _noop(result, tickets["states"][api_name]), (api_name, result)
     elif api_name in WHOAMI:
         data = result["data"]
         tabs = [u.get("visible") for u in data[3:]]  # Rate and Rank, then every other tab
@@ -174,7 +189,7 @@ def _unchanged(store) -> None:
 def test_every_handler_has_an_access_expectation(app):
     _, _, blocks, _ = app
     names = set(_handlers(blocks))
-    assert names == (ADMIN_ONLY | ADMIN_NOOP | OWN_VIEW | OWN_HISTORY | NOT_YOURS | WHOAMI | RESEARCH
+    assert names == (ADMIN_ONLY | ADMIN_NOOP | OWN_VIEW | OWN_HISTORY | NOT_YOURS | WHOAMI | RESEARCH | ADJUDICATE
                      | _research_hidden(blocks))
 
 
@@ -263,8 +278,10 @@ def test_hidden_handlers_are_not_in_the_public_api(app):
             alice.predict(PROJECT, "bob", api_name=f"/{hidden}")
 
 
-def _noop(result) -> bool:
-    return result["success"] and all(set(u) == {"__type__"} for u in result["data"] or [{"__type__": 1}])
+def _noop(result, states: set[int]) -> bool:
+    """Only no-op updates; a ``gr.State`` output (at a position in ``states``) always reads null on the wire."""
+    return result["success"] and all(set(u or ()) == {"__type__"} or (u is None and i in states)
+                                     for i, u in enumerate(result["data"] or []))
 
 
 def _check_role(api_name: str, result: dict, tickets: dict, allowed: set, visitor: bool = False) -> None:
@@ -282,13 +299,13 @@ def _check_role(api_name: str, result: dict, tickets: dict, allowed: set, visito
             (api_name, result)
     elif api_name in OWN_HISTORY:  # a visitor's own sandbox answers (none yet); others may not annotate at all
         assert refused or (visitor and "No answers yet" in result["data"][2]) or (
-            api_name.endswith("_on_project") and _noop(result)), (api_name, result)  # an event everyone fires
+            api_name.endswith("_on_project") and _noop(result, tickets["states"][api_name])), (api_name, result)  # an event everyone fires
     elif api_name in WHOAMI:
         assert result["success"], result
     elif api_name in allowed:
         assert not refused, (api_name, result)
     else:
-        assert refused or _noop(result), (api_name, result)
+        assert refused or _noop(result, tickets["states"][api_name]), (api_name, result)
 
 
 VIEWER_ALLOWED = RESEARCH | VIEW_BON | {"best_of_n_choices"}  # job lists to view
@@ -310,7 +327,7 @@ def test_a_researcher_is_kept_off_projects_not_given(app):
     url, store, blocks, tickets = app
     res = signed_in(url, "res", "res-pw")
     for api_name, fn_index in _handlers(blocks).items():
-        if api_name not in RESEARCH | {"export", "train_start"}:
+        if api_name not in RESEARCH | ADJUDICATE | {"export", "train_start"}:
             continue  # the others take no project (a best-of-n job on the built-in instructions is theirs to start)
         for data in _calls(api_name, tickets):
             result = queue_call(res, fn_index, data)
@@ -337,7 +354,8 @@ def public_app(tmp_path_factory):
         tickets = {"done": {"assignment_id": answered["assignment_id"], "submit_id": answered["submit_id"],
                             "task_id": answered["task_id"]},
                    "ratings": _ticket(bob_rating), "rankings": _ticket(bob_ranking), "answer": answered["id"],
-                   "defaults": _defaults(blocks[0]), "research_hidden": _research_hidden(blocks[0])}
+                   "defaults": _defaults(blocks[0]), "research_hidden": _research_hidden(blocks[0]),
+                   "states": _state_outputs(blocks[0])}
         yield url, store, blocks[0], tickets
 
 
