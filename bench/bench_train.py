@@ -358,7 +358,12 @@ def sweep(pairs, lengths: list[int]) -> dict:
         for n in rest:
             ratio = lambda key: ok[n][key] / ok[first][key]  # noqa: E731
             print(f"max length {n} / {first}: tokens per epoch x{ratio('tokens_per_epoch'):.2f}, largest pass "
-                  f"x{ratio('largest_pass_tokens'):.2f}, peak tree RSS x{ratio('peak_tree_rss_gb'):.2f}")
+                  f"x{ratio('largest_pass_tokens'):.2f}, peak tree RSS x{ratio('peak_tree_rss_gb'):.2f}, growth "
+                  f"over the loaded model x{ratio('peak_over_loaded_mb'):.2f}")
+        for n in sorted(ok):
+            if "peak_over_loaded_mb" in ok[n]:
+                per_token = ok[n]["peak_over_loaded_mb"] * 2**10 / ok[n]["largest_pass_tokens"]
+                print(f"max length {n}: {per_token:.0f} KB of growth per token of the largest pass")
     return results
 
 
