@@ -109,6 +109,8 @@ def exit_reason(code: int | None, output: str = "", step: str | None = None) -> 
     'exit status 1: RuntimeError: shapes differ'
     >>> exit_reason(-15)
     'ended by signal SIGTERM'
+    >>> exit_reason(1, "OSError: [Errno 28] No space left on device", step="step 0")[:40]
+    'the disk is full: nothing half-written w'
     """
     import signal
 
@@ -125,5 +127,10 @@ def exit_reason(code: int | None, output: str = "", step: str | None = None) -> 
             head = f"ended by signal {name}{where}"
     else:
         head = f"exit status {code}{where}"
-    detail = disk_error(output) or last_error_line(output)
-    return f"{head}: {detail}" if detail and (code is None or code >= 0) else head
+    if code is not None and code < 0:
+        return head
+    disk = disk_error(output)
+    if disk:  # the cause the user can act on comes first
+        return f"{disk} ({head})"
+    detail = last_error_line(output)
+    return f"{head}: {detail}" if detail else head
