@@ -47,27 +47,30 @@ def write_state(output_dir, step: int, total: int) -> None:
 
 
 def step_label(output_dir) -> str | None:
-    """``"step N/T"``: the steps a run had done out of those planned (from its state, written before each step;
-    else its log), or None for a run that logged nothing.
+    """``"step N/T"``: the steps a run had done out of those planned, from its state (written before each step)
+    and its log (written after one, so a run stopped between the two has done the logged step); None for a run
+    that recorded nothing.
 
     >>> import tempfile; d = tempfile.mkdtemp(); write_state(d, 3, 40); step_label(d)
     'step 3/40'
     """
-    try:
-        state = json.loads((Path(output_dir) / STATE_FILE).read_text())
-        return f"step {int(state['step'])}/{int(state['total'])}"
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
     from sparse_feedback.progress import PROGRESS_FILE
 
-    steps = [r["step"] for r in read_log(output_dir) if "loss" in r]
-    try:
-        total = json.loads((Path(output_dir) / PROGRESS_FILE).read_text()).get("total")
-    except (OSError, ValueError, AttributeError):
-        total = None
-    if total:
-        return f"step {steps[-1] if steps else 0}/{total}"
-    return f"step {steps[-1]}" if steps else None
+    logged = [r["step"] for r in read_log(output_dir) if "loss" in r]
+    done, total = (logged[-1] if logged else None), None
+    for name in (STATE_FILE, PROGRESS_FILE):
+        try:
+            record = json.loads((Path(output_dir) / name).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and record.get("total"):
+            steps = record.get("step", record.get("done"))
+            done = max(int(steps or 0), done or 0)
+            total = int(record["total"])
+            break
+    if done is None:
+        return None
+    return f"step {done}/{total}" if total else f"step {done}"
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
