@@ -115,20 +115,15 @@ def exit_reason(code: int | None, output: str = "", step: str | None = None) -> 
     import signal
 
     where = f" at {step}" if step else ""
-    if code is not None and code < 0:
-        number = -code
-        if number == signal.SIGKILL:
-            head = f"killed by the system (out of memory?){where}"
-        else:
-            try:
-                name = signal.Signals(number).name
-            except ValueError:
-                name = f"signal {number}"
-            head = f"ended by signal {name}{where}"
-    else:
-        head = f"exit status {code}{where}"
-    if code is not None and code < 0:
-        return head
+    if code is not None and code < 0:  # killed: what it printed last is not why it ended
+        if -code == signal.SIGKILL:
+            return f"killed by the system (out of memory?){where}"
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"ended by signal {name}{where}"
+    head = f"exit status {code}{where}"
     disk = disk_error(output)
     if disk:  # the cause the user can act on comes first
         return f"{disk} ({head})"

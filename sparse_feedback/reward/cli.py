@@ -114,12 +114,10 @@ def _watch(config) -> int:
     import subprocess
     import sys
 
-    from sparse_feedback.errors import exit_reason
-    from sparse_feedback.reward.runs import TRAINING_ENV, step_label, training_command
-
     import sparse_feedback
+    from sparse_feedback.errors import exit_reason
     from sparse_feedback.formats import check_output
-    from sparse_feedback.reward.runs import MODEL_KIND
+    from sparse_feedback.reward.runs import MODEL_KIND, TRAINING_ENV, step_label, training_command
 
     check_output(config.output_dir, MODEL_KIND)  # refused here, before a process or a model is started
     options = {k: v for k, v in config.to_dict().items() if k not in ("protocol", "train", "output_dir", "model")}

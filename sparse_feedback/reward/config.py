@@ -63,8 +63,9 @@ class RewardConfig:
     lora_targets: str = _arg("comma-separated module names that get LoRA adapters", default="q_proj,v_proj")
     full: bool = _arg("fine-tune every weight instead of LoRA", default=False)
     gradient_checkpointing: bool = _arg("recompute activations in the backward pass for every micro-batch (less "
-                                        "memory, about a third slower); without it only a group of responses that "
-                                        "alone exceeds --max-batch-tokens is recomputed", default=False)
+                                        "memory; measured 5-10 percent slower on the CPU); without it only a group "
+                                        "of responses that alone exceeds --max-batch-tokens is recomputed",
+                                        default=False)
     max_batch_tokens: int = _arg("padded tokens per forward/backward pass: a step's batch is run in passes of at "
                                  "most this many, so memory is bounded whatever the lengths (0: 1024 on the CPU, "
                                  "what fits in 60 percent of the free memory on a GPU)", default=0)
