@@ -22,6 +22,7 @@ from pages import (  # noqa: E402
 from sparse_feedback.jobs import runner as jobs_runner  # noqa: E402
 from sparse_feedback.settings import space_storage_note  # noqa: E402
 from sparse_feedback.jobs import imports as import_jobs  # noqa: E402
+from sparse_feedback.jobs.watch import Watch  # noqa: E402
 from sparse_feedback.errors import EXIT_BAD_INPUT, UserError  # noqa: E402
 from sparse_feedback.store import Store  # noqa: E402
 from sparse_feedback.store.demo import DEMO_PROJECTS, ensure_demo  # noqa: E402
@@ -171,9 +172,10 @@ def launch_kwargs(access: Access) -> dict:
                                            Middleware(PlainValidationErrors)]})
 
 
-def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:
+def open_app(store: Store | None = None, watch: bool = False) -> tuple[gr.Blocks, Access]:
     """The store, the users, interrupted jobs marked, the demo loaded if the store is empty (and the Best-of-n
-    demo if it has no best-of-n job); then the app."""
+    demo if it has no best-of-n job); then the app. ``watch``: the runner's watch starts too (queue orders out of
+    date recomputed in the background; :mod:`sparse_feedback.jobs.watch`)."""
     accounts = check_start()  # every setting read at start, before anything is opened
     storage = space_storage_note()
     if storage:
@@ -185,12 +187,14 @@ def open_app(store: Store | None = None) -> tuple[gr.Blocks, Access]:
     ensure_demo(store, DEMO_DIR)
     ensure_best_of_n_demo(store, DEMO_DIR / "best_of_n")
     access = Access.from_env(store, accounts, public_projects=DEMO_PROJECTS)
+    if watch:
+        Watch(store).start()
     return create_app(store, access).queue(default_concurrency_limit=None), access
 
 
 def main() -> None:
     try:
-        app, access = open_app()
+        app, access = open_app(watch=True)
         kwargs = launch_kwargs(access)
     except UserError as err:  # a setting the admin can fix: one line naming it, never a traceback
         print(f"error: {err}", file=sys.stderr)

@@ -1,10 +1,12 @@
 """CLI: ``import FILE --project NAME`` — a file made into a project by a background import job, as the app's
-Import tab does (a job, so above the store it writes to); ``queue --project NAME`` — its queue strategy, the order
-computed by the selection job."""
+Import tab does (a job, so above the store it writes to), or (``--labels``) a feedback file's labels added to an
+existing project as LLM labels; ``queue --project NAME`` — its queue strategy, the order computed by the selection
+job; ``runner`` — the background runner's watch without the app (out-of-date queue orders recomputed)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 
@@ -21,6 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gold", action="store_true", help="mark the tasks of an existing project that a rating or ranking "
                                                        "feedback file names as gold, with its labels as the answers")
     p.add_argument("--as", dest="actor", default=None, help="with --gold: who marks them, for the log")
+    p.add_argument("--labels", action="store_true", help="store a rating or ranking feedback file's labels (a judge's "
+                                                         "output) as LLM labels (--source) of the existing project's "
+                                                         "matching tasks; its queue order is then recomputed by the "
+                                                         "runner (the app, or `runner`)")
     _strategy_arguments(p, default="random")
     p.add_argument("--db", help=DB_HELP)
     p.set_defaults(func=_import)
@@ -32,6 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--show", type=int, default=10, help="next items shown per protocol (default 10)")
     p.add_argument("--db", help=DB_HELP)
     p.set_defaults(func=_queue)
+
+    p = sub.add_parser("runner", help="the background runner without the app: recompute every out-of-date queue order "
+                                      "(new LLM labels; human answers under coverage) until stopped, as the app does")
+    p.add_argument("--interval", type=float, default=None, help="seconds between two looks (default 5)")
+    p.add_argument("--once", action="store_true", help="look once, compute what is due here, and exit")
+    p.add_argument("--db", help=DB_HELP)
+    p.set_defaults(func=_runner)
 
 
 DB_HELP = ("SQLAlchemy URL of the store (default: $SPARSE_FEEDBACK_DB, else sparse_feedback.db under "
@@ -48,21 +61,29 @@ def _strategy_arguments(p: argparse.ArgumentParser, default) -> None:
     p.add_argument("--reward-model", help="trained reward-model directory (for --strategy uncertainty)")
 
 
+@contextlib.contextmanager
+def _local(file: str):
+    """``(local path, name shown)`` of an import's file: a Hub split is fetched into a local parquet file first."""
+    import tempfile
+
+    from sparse_feedback.formats.hub import fetch_table, is_hub
+
+    with tempfile.TemporaryDirectory(prefix="sf-hub-") as fetched:
+        yield (fetch_table(file, fetched), file) if is_hub(file) else (file, None)
+
+
 def _import(args) -> int:
     if args.gold:
         return _import_gold(args)
-    import tempfile
-
+    if args.labels:
+        return _import_labels(args)
     from tqdm import tqdm
 
     from sparse_feedback.errors import EXIT_BAD_INPUT
-    from sparse_feedback.formats.hub import fetch_table, is_hub
     from sparse_feedback.jobs.imports import import_file
     from sparse_feedback.store import Store
 
-    with tempfile.TemporaryDirectory(prefix="sf-hub-") as fetched:
-        # a Hub split is fetched into a local parquet file first: the import job reads a file
-        path, name = (fetch_table(args.file, fetched), args.file) if is_hub(args.file) else (args.file, None)
+    with _local(args.file) as (path, name):
         store = Store(args.db)
         with tqdm(unit=" items", desc="import") as bar:
             def progress(done: int, total: int, stage: str) -> None:
@@ -114,4 +135,46 @@ def _import_gold(args) -> int:
 
     protocol, n = import_gold(Store(args.db), args.project, args.file, args.actor or getpass.getuser() or "cli")
     print(f"{args.project}: {n} {protocol} tasks marked gold")
+    return 0
+
+
+def _import_labels(args) -> int:
+    """A feedback file's labels stored as LLM labels of an existing project: one short write, nothing computed
+    here (the store marks the queue order stale; the runner recomputes it)."""
+    from sparse_feedback.errors import InputError
+    from sparse_feedback.jobs.imports import read_named
+    from sparse_feedback.store import Store
+
+    with _local(args.file) as (path, name):
+        upload = read_named(path, args.kind, name)
+    shown = name or args.file
+    if upload.ratings is None and upload.rankings is None:
+        raise InputError(shown, f"read as {upload.kind}: --labels needs a rating or ranking feedback file")
+    store = Store(args.db)
+    try:
+        setting = store.queue_strategy(args.project)  # an unknown project is refused before anything is written
+        stored = sum(importer(args.project, frame, args.source) for frame, importer in (
+            (upload.ratings, store.import_llm_ratings), (upload.rankings, store.import_llm_rankings))
+            if frame is not None)
+    finally:
+        store.close()
+    if not stored:
+        raise InputError(shown, f"no row matches a task of project {args.project!r} (the instruction, input and "
+                                "responses must be the project's)")
+    after = "; its queue order is recomputed by the runner" if setting["strategy"] == "disagreement" else ""
+    print(f"{args.project}: {stored} LLM labels stored as {args.source!r}{after}")
+    return 0
+
+
+def _runner(args) -> int:
+    from sparse_feedback.jobs import watch
+    from sparse_feedback.store import Store
+
+    store = Store(args.db)
+    if args.once:
+        print(f"{len(watch.sweep(store, in_place=True))} queue order(s) recomputed")
+        return 0
+    interval = args.interval or watch.INTERVAL_S
+    print(f"runner: looking for out-of-date queue orders every {interval:g} s (Ctrl+C stops)", flush=True)
+    watch.Watch(store, interval, on_start=lambda ids: print(f"started queue order job(s) {ids}", flush=True)).run()
     return 0

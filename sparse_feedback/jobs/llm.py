@@ -88,11 +88,7 @@ def run_llm_judge(store: Store, project: str, protocol: str, base_url: str, mode
             stored = 0
             if not frame.empty:
                 importer = store.import_llm_ratings if protocol == "ratings" else store.import_llm_rankings
-                stored = importer(project, frame, model)
-                if stored:  # a disagreement queue reads these labels: its order is recomputed in the background
-                    from sparse_feedback.jobs.selection import refresh
-
-                    refresh(store, project, changed="llm")
+                stored = importer(project, frame, model)  # a disagreement order goes stale: the runner recomputes it
             errors = [j.error for j in result.judgements if not j.answered]
             why = f" (the first: {judge.redact(next((e for e in errors if e), 'no answer'), [api_key])[:300]})"
             outcome["message"] = (f"{protocol}: {stored} judgements stored from {model} ({result.stats.cached} of "

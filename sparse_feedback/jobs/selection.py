@@ -5,8 +5,9 @@ chosen reward model when the strategy is ``uncertainty``, and orders both protoc
 :func:`sparse_feedback.study.selection.strategy_order`. :func:`run_selection` does that as an in-process job and
 stores the order (the tasks' priorities and reasons); :func:`start_selection` runs it in a process of its own
 (``python -m sparse_feedback.jobs.selection PROJECT JOB``, at a lower CPU priority) so the app's annotators never
-wait on it. :func:`refresh` starts one when the inputs of a project's strategy changed (new LLM labels, a
-retrained RM, a new strategy).
+wait on it. :func:`refresh` starts one when a project's setting is saved or its RM retrained; any other change of
+its inputs (LLM labels stored by any path, human answers under coverage) is noticed by the runner's watch
+(:mod:`.watch`), which starts one. Requests coalesce: never two running for one project.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sparse_feedback.jobs import runner
 from sparse_feedback.settings import home
 from sparse_feedback.store import StoreError
 from sparse_feedback.store.limits import check_strategy
+from sparse_feedback.store.schema import utcnow
 
 JOB_KIND = "queue order"
 NICENESS = 10
@@ -54,7 +56,7 @@ def strategy_status(setting: dict) -> str:
         return f"{head}: its order is not computed yet (the queue serves the previous order meanwhile)."
     when = f"{setting['computed_at']:%Y-%m-%d %H:%M} UTC"
     done = setting["message"].removeprefix(f"{setting['strategy']}: ")
-    note = "; its inputs changed since (a new order is computed on the next change or save)" if setting["stale"] else ""
+    note = "; its inputs changed since (the runner recomputes it in the background)" if setting["stale"] else ""
     return f"{head}: {done}, stored {when}{note}."
 
 
@@ -110,27 +112,43 @@ def compute_order(store, project: str, progress=None) -> tuple[pd.DataFrame, str
     return order, strategy, line
 
 
-def run_selection(store, project: str, progress=None) -> str:
-    """Compute and store the project's order as an in-process job; returns its summary line."""
-    with runner.in_process(store, JOB_KIND, {"project": project}) as outcome:
-        try:
-            order, strategy, line = compute_order(store, project, progress)
-            store.write_queue_order(project, order, strategy, message=line, callback=progress)
-        except Exception as err:
-            store.record_queue_message(project, f"failed: {type(err).__name__}: {err}")
-            raise
-        outcome["message"] = line
+def compute_and_store(store, project: str, progress=None) -> str:
+    """Compute the project's order and store it as of the moment its inputs were read (so labels stored meanwhile
+    leave it stale for the runner); a failure is recorded on the setting and raised. Returns the summary line."""
+    read_at = utcnow()
+    try:
+        order, strategy, line = compute_order(store, project, progress)
+        store.write_queue_order(project, order, strategy, message=line, callback=progress, read_at=read_at)
+    except Exception as err:
+        store.record_queue_message(project, f"failed: {type(err).__name__}: {err}", read_at=read_at)
+        raise
     return line
+
+
+def run_selection(store, project: str, progress=None) -> str:
+    """Compute and store the project's order as an in-process job (the CLI waits on it); its summary line."""
+    with runner.in_process(store, JOB_KIND, {"project": project}) as outcome:
+        outcome["message"] = compute_and_store(store, project, progress)
+    return outcome["message"]
 
 
 def jobs_root() -> Path:
     return home() / "queue_orders"
 
 
-def start_selection(store, project: str) -> int:
-    """Start the order's computation in its own process; returns the job id (its row says how it ended)."""
+def start_selection(store, project: str, in_place: bool = False) -> int | None:
+    """Start the order's computation in its own process (``in_place``: here, waiting for it); returns the job id
+    (its row says how it ended), or None when one for the project is already running: requests coalesce."""
     store.queue_strategy(project)  # refuses an unknown project before anything starts
-    job_id = store.start_job(JOB_KIND, {"project": project})
+    job_id = store.start_job_unless_running(JOB_KIND, {"project": project})
+    if job_id is None:
+        return None
+    if in_place:
+        try:
+            store.finish_job(job_id, "done", compute_and_store(store, project))
+        except Exception as err:  # noqa: BLE001  (recorded on the job's row and the setting)
+            store.finish_job(job_id, "failed", f"{type(err).__name__}: {err}")
+        return job_id
     directory = jobs_root() / f"job-{job_id}"
     directory.mkdir(parents=True, exist_ok=True)
 
@@ -145,7 +163,8 @@ def start_selection(store, project: str) -> int:
 
 def refresh(store, project: str, changed: str = "") -> int | None:
     """Start a recomputation if the project's strategy reads what ``changed`` (``llm``, ``rm``, ``answers``;
-    '' = anything, e.g. a new setting); returns the job id, or None when nothing needed one."""
+    '' = anything, e.g. a new setting); returns the job id, or None when nothing needed one or one is running
+    (the runner recomputes after it if the inputs changed meanwhile)."""
     strategy = store.queue_strategy(project)["strategy"]
     if changed and READS[strategy] != changed:
         return None
@@ -162,7 +181,9 @@ def refresh_for_model(store, model_dir) -> list[int]:
         setting = store.queue_strategy(p.name)
         if setting["strategy"] == "uncertainty" and setting["reward_model"] and \
                 str(Path(setting["reward_model"]).resolve()) == target:
-            started.append(start_selection(store, p.name))
+            store.mark_queue_stale(p.name)  # should one be running already, the runner recomputes after it
+            if (job := start_selection(store, p.name)) is not None:
+                started.append(job)
     return started
 
 
@@ -175,14 +196,10 @@ def _main(project: str, job_id: str) -> int:
     except OSError:
         pass
     store = Store(os.environ.get("SPARSE_FEEDBACK_DB"))
-    directory = jobs_root() / f"job-{job_id}"
     try:
-        order, strategy, line = compute_order(store, project, runner.progress_writer(directory, "order"))
-        store.write_queue_order(project, order, strategy, message=line)
+        line = compute_and_store(store, project, runner.progress_writer(jobs_root() / f"job-{job_id}", "order"))
     except Exception as err:  # noqa: BLE001  (the row says why; the log has the traceback)
-        message = f"{type(err).__name__}: {err}"
-        store.record_queue_message(project, f"failed: {message}")
-        store.finish_job(int(job_id), "failed", message, if_running=True)
+        store.finish_job(int(job_id), "failed", f"{type(err).__name__}: {err}", if_running=True)
         raise
     store.finish_job(int(job_id), "done", line, if_running=True)
     return 0

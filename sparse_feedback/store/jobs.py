@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import zlib
 from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 
 from sparse_feedback.store.schema import jobs, utcnow
 
@@ -67,6 +69,27 @@ class JobsMixin:
             return conn.execute(insert(jobs).values(
                 kind=kind, status="running", pid=pid if pid is not None else os.getpid(),
                 args=redact(dict(args or {})), log_path=log_path, created_at=now, updated_at=now,
+            )).inserted_primary_key[0]
+
+    def start_job_unless_running(self, kind: str, args: dict) -> int | None:
+        """:meth:`start_job`, unless a job of ``kind`` with the same ``args`` is running (its process alive):
+        then None, so repeated requests coalesce into the one job. One whose process is gone becomes
+        ``interrupted``. Atomic across processes (SQLite's write lock; a transaction lock on PostgreSQL)."""
+        args, now = redact(dict(args)), utcnow()
+        with self.db.write() as conn:
+            if conn.dialect.name == "postgresql":
+                key = zlib.crc32(json.dumps([kind, args], sort_keys=True).encode())
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), dict(k=key))
+            for r in conn.execute(select(jobs.c.id, jobs.c.pid, jobs.c.created_at, jobs.c.args).where(
+                    jobs.c.kind == kind, jobs.c.status == "running")).all():
+                if r.args != args:
+                    continue
+                if _alive(r.pid, r.created_at):
+                    return None
+                conn.execute(update(jobs).where(jobs.c.id == r.id).values(
+                    status="interrupted", updated_at=now, finished_at=now, message="process ended without finishing"))
+            return conn.execute(insert(jobs).values(
+                kind=kind, status="running", pid=os.getpid(), args=args, created_at=now, updated_at=now,
             )).inserted_primary_key[0]
 
     def record_finished_job(self, kind: str, args: dict, message: str, place: Callable[[int], str],

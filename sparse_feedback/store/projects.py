@@ -13,7 +13,7 @@ from sparse_feedback.formats import normalize_label
 from sparse_feedback.protocols import flip, gives_orders, orders_from_final, orders_from_pairs
 from sparse_feedback.store.limits import StoreError, check_name, check_text
 from sparse_feedback.store.schema import (
-    items, llm_feedback, pair_tasks, projects, queue_settings, rating_tasks, utcnow,
+    items, llm_feedback, pair_tasks, projects, rating_tasks, utcnow,
 )
 
 DEFAULT_GUIDELINE = """\
@@ -264,9 +264,11 @@ class ProjectsMixin:
                     {**r, "project_id": pid, "protocol": protocol, "created_at": now} for r in batch])
             if callback is not None and chunk:
                 callback(start + len(batch), len(rows), "labels")
-        if rows:  # the disagreement order read the old labels
+        if rows:  # the disagreement order read the old labels: the runner recomputes it
+            from sparse_feedback.store.queue import mark_stale  # (queue reads the annotation module, which reads this)
+
             with self.db.write() as conn:
-                conn.execute(update(queue_settings).where(queue_settings.c.project_id == pid).values(stale=True))
+                mark_stale(conn, pid)
         return len(rows)
 
     def llm_feedback_for(self, protocol: str, task_id: int) -> list[dict]:

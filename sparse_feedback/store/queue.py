@@ -10,11 +10,23 @@ from sqlalchemy import delete, insert, select, text, update
 from sparse_feedback.store.annotate import NOT_GOLD
 from sparse_feedback.store.limits import StoreError, check_name, check_strategy
 from sparse_feedback.store.schema import (
-    items, pair_tasks, queue_reasons, queue_settings, rating_tasks, utcnow,
+    items, pair_tasks, projects, queue_reasons, queue_settings, rating_tasks, utcnow,
 )
 
 ORDER_CHUNK = 5_000  # priorities written a transaction
 _TABLES = {"ratings": rating_tasks, "rankings": pair_tasks}
+
+
+def mark_stale(conn, pid: int) -> None:
+    """The project's order inputs changed now (new LLM labels, a retrained RM): its order is stale until one
+    computed from inputs read after now is written."""
+    conn.execute(update(queue_settings).where(queue_settings.c.project_id == pid)
+                 .values(stale=True, updated_at=utcnow()))
+
+
+def _changed(read_at):
+    """``stale`` for an order whose inputs were read at ``read_at``: whether the setting or inputs changed since."""
+    return False if read_at is None else queue_settings.c.updated_at > read_at
 
 
 class QueueMixin:
@@ -61,10 +73,33 @@ class QueueMixin:
         return self.queue_strategy(project)
 
     def mark_queue_stale(self, project: str) -> None:
-        """The order's inputs changed (new LLM labels, a retrained RM): it is recomputed by the next job."""
+        """The order's inputs changed (new LLM labels, a retrained RM): the runner recomputes it
+        (:meth:`due_queue_orders`)."""
         with self.db.write() as conn:
-            conn.execute(update(queue_settings).where(queue_settings.c.project_id == self._pid(conn, project))
-                         .values(stale=True))
+            mark_stale(conn, self._pid(conn, project))
+
+    def due_queue_orders(self, answers: int, age_s: float) -> list[str]:
+        """Projects whose stored order the runner should recompute: stale ones (the setting or its inputs changed
+        after the order's inputs were read), and coverage orders that ``answers`` human answers have reached since,
+        or at least one answer ``age_s`` seconds after. A random setting with nothing else stored needs none, and
+        a failed computation is retried on the next change, not on every look."""
+        with self.db.read() as conn:
+            rows = conn.execute(select(projects.c.id, projects.c.name, *[queue_settings.c[k] for k in (
+                "strategy", "computed_strategy", "computed_at", "stale", "message")]).join(
+                queue_settings, queue_settings.c.project_id == projects.c.id)).all()
+            due, now = [], utcnow()
+            for r in rows:
+                if r.strategy == "random" and r.computed_strategy in (None, "random"):
+                    continue
+                if r.stale:
+                    due.append(r.name)
+                elif r.strategy == r.computed_strategy == "coverage" and not r.message.startswith("failed"):
+                    new = conn.execute(text(  # counted up to ``answers`` only
+                        "SELECT COUNT(*) FROM (SELECT 1 FROM annotations WHERE project_id = :pid AND created_at > :t "
+                        "AND revises IS NULL LIMIT :n) s"), dict(pid=r.id, t=r.computed_at, n=answers)).scalar_one()
+                    if new >= answers or (new and (now - r.computed_at).total_seconds() >= age_s):
+                        due.append(r.name)
+        return due
 
     def selection_inputs(self, project: str) -> dict[str, pd.DataFrame]:
         """Everything a strategy reads, in id terms (see :mod:`sparse_feedback.study.selection`): ``pairs``,
@@ -99,10 +134,11 @@ class QueueMixin:
                                        columns=["item", "instruction", "input", "responses"]))
 
     def write_queue_order(self, project: str, order: pd.DataFrame, strategy: str, message: str = "",
-                          chunk: int = ORDER_CHUNK, callback=None) -> int:
+                          chunk: int = ORDER_CHUNK, callback=None, read_at=None) -> int:
         """Store an order (``protocol, task_id, rank, score, reason``, both protocols) as the tasks' priorities
         and their reasons, ``chunk`` tasks a transaction (a submit waits for one chunk at most); the setting is
-        then computed and fresh. Returns the tasks written."""
+        then computed, as of ``read_at`` (when its inputs were read; default now), and fresh unless the setting
+        or its inputs changed after ``read_at``. Returns the tasks written."""
         check_strategy(strategy)
         rows = order[["protocol", "task_id", "rank", "score", "reason"]].to_dict(orient="records")
         with self.db.write() as conn:
@@ -124,13 +160,15 @@ class QueueMixin:
                 callback(start + len(batch), len(rows), "order")
         with self.db.write() as conn:
             conn.execute(update(queue_settings).where(queue_settings.c.project_id == pid).values(
-                computed_at=utcnow(), computed_strategy=strategy, stale=False, message=message))
+                computed_at=read_at or utcnow(), computed_strategy=strategy, message=message, stale=_changed(read_at)))
         return len(rows)
 
-    def record_queue_message(self, project: str, message: str) -> None:
+    def record_queue_message(self, project: str, message: str, read_at=None) -> None:
+        """The last computation's outcome; with ``read_at`` (a failed one's start), the order is no longer stale
+        unless its inputs changed after that, so the runner does not retry a failure before something changes."""
         with self.db.write() as conn:
             conn.execute(update(queue_settings).where(queue_settings.c.project_id == self._pid(conn, project))
-                         .values(message=message))
+                         .values(message=message, **({} if read_at is None else {"stale": _changed(read_at)})))
 
     def queue_preview(self, project: str, protocol: str, n: int = 20) -> pd.DataFrame:
         """The next ``n`` tasks of the regular pool (gold items left out: they keep their own rate) in the order the
