@@ -4,8 +4,9 @@ has to start one itself, and no submit pays for it.
 
 Out of date (:meth:`~sparse_feedback.store.Store.due_queue_orders`): the setting or its inputs changed after the
 order's inputs were read (LLM labels stored by any path: the store marks the order stale where it writes them), or,
-for ``coverage``, :data:`COVERAGE_ANSWERS` human answers arrived since, or at least one answer
-:data:`COVERAGE_AGE_S` seconds ago. A project whose job is still running gets no second one (the store's
+for ``coverage``, human answers (:data:`COVERAGE_ANSWERS` at least) arrived since it was computed and that was
+:data:`COVERAGE_AGE_S` seconds ago or more: under a stream of answers it is recomputed every 30 s or so, and
+lags them by that plus one computation (about 3 s for 37,500 tasks). A project whose job is still running gets no second one (the store's
 :meth:`~sparse_feedback.store.Store.start_job_unless_running`): any number of imports between two looks, or during
 a computation, cost one job more at most.
 
@@ -19,8 +20,8 @@ import logging
 import threading
 
 INTERVAL_S = 5.0  # seconds between two looks: one short read of the queue settings
-COVERAGE_ANSWERS = 20  # human answers since a coverage order was computed that make it due at once
-COVERAGE_AGE_S = 60.0  # ... or one answer, this many seconds after it was computed
+COVERAGE_ANSWERS = 1  # human answers since a coverage order was computed that make it due ...
+COVERAGE_AGE_S = 30.0  # ... once it is this old: at most one recomputation per project every 30 s
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from sparse_feedback.store.schema import (
     items, pair_tasks, projects, queue_reasons, queue_settings, rating_tasks, utcnow,
 )
 
-ORDER_CHUNK = 5_000  # priorities written a transaction
+ORDER_CHUNK = 2_000  # priorities written a transaction (a submit waits for one at most)
 _TABLES = {"ratings": rating_tasks, "rankings": pair_tasks}
 
 
@@ -80,9 +80,10 @@ class QueueMixin:
 
     def due_queue_orders(self, answers: int, age_s: float) -> list[str]:
         """Projects whose stored order the runner should recompute: stale ones (the setting or its inputs changed
-        after the order's inputs were read), and coverage orders that ``answers`` human answers have reached since,
-        or at least one answer ``age_s`` seconds after. A random setting with nothing else stored needs none, and
-        a failed computation is retried on the next change, not on every look."""
+        after the order's inputs were read), and coverage orders computed ``age_s`` seconds ago or more that
+        ``answers`` human answers have reached since (the floor bounds the cost under a stream of answers; the
+        order then lags them by ``age_s`` plus one computation). A random setting with nothing else stored needs
+        none, and a failed computation is retried on the next change, not on every look."""
         with self.db.read() as conn:
             rows = conn.execute(select(projects.c.id, projects.c.name, *[queue_settings.c[k] for k in (
                 "strategy", "computed_strategy", "computed_at", "stale", "message")]).join(
@@ -93,11 +94,12 @@ class QueueMixin:
                     continue
                 if r.stale:
                     due.append(r.name)
-                elif r.strategy == r.computed_strategy == "coverage" and not r.message.startswith("failed"):
+                elif r.strategy == r.computed_strategy == "coverage" and not r.message.startswith("failed") \
+                        and (now - r.computed_at).total_seconds() >= age_s:
                     new = conn.execute(text(  # counted up to ``answers`` only
                         "SELECT COUNT(*) FROM (SELECT 1 FROM annotations WHERE project_id = :pid AND created_at > :t "
                         "AND revises IS NULL LIMIT :n) s"), dict(pid=r.id, t=r.computed_at, n=answers)).scalar_one()
-                    if new >= answers or (new and (now - r.computed_at).total_seconds() >= age_s):
+                    if new >= max(1, answers):
                         due.append(r.name)
         return due
 
@@ -141,15 +143,16 @@ class QueueMixin:
         or its inputs changed after ``read_at``. Returns the tasks written."""
         check_strategy(strategy)
         rows = order[["protocol", "task_id", "rank", "score", "reason"]].to_dict(orient="records")
-        with self.db.write() as conn:
+        with self.db.read() as conn:
             pid = self._pid(conn, project)
-            conn.execute(delete(queue_reasons).where(queue_reasons.c.project_id == pid))
         for start in range(0, len(rows), chunk):
             batch = rows[start:start + chunk]
             with self.db.write() as conn:
                 for protocol, table in _TABLES.items():
                     part = [dict(tid=int(r["task_id"]), p=int(r["rank"])) for r in batch if r["protocol"] == protocol]
-                    if part:
+                    if part:  # each chunk replaces its own tasks' reasons: no long delete of them all first
+                        conn.execute(delete(queue_reasons).where(queue_reasons.c.protocol == protocol,
+                                                                 queue_reasons.c.task_id.in_([r["tid"] for r in part])))
                         conn.execute(text(f"UPDATE {table.name} SET priority = :p WHERE id = :tid AND project_id = "
                                           ":pid"), [dict(r, pid=pid) for r in part])
                 conn.execute(insert(queue_reasons), [
