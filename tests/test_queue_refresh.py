@@ -10,7 +10,7 @@ import pytest
 
 from sparse_feedback import cli
 from sparse_feedback.jobs import watch
-from sparse_feedback.jobs.selection import JOB_KIND, run_selection
+from sparse_feedback.jobs.selection import JOB_KIND, run_selection, start_selection
 from sparse_feedback.store import Store
 from tests.appserver import ROOT, small_generation
 from tests.databases import db_url  # noqa: F401  (fixture: one SQLite and one PostgreSQL database)
@@ -89,6 +89,8 @@ def test_repeated_imports_coalesce_into_one_order_job(db_url, tmp_path):  # noqa
         assert watch.sweep(store, in_place=True) == []
         store.finish_job(running, "done", "")
         assert len(watch.sweep(store, in_place=True)) == 1 and watch.sweep(store, in_place=True) == []
+        # a look that found it due just before a job finished claims nothing: due-ness is asked again with the claim
+        assert start_selection(store, "p") is None
         assert order_jobs(store) == 1 + 1 + 1 + 1  # planted, the first three imports, the job above, the last two
     finally:
         store.close()

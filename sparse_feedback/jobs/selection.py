@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from sparse_feedback.jobs import runner
+from sparse_feedback.jobs.watch import COVERAGE_AGE_S, COVERAGE_ANSWERS
 from sparse_feedback.settings import home
 from sparse_feedback.store import StoreError
 from sparse_feedback.store.limits import check_strategy
@@ -136,11 +137,13 @@ def jobs_root() -> Path:
     return home() / "queue_orders"
 
 
-def start_selection(store, project: str, in_place: bool = False) -> int | None:
+def start_selection(store, project: str, in_place: bool = False, answers: int = COVERAGE_ANSWERS,
+                    age_s: float = COVERAGE_AGE_S) -> int | None:
     """Start the order's computation in its own process (``in_place``: here, waiting for it); returns the job id
-    (its row says how it ended), or None when one for the project is already running: requests coalesce."""
+    (its row says how it ended), or None when one for the project is already running or the order is no longer
+    due (``answers``, ``age_s``: :meth:`~sparse_feedback.store.Store.due_queue_orders`): requests coalesce."""
     store.queue_strategy(project)  # refuses an unknown project before anything starts
-    job_id = store.start_job_unless_running(JOB_KIND, {"project": project})
+    job_id = store.start_queue_job(project, JOB_KIND, answers, age_s)
     if job_id is None:
         return None
     if in_place:

@@ -33,7 +33,7 @@ def sweep(store, answers: int = COVERAGE_ANSWERS, age_s: float = COVERAGE_AGE_S,
 
     started = []
     for project in store.due_queue_orders(answers, age_s):
-        job = start_selection(store, project, in_place=in_place)
+        job = start_selection(store, project, in_place=in_place, answers=answers, age_s=age_s)
         if job is not None:
             started.append(job)
     return started

@@ -71,12 +71,14 @@ class JobsMixin:
                 args=redact(dict(args or {})), log_path=log_path, created_at=now, updated_at=now,
             )).inserted_primary_key[0]
 
-    def start_job_unless_running(self, kind: str, args: dict) -> int | None:
-        """:meth:`start_job`, unless a job of ``kind`` with the same ``args`` is running (its process alive):
-        then None, so repeated requests coalesce into the one job. One whose process is gone becomes
-        ``interrupted``. Atomic across processes (SQLite's write lock; a transaction lock on PostgreSQL)."""
-        args, now = redact(dict(args)), utcnow()
+    def start_job_unless_running(self, kind: str, args: dict, needed: Callable | None = None) -> int | None:
+        """:meth:`start_job`, unless a job of ``kind`` with the same ``args`` is running (its process alive), or
+        ``needed(conn)`` (asked in the same transaction, so after any job that just finished) says no: then None,
+        so repeated requests coalesce into the one job. One whose process is gone becomes ``interrupted``. Atomic
+        across processes (SQLite's write lock; a transaction lock on PostgreSQL)."""
+        args = redact(dict(args))
         with self.db.write() as conn:
+            now = utcnow()
             if conn.dialect.name == "postgresql":
                 key = zlib.crc32(json.dumps([kind, args], sort_keys=True).encode())
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), dict(k=key))
@@ -88,6 +90,8 @@ class JobsMixin:
                     return None
                 conn.execute(update(jobs).where(jobs.c.id == r.id).values(
                     status="interrupted", updated_at=now, finished_at=now, message="process ended without finishing"))
+            if needed is not None and not needed(conn):
+                return None
             return conn.execute(insert(jobs).values(
                 kind=kind, status="running", pid=os.getpid(), args=args, created_at=now, updated_at=now,
             )).inserted_primary_key[0]

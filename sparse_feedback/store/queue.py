@@ -29,6 +29,29 @@ def _changed(read_at):
     return False if read_at is None else queue_settings.c.updated_at > read_at
 
 
+def _due(conn, answers: int, age_s: float, project: str | None = None) -> list[str]:
+    """:meth:`QueueMixin.due_queue_orders` in ``conn`` (of one ``project`` only, when given)."""
+    query = select(projects.c.id, projects.c.name, *[queue_settings.c[k] for k in (
+        "strategy", "computed_strategy", "computed_at", "stale", "message")]).join(
+        queue_settings, queue_settings.c.project_id == projects.c.id)
+    if project is not None:
+        query = query.where(projects.c.name == project)
+    due, now = [], utcnow()
+    for r in conn.execute(query).all():
+        if r.strategy == "random" and r.computed_strategy in (None, "random"):
+            continue
+        if r.stale:
+            due.append(r.name)
+        elif r.strategy == r.computed_strategy == "coverage" and not r.message.startswith("failed") \
+                and (now - r.computed_at).total_seconds() >= age_s:
+            new = conn.execute(text(  # counted up to ``answers`` only
+                "SELECT COUNT(*) FROM (SELECT 1 FROM annotations WHERE project_id = :pid AND created_at > :t "
+                "AND revises IS NULL LIMIT :n) s"), dict(pid=r.id, t=r.computed_at, n=max(1, answers))).scalar_one()
+            if new >= max(1, answers):
+                due.append(r.name)
+    return due
+
+
 class QueueMixin:
     db: object
 
@@ -85,23 +108,13 @@ class QueueMixin:
         order then lags them by ``age_s`` plus one computation). A random setting with nothing else stored needs
         none, and a failed computation is retried on the next change, not on every look."""
         with self.db.read() as conn:
-            rows = conn.execute(select(projects.c.id, projects.c.name, *[queue_settings.c[k] for k in (
-                "strategy", "computed_strategy", "computed_at", "stale", "message")]).join(
-                queue_settings, queue_settings.c.project_id == projects.c.id)).all()
-            due, now = [], utcnow()
-            for r in rows:
-                if r.strategy == "random" and r.computed_strategy in (None, "random"):
-                    continue
-                if r.stale:
-                    due.append(r.name)
-                elif r.strategy == r.computed_strategy == "coverage" and not r.message.startswith("failed") \
-                        and (now - r.computed_at).total_seconds() >= age_s:
-                    new = conn.execute(text(  # counted up to ``answers`` only
-                        "SELECT COUNT(*) FROM (SELECT 1 FROM annotations WHERE project_id = :pid AND created_at > :t "
-                        "AND revises IS NULL LIMIT :n) s"), dict(pid=r.id, t=r.computed_at, n=answers)).scalar_one()
-                    if new >= max(1, answers):
-                        due.append(r.name)
-        return due
+            return _due(conn, answers, age_s)
+
+    def start_queue_job(self, project: str, kind: str, answers: int, age_s: float) -> int | None:
+        """A running job row for the project's order if it is due (as :meth:`due_queue_orders` says, asked when
+        the row is claimed) and none is running; else None."""
+        return self.start_job_unless_running(kind, {"project": project},
+                                             needed=lambda conn: bool(_due(conn, answers, age_s, project)))
 
     def selection_inputs(self, project: str) -> dict[str, pd.DataFrame]:
         """Everything a strategy reads, in id terms (see :mod:`sparse_feedback.study.selection`): ``pairs``,
