@@ -55,18 +55,19 @@ def fast_list(fast: pd.DataFrame, fast_seconds: float, cap: int = FAST_SHOWN) ->
     """The fast answers as the Admin tab lists them (newest first, at most ``cap``) and the line that counts them.
 
     >>> answers = pd.DataFrame({"annotator": ["a"], "protocol": ["rankings"], "item_id": [3], "response_index": [None],
-    ...                         "index1": [0], "index2": [1], "seconds": [0.5], "created_at": ["t"], "gold": [False],
-    ...                         "excluded": [False]})
+    ...                         "index1": [0], "index2": [1], "seconds": [0.5], "created_at": ["2026-12-02 17:37:58.5"],
+    ...                         "gold": [False], "excluded": [False]})
     >>> note, shown = fast_list(answers, 2)
-    >>> note, shown["task"].tolist()
-    ('**1** answer under 2 s:', ['pair 0,1'])
+    >>> note, shown["task"].tolist(), shown["when"].tolist()
+    ('**1** answer under 2 s:', ['pair 0,1'], ['2026-12-02 17:37:58'])
     """
     head = fast.head(cap if fast_seconds > 0 else 0)
     task = [f"response {int(r)}" if p == "ratings" else f"pair {int(a)},{int(b)}"
             for p, r, a, b in zip(head["protocol"], head["response_index"], head["index1"], head["index2"])]
+    when = pd.to_datetime(head["created_at"]).dt.strftime("%Y-%m-%d %H:%M:%S")
     shown = pd.DataFrame({"annotator": head["annotator"], "protocol": head["protocol"], "item id": head["item_id"],
-                          "task": task, "seconds": head["seconds"].round(2), "when": head["created_at"].astype(str),
-                          "gold": head["gold"], "excluded": head["excluded"]})
+                          "task": task, "seconds": head["seconds"].round(2), "when": when, "gold": head["gold"],
+                          "excluded": head["excluded"]})
     if fast_seconds <= 0:
         return "Fast answers: set a threshold above (seconds) to list each answer faster than it.", shown
     n = len(fast)
