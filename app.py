@@ -32,6 +32,7 @@ from sparse_feedback.ui.keyboard import head_script  # noqa: E402
 from sparse_feedback.ui.refusals import PlainValidationErrors  # noqa: E402
 from sparse_feedback.ui.signed_out import SignedOutPage  # noqa: E402
 from sparse_feedback.ui.startup import check_start, trust_proxies  # noqa: E402
+from sparse_feedback.ui.study_entry import StudyEntry  # noqa: E402
 from sparse_feedback.ui.throttle import LoginThrottle  # noqa: E402
 from sparse_feedback.ui.uploads import max_upload_bytes  # noqa: E402
 
@@ -168,8 +169,9 @@ def launch_kwargs(access: Access) -> dict:
                 # Exponential back-off with 429 + Retry-After after 5 failed sign-ins per user and per address.
                 # The sign-in page describes no endpoint (Gradio embeds the whole API description in it), and an
                 # unreadable request body gets the project's sentence, not pydantic's text.
-                app_kwargs={"middleware": [Middleware(LoginThrottle), Middleware(SignedOutPage),
-                                           Middleware(PlainValidationErrors)]})
+                # A study link signs its participant in without the login page (password accounts only).
+                app_kwargs={"middleware": [Middleware(LoginThrottle), Middleware(StudyEntry, store=access.store),
+                                           Middleware(SignedOutPage), Middleware(PlainValidationErrors)]})
 
 
 def open_app(store: Store | None = None, watch: bool = False) -> tuple[gr.Blocks, Access]:

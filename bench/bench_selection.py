@@ -8,7 +8,8 @@ load average. Target: <= 15 minutes from a clean clone on a 2-core CPU (without 
 minutes on a CPU).
 
     python bench/bench_selection.py [--seeds 20] [--synthetic-seeds 50] [--features model|hashed] [--no-cache]
-                                    [--lora [--lora-budget 0.4] [--lora-epochs 1]] [--output DIR]
+                                    [--lora [--lora-budget 0.4] [--lora-epochs 1] [--lora-seeds 0,1,2]]
+                                    [--output DIR]
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ def pair_texts(data, pairs: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
 
 
 def lora_check(data, budget: float, seed: int, workdir: Path, epochs: float, max_length: int) -> pd.DataFrame:
-    """Per strategy, one draw at ``budget``: the head's held-out accuracy and a LoRA RM's trained on the same
-    labels and scored on the same held-out pairs."""
+    """Per strategy, one draw at ``budget`` (the seed's held-out split): the head's held-out accuracy and a LoRA
+    RM's trained on the same labels and scored on the same held-out pairs."""
     from sparse_feedback.reward.config import RewardConfig
     from sparse_feedback.reward.scoring import load_reward_model
     from sparse_feedback.reward.train import train
@@ -59,7 +60,7 @@ def lora_check(data, budget: float, seed: int, workdir: Path, epochs: float, max
         chosen = d.pool[decided]
         w = fit_bradley_terry(pair_differences(data, z, chosen), (chosen["label"] == "(a)").to_numpy())
         head = pairwise_accuracy(w, pair_differences(data, z, d.test), (d.test["truth"] == "(a)").to_numpy())
-        run = workdir / f"lora-{d.strategy}"
+        run = workdir / f"lora-{d.strategy}-{seed}"
         train_file, eval_file = run.with_suffix(".train.csv"), run.with_suffix(".eval.csv")
         pair_texts(data, chosen, chosen["label"]).to_csv(train_file, index=False)
         pair_texts(data, d.test, d.test["truth"]).to_csv(eval_file, index=False)
@@ -72,11 +73,24 @@ def lora_check(data, budget: float, seed: int, workdir: Path, epochs: float, max
         s2 = rm.score(test["instruction"], test["input"], test["output2"])
         first = (test["feedback"] == "(a)").to_numpy()
         lora = float(100 * np.mean(np.where(s1 == s2, 0.5, (s1 > s2) == first)))
-        rows.append(dict(strategy=d.strategy, labels=int(decided.sum()), head_accuracy=head, lora_accuracy=lora,
+        rows.append(dict(seed=seed, strategy=d.strategy, labels=int(decided.sum()), head_accuracy=head, lora_accuracy=lora,
                          seconds=time.perf_counter() - started))
-        print(f"  LoRA {d.strategy}: {int(decided.sum())} decided labels, head {head:.1f} %, LoRA {lora:.1f} % "
+        print(f"  seed {seed}, LoRA {d.strategy}: {int(decided.sum())} decided labels, head {head:.1f} %, LoRA {lora:.1f} % "
               f"({rows[-1]['seconds']:.0f} s, load {load()})", flush=True)
     return pd.DataFrame(rows)
+
+
+def lora_verdict(check: pd.DataFrame) -> str:
+    """Whether the head and the LoRA RM order the draws (and the strategies) alike: Spearman's rank correlation
+    over every draw, and over the strategies' mean accuracies across seeds."""
+    means = check.groupby("strategy", sort=False)[["labels", "head_accuracy", "lora_accuracy"]].mean()
+    lines = ["per strategy, mean over seeds:", means.round(1).to_string()]
+    per_draw = check["head_accuracy"].corr(check["lora_accuracy"], method="spearman")
+    per_strategy = means["head_accuracy"].corr(means["lora_accuracy"], method="spearman")
+    lines.append(f"best by head: {means['head_accuracy'].idxmax()}, by LoRA: {means['lora_accuracy'].idxmax()}; "
+                 f"rank correlation over {len(check)} draws {per_draw:.2f}, over the {len(means)} strategies' means "
+                 f"{per_strategy:.2f}")
+    return "\n".join(lines)
 
 
 def main() -> int:
@@ -90,6 +104,8 @@ def main() -> int:
     parser.add_argument("--lora-max-length", type=int, default=256, help="tokens per prompt + response (the "
                         "response's end is kept): the tiny scale that fits this CPU")
     parser.add_argument("--lora", action="store_true", help="also the LoRA check (minutes per strategy on a CPU)")
+    parser.add_argument("--lora-seeds", default="0", help="comma-separated seeds of the LoRA check: one draw (and "
+                        "held-out split) per seed and strategy; the rank correlation is taken over all of them")
     parser.add_argument("--output", default=None, help="where the tables and plot go (default: a temp dir)")
     args = parser.parse_args()
     output = Path(args.output or tempfile.mkdtemp(prefix="bench_selection_"))
@@ -127,16 +143,15 @@ def main() -> int:
               f"(95 % {top['ratio_low']:.2f}-{top['ratio_high']:.2f}); {verdict}")
 
     if args.lora:
-        print(f"\nLoRA check on the paper sample at {args.lora_budget:.0%} (seed 0, SmolLM2-135M + LoRA r=32, "
-              f"{args.lora_epochs:g} epoch(s), {args.lora_max_length} tokens, CPU):", flush=True)
+        seeds = [int(v) for v in args.lora_seeds.split(",")]
+        print(f"\nLoRA check on the paper sample at {args.lora_budget:.0%} (seeds {args.lora_seeds}, SmolLM2-135M + "
+              f"LoRA r=32, {args.lora_epochs:g} epoch(s), {args.lora_max_length} tokens, CPU):", flush=True)
         with tempfile.TemporaryDirectory(prefix="bench_selection_lora_") as workdir:
-            check = lora_check(paper, args.lora_budget, 0, Path(workdir), args.lora_epochs, args.lora_max_length)
+            check = pd.concat([lora_check(paper, args.lora_budget, seed, Path(workdir), args.lora_epochs,
+                                          args.lora_max_length) for seed in seeds], ignore_index=True)
         check.to_csv(output / "lora_check.csv", index=False)
         print(check.round(2).to_string(index=False))
-        order_head = check.sort_values("head_accuracy", ascending=False)["strategy"].tolist()
-        order_lora = check.sort_values("lora_accuracy", ascending=False)["strategy"].tolist()
-        agree = check["head_accuracy"].rank().corr(check["lora_accuracy"].rank())
-        print(f"best by head: {order_head[0]}, by LoRA: {order_lora[0]}; rank correlation {agree:.2f}")
+        print(lora_verdict(check))
     print(f"\ntotal {time.perf_counter() - t0:.0f} s; load average at end: {load()}")
     return 0
 

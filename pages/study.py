@@ -18,11 +18,12 @@ def _admin(access, request, name, project):
 
 @guarded
 def load(store, access, name, project, request: gr.Request):
-    """(gold every, paired, fast seconds, summary, quality table, item times, links, log, annotator choices)."""
+    """(gold every, paired, fast seconds, summary, quality table, item times, links, log, annotator choices, the
+    fast answers' count and list)."""
     _admin(access, request, name, project)
     p = studies.panel(store, project)
     return (p.gold_every, p.paired, p.fast_seconds, p.summary, p.quality, p.items, p.links, p.log,
-            gr.update(choices=p.annotators, value=[]))
+            gr.update(choices=p.annotators, value=[]), p.fast_note, p.fast)
 
 
 @guarded
@@ -106,8 +107,10 @@ def build(store, shell: Shell):
             revoke_btn = gr.Button("Revoke link", variant="stop", elem_id="study-revoke")
         links_table = gr.Dataframe(label="Study links", interactive=False)
         items = gr.Dataframe(label="Time on task per item", interactive=False)
+        fast_note = gr.Markdown(elem_id="study-fast-note")
+        fast_table = gr.Dataframe(label="Fast answers, newest first", interactive=False, elem_id="study-fast")
         log = gr.Dataframe(label="Study log (who changed what, when)", interactive=False)
-    outputs = [gold_every, paired, fast, summary, quality, items, links_table, log, who]
+    outputs = [gold_every, paired, fast, summary, quality, items, links_table, log, who, fast_note, fast_table]
     loader = bind(load, store, access)
     refresh.click(loader, common, outputs, api_name="study_load", **QUIET)
     shell.project.change(admin_only(loader, len(outputs)), common, outputs, api_visibility="private",

@@ -149,15 +149,15 @@ def test_a_run_the_system_kills_is_reported_with_its_step(deep_tiny, tmp_path):
                                stdout=subprocess.DEVNULL, text=True)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:  # until the trainer is past its first step
-        state = out / "run_state.json"
-        if state.exists() and json.loads(state.read_text())["step"] >= 2:
+        state = out / "progress.json"
+        if state.exists() and json.loads(state.read_text())["done"] >= 2:
             break
         assert watcher.poll() is None, watcher.stderr.read()[-2000:]
         time.sleep(0.2)
     (trainer_pid,) = _children(watcher.pid)
     os.kill(trainer_pid, signal.SIGKILL)  # what the kernel's out-of-memory killer does
     _, stderr = watcher.communicate(timeout=60)
-    step = json.loads((out / "run_state.json").read_text())["step"]
+    step = json.loads((out / "progress.json").read_text())["done"]
     assert watcher.returncode == 128 + signal.SIGKILL
     reason = f"error: training killed by the system (out of memory?) at step {step}/400"
     assert stderr.strip().splitlines()[-1] == reason

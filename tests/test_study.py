@@ -372,3 +372,46 @@ def test_one_task_is_marked_gold_from_the_admin_form_and_a_bad_entry_is_refused(
         with pytest.raises(StoreError, match=message):
             studies.mark_one(store, "p", "boss", item, responses, expected)
     assert len(store.gold_tasks("p")) == 2
+
+
+def test_each_planted_fast_answer_is_listed_once_newest_first_in_json_and_the_admin_panel(planted, tmp_path, capsys):
+    from sqlalchemy import update
+
+    from sparse_feedback.store.schema import annotations
+    from sparse_feedback.ui.studies import fast_list, panel
+
+    url = _copy(planted, tmp_path)
+    store = Store(url)
+    current = store.study_answers("s")
+    ids = current["annotation_id"].tolist()
+    planted_fast = {ids[3]: 0.4, ids[50]: 2.9, ids[51]: 1.0, ids[-1]: 0.0}  # both protocols, several annotators
+    with store.db.write() as conn:
+        conn.execute(update(annotations).values(seconds=12.0))
+        conn.execute(update(annotations).where(annotations.c.id == ids[7]).values(seconds=3.0))  # at the threshold
+        for annotation_id, seconds in planted_fast.items():
+            conn.execute(update(annotations).where(annotations.c.id == annotation_id).values(seconds=seconds))
+    store.set_study_settings("s", "boss", fast_seconds=3)
+    out = current.set_index("annotation_id").loc[ids[3], "annotator"]
+    store.set_excluded("s", "boss", [out], True)
+
+    assert main(["annotators", "--project", "s", "--db", url, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["fast_answers"]
+    expected = current[current["annotation_id"].isin(planted_fast)].sort_values(
+        ["created_at", "annotation_id"], ascending=False)
+    assert [r["annotation_id"] for r in listed] == expected["annotation_id"].tolist()
+    assert {r["annotation_id"]: r["seconds"] for r in listed} == planted_fast
+    for row, (_, want) in zip(listed, expected.iterrows()):
+        assert (row["annotator"], row["protocol"], row["task_id"], row["item_id"]) == (
+            want["annotator"], want["protocol"], want["task_id"], want["item_id"])
+        assert row["excluded"] == (row["annotator"] == out) and row["created_at"]
+    assert {r["protocol"] for r in listed} == {"ratings", "rankings"}
+
+    shown = panel(store, "s")
+    assert shown.fast_note.startswith("**4** answers under 3 s:") and len(shown.fast) == 4
+    assert shown.fast["annotator"].tolist() == expected["annotator"].tolist()
+    assert shown.quality.set_index("annotator")["fast"].sum() == 4
+    note, capped = fast_list(project_quality(store, "s").fast, 3, cap=2)
+    assert "(newest 2 listed)" in note and capped["seconds"].tolist() == [planted_fast[i] for i in
+                                                                          expected["annotation_id"][:2]]
+    store.set_study_settings("s", "boss", fast_seconds=0)
+    assert panel(store, "s").fast.empty

@@ -40,6 +40,9 @@ def test_admin_study_panel_through_the_api(tmp_path):
         rows = {r[0]: r for r in quality["data"]}
         assert set(rows) == {"alice", "bob"}
         assert "gold tasks" in loaded[3] and "2 annotators" in loaded[3]
+        fast_n = int((store.study_answers("p")["seconds"] < 1.5).sum())  # answered at once by _setup: all fast
+        assert fast_n == 24 and loaded[9].startswith(f"**{fast_n}** answers under 1.5 s")
+        assert len(loaded[10]["data"]) == fast_n and {r[0] for r in loaded[10]["data"]} == {"alice", "bob"}
         before = len(store.human_ratings("p"))
         assert "Excluded: bob" in root.predict("", "p", ["bob"], None, api_name="/study_exclude")
         assert len(store.human_ratings("p")) == before - 10  # bob's 12 ratings less the 2 on the gold item

@@ -4,7 +4,8 @@ Starts the app twice on a temporary data home with the shipped demo projects (``
 ``paper``): once with password sign-in (an admin and a researcher; three simulated annotators have answered the
 ``demo`` project so the Agreement tab has people to compare), once as the public demo (``SPARSE_FEEDBACK_PUBLIC=1``,
 an anonymous visitor). Every tab each role sees is opened at 1,400 px in headless Debian chromium and saved here as
-``<role>-<tab>.png``, reduced to a 128-colour palette to keep the folder small.
+``<role>-<tab>.png``, and the admin's Human study panel opened as ``admin-human-study.png``, each reduced to a
+128-colour palette to keep the folder small.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ def shrink(path: Path, colours: int = 128) -> None:
 
 
 def main(only: tuple[str, ...] = ()) -> None:
-    """Every screenshot afresh; with tab names (``make_tour.py Win-rates``), only those tabs' screenshots."""
+    """Every screenshot afresh; with tab names (``make_tour.py Win-rates``, ``"Human study"``), only those."""
     for old in HERE.glob("*.png"):
         if not only:
             old.unlink()
     with tempfile.TemporaryDirectory() as tmp:
-        shots = tour(Path(tmp), HERE, only=only)
+        shots = tour(Path(tmp), HERE, only=only, panels=True)
     for shot in shots:
         shrink(shot.path)
     total = sum(p.stat().st_size for p in HERE.glob("*.png"))

@@ -79,8 +79,9 @@ def _run_training(config) -> int:
     from sparse_feedback.progress import progress_file
     from sparse_feedback.reward.train import train
 
-    # progress.json beside log.jsonl: the run's step and total, read by the app's job view (and its exit reason)
-    results = train(config, progress_file(config.output_dir, "train"))
+    # progress.json beside log.jsonl, rewritten at the start and after every step (a step takes far longer than
+    # the write): the run's step and total for the app's job view, and the step a killed run's report names
+    results = train(config, progress_file(config.output_dir, "train", every=0))
     if results.get("stopped") or int(os.environ.get("RANK", "0")) != 0:  # one report per launch
         return 0
     print(json.dumps({k: v for k, v in results.items() if k in ("eval", "cross_protocol", "step")}, indent=1))

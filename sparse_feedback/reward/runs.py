@@ -14,7 +14,6 @@ import pandas as pd
 from sparse_feedback.settings import home
 
 LOG_FILE, RESULTS_FILE, STDOUT_FILE = "log.jsonl", "eval_results.json", "train.log"
-STATE_FILE = "run_state.json"  # {"step": steps done, "total": steps planned}, rewritten as each step starts
 # Set in a training process whose parent watches how it ends (the `train` command's own, or the app's job runner)
 WATCHED = "SPARSE_FEEDBACK_TRAIN_WATCHED"
 # The environment of such a process. A fixed mmap threshold makes glibc hand each pass's freed activations back to
@@ -38,36 +37,25 @@ def read_log(output_dir) -> list[dict]:
     return rows
 
 
-def write_state(output_dir, step: int, total: int) -> None:
-    """Record where the run is, before a step that may not finish (so a killed run's report names its step)."""
-    path = Path(output_dir) / STATE_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"step": step, "total": total}))
-    tmp.replace(path)
-
-
 def step_label(output_dir) -> str | None:
-    """``"step N/T"``: the steps a run had done out of those planned, from its state (written before each step)
-    and its log (written after one, so a run stopped between the two has done the logged step); None for a run
-    that recorded nothing.
+    """``"step N/T"``: the steps a run had done out of those planned, from its ``progress.json`` (the `train`
+    command rewrites it at the start and after every step) and its log (a run stopped between a step's log line
+    and its progress record has done the logged step); None for a run that recorded nothing.
 
-    >>> import tempfile; d = tempfile.mkdtemp(); write_state(d, 3, 40); step_label(d)
+    >>> import tempfile; from sparse_feedback.progress import progress_file
+    >>> d = tempfile.mkdtemp(); progress_file(d, "train", every=0)(3, 40, "train"); step_label(d)
     'step 3/40'
     """
     from sparse_feedback.progress import PROGRESS_FILE
 
     logged = [r["step"] for r in read_log(output_dir) if "loss" in r]
     done, total = (logged[-1] if logged else None), None
-    for name in (STATE_FILE, PROGRESS_FILE):
-        try:
-            record = json.loads((Path(output_dir) / name).read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(record, dict) and record.get("total"):
-            steps = record.get("step", record.get("done"))
-            done = max(int(steps or 0), done or 0)
-            total = int(record["total"])
-            break
+    try:
+        record = json.loads((Path(output_dir) / PROGRESS_FILE).read_text())
+    except (OSError, ValueError):
+        record = None
+    if isinstance(record, dict) and record.get("total"):
+        done, total = max(int(record.get("done") or 0), done or 0), int(record["total"])
     if done is None:
         return None
     return f"step {done}/{total}" if total else f"step {done}"

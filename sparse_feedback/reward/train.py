@@ -25,7 +25,7 @@ from sparse_feedback.progress import Progress
 from sparse_feedback.reward import memory
 from sparse_feedback.reward.collate import PackedCollator, length_grouped_batches, packed_length, token_chunks
 from sparse_feedback.reward.config import RewardConfig
-from sparse_feedback.reward.runs import LOG_FILE, MODEL_KIND, RESULTS_FILE, read_log, write_state
+from sparse_feedback.reward.runs import LOG_FILE, MODEL_KIND, RESULTS_FILE, read_log
 from sparse_feedback.reward.data import load_feedback, make_groups, split_by_instruction, table_scores
 from sparse_feedback.reward.losses import per_example_loss
 from sparse_feedback.reward.metrics import evaluate
@@ -355,8 +355,6 @@ class Trainer:
         started, examples, tokens, stopped = time.perf_counter(), 0, 0, False
         try:  # the bar's line is ended even when a step is refused or fails
             while self.step < self.total and not stopped:
-                if main:
-                    write_state(self.out, self.step, self.total)
                 loss, n, t, stopped = self.train_step(self.step)
                 self.step += 1
                 examples, tokens = examples + n, tokens + t
@@ -375,8 +373,6 @@ class Trainer:
                     self.save_checkpoint()
         finally:
             progress.close()
-        if main:
-            write_state(self.out, self.step, self.total)
         if stopped:
             if main:
                 print(f"stopped at step {self.step}/{self.total}; --resume continues from the checkpoint")

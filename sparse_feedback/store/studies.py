@@ -294,11 +294,11 @@ class StudiesMixin:
 
     def participant_status(self, annotator: str) -> dict | None:
         """A participant's ``project, quota, done`` (answers so far), ``completion_code, redirect_url,
-        completed_at``; None for anyone who did not come by a study link."""
+        completed_at, revoked`` (their link's); None for anyone who did not come by a study link."""
         with self.db.read() as conn:
             r = conn.execute(select(study_links.c.project_id, projects.c.name, study_links.c.quota,
                                     study_links.c.completion_code, study_links.c.redirect_url,
-                                    participants.c.completed_at)
+                                    participants.c.completed_at, study_links.c.revoked)
                              .join(participants, participants.c.link_id == study_links.c.id)
                              .join(projects, projects.c.id == study_links.c.project_id)
                              .where(participants.c.annotator == annotator)).first()
@@ -306,7 +306,7 @@ class StudiesMixin:
                 return None
             done = self.answers_done(conn, r.project_id, annotator)
         return dict(project=r.name, quota=int(r.quota), done=done, completion_code=r.completion_code,
-                    redirect_url=r.redirect_url or "", completed_at=r.completed_at)
+                    redirect_url=r.redirect_url or "", completed_at=r.completed_at, revoked=bool(r.revoked))
 
     def participant_quota(self, conn, annotator: str) -> int | None:
         """The quota of the study link this annotator entered by, or None (not a study participant)."""

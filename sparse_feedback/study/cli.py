@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("annotators", help="per-annotator quality of a study: gold accuracy, agreement, judge "
                                           "agreement, position bias, straight-lining, own protocol consistency")
     _common(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object (table, pairwise kappas, item times)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (table, pairwise kappas, item times, each fast answer)")
     p.set_defaults(func=_annotators)
 
     for name, verb in (("exclude", "leave out of"), ("include", "bring back into")):
@@ -84,6 +85,8 @@ def _annotators(args) -> int:
         return 0
     with pd.option_context("display.width", 200, "display.max_columns", None, "display.float_format", "{:.3g}".format):
         print(quality.table[SHOWN].to_string(index=False))
+    if len(quality.fast):
+        print(f"{len(quality.fast)} answers under the fast threshold (--json lists each: fast_answers)")
     return 0
 
 

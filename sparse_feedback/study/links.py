@@ -18,6 +18,7 @@ from sparse_feedback.store.limits import StoreError, check_name
 
 STUDY, PARTICIPANT = "study", "participant"
 PROLIFIC_PID, STUDY_ID, SESSION_ID = "PROLIFIC_PID", "STUDY_ID", "SESSION_ID"
+NAME_PREFIX = "participant-"  # every participant's annotator name starts so
 MARKERS = (STUDY, PROLIFIC_PID, PARTICIPANT)  # any of these in the page address makes it a study entry
 REFUSED = "This study link is not valid (wrong, revoked or incomplete). Please return to the study page and use " \
           "the link it gives you."
@@ -55,7 +56,7 @@ def participant_name(link_id: int, participant_id: str) -> str:
     >>> participant_name(3, "5f1c").startswith("participant-3-")
     True
     """
-    return f"participant-{link_id}-{hashlib.sha256(participant_id.encode()).hexdigest()[:12]}"
+    return f"{NAME_PREFIX}{link_id}-{hashlib.sha256(participant_id.encode()).hexdigest()[:12]}"
 
 
 def create_link(store, project: str, actor: str, quota: int, code: str | None = None,

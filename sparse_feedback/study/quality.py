@@ -18,6 +18,9 @@ Columns (one row per annotator):
   percent of pairs they ranked and whose two responses they rated where the rating-implied preference equals
   their ranking, with a 95 % Wilson interval;
 - ``flags``: why an annotator looks unreliable (see :data:`THRESHOLDS`); ``excluded``.
+
+Besides the table: time on task per item (:func:`item_times`) and each answer under the fast threshold, one by one
+(:func:`fast_answers`).
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ COLUMNS = ["annotator", "answers", "ratings", "rankings", "median_seconds", "fas
            "alpha_rankings", "alpha_rankings_delta", "kappa_ratings", "kappa_rankings", "kappa_partners",
            "llm_ratings_within1", "llm_rankings_agree", "left_share", "longest_run", "consistency", "consistency_n",
            "consistency_low", "consistency_high", "flags", "excluded"]
+FAST_COLUMNS = ["annotation_id", "annotator", "protocol", "task_id", "item_id", "response_index", "index1", "index2",
+                "seconds", "created_at", "gold", "excluded"]
 RANKING_CODES = {"(a)": 0.0, "(b)": 1.0, "equal": 2.0}
 
 
@@ -160,11 +165,12 @@ class QualityTable:
     items: pd.DataFrame  # time on task per item
     annotators: int  # how many annotators the agreement figures use
     judge: str | None  # the LLM the judge columns compare with
+    fast: pd.DataFrame  # each answer under the fast threshold, newest first (:data:`FAST_COLUMNS`)
 
     def to_dict(self) -> dict:
         clean = lambda f: json_ready(f.to_dict(orient="records"))  # noqa: E731
         return dict(annotators=self.annotators, judge=self.judge, table=clean(self.table), pairs=clean(self.pairs),
-                    items=clean(self.items), thresholds=THRESHOLDS)
+                    items=clean(self.items), fast_answers=clean(self.fast), thresholds=THRESHOLDS)
 
 
 def json_ready(value):
@@ -187,6 +193,15 @@ def item_times(answers: pd.DataFrame, fast_seconds: float = 0.0) -> pd.DataFrame
     grouped = answers.assign(is_fast=answers["seconds"] < fast_seconds).groupby(["item_id", "protocol"])
     out = grouped.agg(answers=("seconds", "size"), median_seconds=("seconds", "median"), fast=("is_fast", "sum"))
     return out.reset_index()
+
+
+def fast_answers(answers: pd.DataFrame, fast_seconds: float = 0.0) -> pd.DataFrame:
+    """Each current answer faster than ``fast_seconds`` (none when 0), newest first: who, which task (its item, the
+    response rated or the pair ranked), the seconds measured on the server, when, whether on a gold task and whether
+    its annotator is excluded."""
+    fast = answers[answers["seconds"] < fast_seconds] if fast_seconds > 0 else answers.iloc[:0]
+    fast = fast.assign(gold=fast["gold"].notna()).sort_values(["created_at", "annotation_id"], ascending=False)
+    return fast[FAST_COLUMNS].reset_index(drop=True)
 
 
 def quality_table(answers: pd.DataFrame, llm: pd.DataFrame | None = None, fast_seconds: float = 0.0) -> QualityTable:
@@ -251,7 +266,8 @@ def quality_table(answers: pd.DataFrame, llm: pd.DataFrame | None = None, fast_s
                   for a in t.index]
     t["excluded"] = answers.groupby("annotator")["excluded"].first().astype(bool)
     table = t.reset_index()[COLUMNS]
-    return QualityTable(table, pairs, item_times(answers, fast_seconds), len(names), judge)
+    return QualityTable(table, pairs, item_times(answers, fast_seconds), len(names), judge,
+                        fast_answers(answers, fast_seconds))
 
 
 def _flags(row, decisive, fast_seconds: float) -> list[str]:

@@ -5,9 +5,11 @@ Identities come from Gradio sign-in (users file / env), Hugging Face OAuth on a 
 (``request.username`` or the OAuth session), never from a field the client fills in.
 
 A study link (``?study=TOKEN&PROLIFIC_PID=...`` or ``&participant=...``, see :mod:`sparse_feedback.study.links`)
-signs its participant in as an annotator of that one project, with no password, in every mode but password
-accounts (Gradio's login page comes first there); the browser sends the page's address with every event, so the
-link is checked on each. A wrong, revoked or incomplete link is refused and gives no identity at all.
+signs its participant in as an annotator of that one project, with no password, in every mode; the browser sends
+the page's address with every event, so the link is checked on each. With password accounts
+:mod:`sparse_feedback.ui.study_entry` opens a Gradio session for the participant first (no login page), and a
+session in a participant's name is that participant, never more, while their link is not revoked. A wrong, revoked
+or incomplete link is refused and gives no identity at all.
 
 Roles: ``admin`` (projects, users, imports, LLM runs, jobs), ``researcher`` (every dashboard, exports, Train and
 Best-of-n jobs, adjudicating disagreements, on the projects they are given), ``annotator`` (their own queue),
@@ -174,12 +176,24 @@ class Access:
         wrong, revoked or incomplete."""
         params = query_params(request)
         if not links.is_entry(params):
-            return None
+            return self._participant_session(request)
         try:
             entry = links.enter(self.store, params)
         except links.StudyRefusal as err:
             raise AccessError(str(err)) from None
         return Identity(entry.annotator, ANNOTATOR, (entry.project,), study=True)
+
+    def _participant_session(self, request) -> Identity | None:
+        """With password accounts, a Gradio session opened by a study link (:mod:`.study_entry`) for a page
+        address, or an API call, that no longer carries the link: still that participant and nothing more (even an
+        account of the same name gets no more); AccessError once the link is revoked."""
+        name = getattr(request, "username", None) if self.accounts else None
+        status = self.store.participant_status(name) if str(name).startswith(links.NAME_PREFIX) else None
+        if status is None:
+            return None
+        if status["revoked"]:
+            raise AccessError(links.REFUSED)
+        return Identity(name, ANNOTATOR, (status["project"],), study=True)
 
     def identify(self, request, typed_name: str | None = "") -> Identity:
         if request is not None and (who := self.participant(request)) is not None:

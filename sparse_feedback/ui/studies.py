@@ -22,6 +22,7 @@ SHOWN = [("annotator", "annotator"), ("answers", "answers"), ("median_seconds", 
          ("llm_rankings_agree", "LLM rankings"), ("left_share", "left share"), ("longest_run", "longest run"),
          ("consistency", "own consistency %"), ("consistency_low", "95% low"), ("consistency_high", "95% high"),
          ("flags", "flags"), ("excluded", "excluded")]
+FAST_SHOWN = 100  # the fast answers listed on screen (newest first); the count says how many there are
 
 
 @dataclass
@@ -35,6 +36,8 @@ class Panel:
     links: pd.DataFrame | None = None
     log: pd.DataFrame | None = None
     annotators: list | None = None
+    fast_note: str = ""
+    fast: pd.DataFrame | None = None
 
 
 def used_note(store, project: str) -> str:
@@ -46,6 +49,30 @@ def shown_table(table: pd.DataFrame) -> pd.DataFrame:
     """The quality table with readable headings and numbers rounded for the screen."""
     out = table[[c for c, _ in SHOWN]].rename(columns=dict(SHOWN))
     return out.round(3)
+
+
+def fast_list(fast: pd.DataFrame, fast_seconds: float, cap: int = FAST_SHOWN) -> tuple[str, pd.DataFrame]:
+    """The fast answers as the Admin tab lists them (newest first, at most ``cap``) and the line that counts them.
+
+    >>> answers = pd.DataFrame({"annotator": ["a"], "protocol": ["rankings"], "item_id": [3], "response_index": [None],
+    ...                         "index1": [0], "index2": [1], "seconds": [0.5], "created_at": ["2026-12-02 17:37:58.5"],
+    ...                         "gold": [False], "excluded": [False]})
+    >>> note, shown = fast_list(answers, 2)
+    >>> note, shown["task"].tolist(), shown["when"].tolist()
+    ('**1** answer under 2 s:', ['pair 0,1'], ['2026-12-02 17:37:58'])
+    """
+    head = fast.head(cap if fast_seconds > 0 else 0)
+    task = [f"response {int(r)}" if p == "ratings" else f"pair {int(a)},{int(b)}"
+            for p, r, a, b in zip(head["protocol"], head["response_index"], head["index1"], head["index2"])]
+    when = pd.to_datetime(head["created_at"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+    shown = pd.DataFrame({"annotator": head["annotator"], "protocol": head["protocol"], "item id": head["item_id"],
+                          "task": task, "seconds": head["seconds"].round(2), "when": when, "gold": head["gold"],
+                          "excluded": head["excluded"]})
+    if fast_seconds <= 0:
+        return "Fast answers: set a threshold above (seconds) to list each answer faster than it.", shown
+    n = len(fast)
+    note = f"**{n}** answer{'s' * (n != 1)} under {fast_seconds:g} s" + (f" (newest {cap} listed):" if n > cap else ":")
+    return note, shown
 
 
 def panel(store, project: str) -> Panel:
@@ -62,7 +89,7 @@ def panel(store, project: str) -> Panel:
     items = quality.items.rename(columns={"item_id": "item id", "median_seconds": "median s"})
     return Panel(settings.gold_every, settings.paired, settings.fast_seconds, summary, shown_table(quality.table),
                  items.round(2), store.study_links(project), store.study_log(project),
-                 sorted(quality.table["annotator"]))
+                 sorted(quality.table["annotator"]), *fast_list(quality.fast, settings.fast_seconds))
 
 
 def save_settings(store, project: str, actor: str, gold_every, paired, fast_seconds) -> str:

@@ -1,6 +1,7 @@
 """A crowd participant in Debian chromium: enters by a study link (public Space mode), answers a quota that includes
 gold tasks, sees the completion code and is sent on to the completion URL; the same participant id continues
-instead of restarting; a wrong token is refused with no session. Screenshots go to test-artifacts/."""
+instead of restarting; a wrong token is refused with no session. With password accounts the link skips the login
+page (which a visitor without one still gets). Screenshots go to test-artifacts/."""
 
 import pytest
 
@@ -71,3 +72,36 @@ def test_a_participant_enters_by_link_answers_the_quota_with_gold_and_gets_the_c
         wrong.screenshot(path=str(ARTIFACTS / "study-03-wrong-token.png"), full_page=True)
         assert len(store.study_answers("crowd")) == QUOTA and len(store.study_links("crowd")) == 1
         assert store.study_links("crowd")["participants"].tolist() == [1]  # no session for the refused one
+
+
+def test_with_password_accounts_a_study_link_skips_the_login_page_and_a_second_entry_continues(browser, tmp_path):
+    from playwright.sync_api import expect
+
+    from tests.appserver import running_app
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with running_app(tmp_path, setup=_setup) as (url, store):  # password accounts (alice, root, ...)
+        token = links.create_link(store, "crowd", "boss", QUOTA, "PW0RD1").token
+        entry = f"{url.rstrip('/')}/?study={token}&PROLIFIC_PID=pp-77&STUDY_ID=st&SESSION_ID=se"
+        visitor = browser.new_page(viewport={"width": 1280, "height": 900})
+        visitor.goto(url)  # no link: the login page, and nothing of the app
+        expect(visitor.locator("input[type=password]").first).to_be_visible(timeout=30_000)
+        assert not visitor.locator("#rate-progress").is_visible()
+        visitor.close()
+        for done in (0, 2):  # a fresh browser each time: the link alone brings the participant back
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(entry)
+            progress = page.locator("#rate-progress")
+            expect(progress).to_contain_text(f"Study: {done} of {QUOTA}", timeout=30_000)
+            assert page.locator("input[type=password]").count() == 0
+            expect(page.locator("#whoami")).to_contain_text("Welcome to the study")
+            assert not page.get_by_role("tab", name="Admin").is_visible()
+            for n in (done + 1, done + 2):
+                page.locator("#rate-4").click()
+                expect(progress).to_contain_text(f"Study: {n} of {QUOTA}")
+            if done == 0:
+                page.screenshot(path=str(ARTIFACTS / "study-04-password-mode-participant.png"), full_page=True)
+            page.close()
+        answers = store.study_answers("crowd")
+        assert len(answers) == 4 and answers["annotator"].nunique() == 1
+        assert answers["annotator"].iloc[0] == links.participant_name(1, "pp-77")

@@ -93,6 +93,22 @@ def team_setup(store) -> None:
                         choice = str(rng.choice(["left", "right", "equal"]))
                 store.submit(annotator, task.assignment_id, choice, submit_id=task.submit_id)
                 task = store.next_task(DEMO_NAME, annotator, protocol)
+    reading_times(store, DEMO_NAME)
+
+
+def reading_times(store, project: str, fast_every: int = 40) -> None:
+    """Answers submitted at once get reading times (4-40 s, one in ``fast_every`` under 2 s), and answers under
+    2 s are flagged, so the Admin tab's Human study panel shows what a real study's would."""
+    from sqlalchemy import select, update
+
+    from sparse_feedback.store.schema import annotations
+
+    rng = np.random.default_rng(21)  # its own draws: the answers above stay as they were
+    with store.db.write() as conn:
+        for n, answer in enumerate(conn.execute(select(annotations.c.id).order_by(annotations.c.id)).scalars()):
+            seconds = rng.uniform(0.4, 1.8) if n % fast_every == fast_every - 1 else rng.uniform(4, 40)
+            conn.execute(update(annotations).where(annotations.c.id == answer).values(seconds=round(seconds, 1)))
+    store.set_study_settings(project, "root", fast_seconds=2)
 
 
 @dataclass
@@ -145,8 +161,28 @@ def take(page, role: str, out: Path | None, only: tuple[str, ...] = ()) -> list[
     return shots
 
 
-def tour(tmp_path: Path, out: Path | None = None, roles=ROLES, only: tuple[str, ...] = ()) -> list[Shot]:
-    """Every tab of every role in ``roles``; screenshots under ``out`` when given."""
+# Panels shown opened, beyond the tabs as they open: (role, shot name, its tab, the accordion's elem_id).
+PANELS = (("admin", "Human study", "Admin", "study-panel"),)
+
+
+def take_panels(page, role: str, out: Path, only: tuple[str, ...] = ()) -> list[Shot]:
+    """Each of :data:`PANELS` for ``role``: its tab opened, the accordion opened, a screenshot of the accordion."""
+    shots = []
+    for _, name, tab, elem_id in [p for p in PANELS if p[0] == role and (not only or p[1] in only)]:
+        open_tab(page, tab, settle_ms=300)
+        panel = page.locator(f"#{elem_id}")
+        panel.locator("button.label-wrap").first.click()
+        page.wait_for_timeout(2500)
+        path = out / f"{role}-{name.lower().replace(' ', '-')}.png"
+        panel.screenshot(path=str(path))
+        shots.append(Shot(role, name, path))
+    return shots
+
+
+def tour(tmp_path: Path, out: Path | None = None, roles=ROLES, only: tuple[str, ...] = (),
+         panels: bool = False) -> list[Shot]:
+    """Every tab of every role in ``roles``; screenshots under ``out`` when given (and with ``panels``, of the
+    opened :data:`PANELS` too)."""
     exe = shutil.which("chromium")
     if exe is None:
         raise RuntimeError("Debian chromium is not installed (apt-get install -y chromium)")
@@ -163,7 +199,9 @@ def tour(tmp_path: Path, out: Path | None = None, roles=ROLES, only: tuple[str, 
             if signed:
                 with running_app(tmp_path / "signed", users=USERS, setup=team_setup) as (url, _):
                     for role, user in signed:
-                        shots += take(_pages(browser, role, user, url), role, out, only)
+                        page = _pages(browser, role, user, url)
+                        shots += take(page, role, out, only)
+                        shots += take_panels(page, role, out, only) if panels and out is not None else []
             if public:
                 with running_app(tmp_path / "public", users=None, extra_env={"SPARSE_FEEDBACK_PUBLIC": "1"}) \
                         as (url, _):
