@@ -189,9 +189,10 @@ def open_app(store: Store | None = None, watch: bool = False) -> tuple[gr.Blocks
     ensure_demo(store, DEMO_DIR)
     ensure_best_of_n_demo(store, DEMO_DIR / "best_of_n")
     access = Access.from_env(store, accounts, public_projects=DEMO_PROJECTS)
+    blocks = create_app(store, access).queue(default_concurrency_limit=None)
     if watch:
-        Watch(store).start()
-    return create_app(store, access).queue(default_concurrency_limit=None), access
+        blocks.runner_watch = Watch(store).start()  # stopped with the process (a daemon thread), or by its stop()
+    return blocks, access
 
 
 def main() -> None:

@@ -36,10 +36,10 @@ def small_generation(n_items: int = 2, n_responses: int = 3, xss: bool = False) 
 
 @contextlib.contextmanager
 def running_app(tmp_path, users: str | None = USERS, setup=None, blocks_out: list | None = None,
-                extra_env: dict | None = None):
+                extra_env: dict | None = None, watch: bool = False):
     """Yield (url, store). ``setup(store)`` runs before launch (create projects, feedback); the launched
     ``gr.Blocks`` is appended to ``blocks_out`` when given (its routes, its config); ``extra_env`` is set
-    while the app runs (public demo mode)."""
+    while the app runs (public demo mode); ``watch``: the runner's watch runs too, as under ``python app.py``."""
     import app as app_module
     from sparse_feedback.store import Store
 
@@ -52,7 +52,7 @@ def running_app(tmp_path, users: str | None = USERS, setup=None, blocks_out: lis
         store = Store(f"sqlite:///{tmp_path / 'home' / 'sparse_feedback.db'}")
         if setup is not None:
             setup(store)
-        blocks, access = app_module.open_app(store)
+        blocks, access = app_module.open_app(store, watch=watch)
         kwargs = app_module.launch_kwargs(access)
         _, url, _ = blocks.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
                                   quiet=True, **kwargs)
@@ -61,6 +61,8 @@ def running_app(tmp_path, users: str | None = USERS, setup=None, blocks_out: lis
         try:
             yield url, store
         finally:
+            if watch:
+                blocks.runner_watch.stop()
             blocks.close()
             store.close()
     finally:

@@ -215,3 +215,17 @@ def test_the_runner_process_reorders_after_a_cli_import_with_no_further_step(tmp
         out, _ = runner.communicate(timeout=30)
         store.close()
     assert "started queue order job(s) [2]" in out
+
+
+@pytest.mark.slow
+def test_the_app_runs_the_watch_so_labels_stored_while_it_runs_are_reordered(tmp_path):
+    from tests.appserver import running_app
+
+    def setup(store):
+        planted_store(store.url, overlap=1, strategy="disagreement").close()
+
+    with running_app(tmp_path, setup=setup, watch=True) as (_url, store):
+        ratings, _ = llm_labels(small_generation(3, 3))
+        store.import_llm_ratings("p", ratings.assign(rating=4), "judge")  # as the LLM tab's judge run stores them
+        wait_until(lambda: store.queue_strategy("p")["stale"] is False, timeout=120)
+        assert "LLM ratings 4 vs 4 imply equal" in reasons(store) and order_jobs(store) == 2
