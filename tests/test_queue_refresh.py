@@ -14,7 +14,7 @@ from sparse_feedback.jobs.selection import JOB_KIND, run_selection, start_select
 from sparse_feedback.store import Store
 from tests.appserver import ROOT, small_generation
 from tests.databases import db_url  # noqa: F401  (fixture: one SQLite and one PostgreSQL database)
-from tests.test_queue_strategies import llm_labels, planted_store
+from tests.test_queue_strategies import llm_labels, planted_store, reward_model_dir  # noqa: F401  (fixture)
 
 
 def equal_ratings_file(tmp_path):
@@ -229,3 +229,27 @@ def test_the_app_runs_the_watch_so_labels_stored_while_it_runs_are_reordered(tmp
         store.import_llm_ratings("p", ratings.assign(rating=4), "judge")  # as the LLM tab's judge run stores them
         wait_until(lambda: store.queue_strategy("p")["stale"] is False, timeout=120)
         assert "LLM ratings 4 vs 4 imply equal" in reasons(store) and order_jobs(store) == 2
+
+
+@pytest.mark.slow
+def test_a_reward_model_saved_again_outside_the_app_makes_the_runner_recompute_its_uncertainty_order(
+        tmp_path, reward_model_dir):
+    import os
+    import shutil
+
+    from sparse_feedback.reward.runs import RESULTS_FILE
+
+    rm = tmp_path / "rm"
+    shutil.copytree(reward_model_dir, rm)
+    (rm / RESULTS_FILE).write_text("{}")
+    os.utime(rm / RESULTS_FILE, (time.time() - 3600, time.time() - 3600))  # saved before the order was computed
+    store = planted_store(f"sqlite:///{tmp_path / 's.db'}", overlap=1, strategy="uncertainty", reward_model=str(rm))
+    try:
+        computed = store.queue_strategy("p")["computed_at"]
+        assert watch.sweep(store, in_place=True) == []  # the order is newer than the model
+        (rm / RESULTS_FILE).write_text("{}")  # what a `train` run writes when it saves the model again
+        assert len(watch.sweep(store, in_place=True)) == 1
+        assert store.queue_strategy("p")["computed_at"] > computed and store.queue_strategy("p")["stale"] is False
+        assert watch.sweep(store, in_place=True) == []  # once
+    finally:
+        store.close()

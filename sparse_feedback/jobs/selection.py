@@ -176,16 +176,22 @@ def refresh(store, project: str, changed: str = "") -> int | None:
     return start_selection(store, project)
 
 
+def uncertainty_orders(store):
+    """``(project, setting)`` of every project whose queue is ordered by a reward model."""
+    for p in store.projects():
+        setting = store.queue_strategy(p.name)
+        if setting["strategy"] == "uncertainty" and setting["reward_model"]:
+            yield p.name, setting
+
+
 def refresh_for_model(store, model_dir) -> list[int]:
     """After an RM (re)trained into ``model_dir``: recompute every project whose uncertainty order reads it."""
     target = str(Path(model_dir).resolve())
     started = []
-    for p in store.projects():
-        setting = store.queue_strategy(p.name)
-        if setting["strategy"] == "uncertainty" and setting["reward_model"] and \
-                str(Path(setting["reward_model"]).resolve()) == target:
-            store.mark_queue_stale(p.name)  # should one be running already, the runner recomputes after it
-            if (job := start_selection(store, p.name)) is not None:
+    for name, setting in uncertainty_orders(store):
+        if str(Path(setting["reward_model"]).resolve()) == target:
+            store.mark_queue_stale(name)  # should one be running already, the runner recomputes after it
+            if (job := start_selection(store, name)) is not None:
                 started.append(job)
     return started
 

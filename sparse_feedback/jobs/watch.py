@@ -4,7 +4,8 @@ has to start one itself, and no submit pays for it.
 
 Out of date (:meth:`~sparse_feedback.store.Store.due_queue_orders`): the setting or its inputs changed after the
 order's inputs were read (LLM labels stored by any path: the store marks the order stale where it writes them), or,
-for ``coverage``, human answers (:data:`COVERAGE_ANSWERS` at least) arrived since it was computed and that was
+for ``uncertainty``, its reward model was saved again after that (:func:`models_changed`: a run of the app's Train
+tab or of the ``train`` command, the results file newer than the order); for ``coverage``, human answers (:data:`COVERAGE_ANSWERS` at least) arrived since it was computed and that was
 :data:`COVERAGE_AGE_S` seconds ago or more: under a stream of answers it is recomputed every 30 s or so, and
 lags them by that plus one computation (about 3 s for 37,500 tasks). A project whose job is still running gets no second one (the store's
 :meth:`~sparse_feedback.store.Store.start_job_unless_running`): any number of imports between two looks, or during
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timezone
+from pathlib import Path
 
 INTERVAL_S = 5.0  # seconds between two looks: one short read of the queue settings
 COVERAGE_ANSWERS = 1  # human answers since a coverage order was computed that make it due ...
@@ -26,11 +29,33 @@ COVERAGE_AGE_S = 30.0  # ... once it is this old: at most one recomputation per 
 log = logging.getLogger(__name__)
 
 
+def models_changed(store) -> list[str]:
+    """Mark stale every uncertainty order whose reward model saved its results after the order's inputs were read
+    (however it was trained); the projects marked. A model that is not a local folder (a Hub id) is not watched."""
+    from sparse_feedback.jobs.selection import uncertainty_orders
+    from sparse_feedback.reward.runs import RESULTS_FILE
+
+    marked = []
+    for name, setting in uncertainty_orders(store):
+        if setting["stale"]:
+            continue
+        try:
+            saved = (Path(setting["reward_model"]) / RESULTS_FILE).stat().st_mtime
+        except OSError:
+            continue
+        read_at = setting["computed_at"]
+        if read_at is None or saved > read_at.replace(tzinfo=timezone.utc).timestamp():
+            store.mark_queue_stale(name)
+            marked.append(name)
+    return marked
+
+
 def sweep(store, answers: int = COVERAGE_ANSWERS, age_s: float = COVERAGE_AGE_S, in_place: bool = False) -> list[int]:
     """One look: start a queue-order job for every project whose order is due; the ids of the jobs started
     (``in_place``: computed here, one after another, before this returns)."""
     from sparse_feedback.jobs.selection import start_selection
 
+    models_changed(store)
     started = []
     for project in store.due_queue_orders(answers, age_s):
         job = start_selection(store, project, in_place=in_place, answers=answers, age_s=age_s)
