@@ -178,10 +178,9 @@ def refresh(store, project: str, changed: str = "") -> int | None:
 
 def uncertainty_orders(store):
     """``(project, setting)`` of every project whose queue is ordered by a reward model."""
-    for p in store.projects():
-        setting = store.queue_strategy(p.name)
-        if setting["strategy"] == "uncertainty" and setting["reward_model"]:
-            yield p.name, setting
+    for name, setting in store.queue_strategies("uncertainty").items():
+        if setting["reward_model"]:
+            yield name, setting
 
 
 def refresh_for_model(store, model_dir) -> list[int]:

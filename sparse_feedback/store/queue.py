@@ -13,6 +13,7 @@ from sparse_feedback.store.schema import (
     items, pair_tasks, projects, queue_reasons, queue_settings, rating_tasks, utcnow,
 )
 
+SETTING_FIELDS = ("strategy", "reward_model", "llm_source", "computed_at", "computed_strategy", "stale", "message")
 ORDER_CHUNK = 2_000  # priorities written a transaction (a submit waits for one at most)
 _TABLES = {"ratings": rating_tasks, "rankings": pair_tasks}
 
@@ -71,8 +72,19 @@ class QueueMixin:
         if row is None:
             return dict(strategy="random", reward_model="", llm_source="", computed_at=None, computed_strategy=None,
                         stale=False, message="")
-        return {k: row._mapping[k] for k in ("strategy", "reward_model", "llm_source", "computed_at",
-                                             "computed_strategy", "stale", "message")}
+        return {k: row._mapping[k] for k in SETTING_FIELDS}
+
+    def queue_strategies(self, strategy: str) -> dict[str, dict]:
+        """Every visible project set to ``strategy``: its name -> its setting (as :meth:`queue_strategy`), in one
+        read (the runner's watch asks every few seconds)."""
+        from sparse_feedback.store.projects import IMPORTING_PREFIX
+
+        with self.db.read() as conn:
+            rows = conn.execute(select(projects.c.name, *[queue_settings.c[k] for k in SETTING_FIELDS]).join(
+                queue_settings, queue_settings.c.project_id == projects.c.id).where(
+                queue_settings.c.strategy == strategy, projects.c.name.not_like(f"{IMPORTING_PREFIX}%"))
+                .order_by(projects.c.id)).all()
+        return {r.name: {k: r._mapping[k] for k in SETTING_FIELDS} for r in rows}
 
     def set_queue_strategy(self, project: str, strategy: str, reward_model: str | None = None,
                            llm_source: str | None = None) -> dict:
